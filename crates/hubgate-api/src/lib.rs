@@ -1,0 +1,13 @@
+//! Wire types shared by the hubgate server and its SDK.
+//!
+//! Everything here is part of the contract clients rely on (see DESIGN.md,
+//! "Wire contract"): field names and shapes only change with a reason and an
+//! updated OpenAPI document.
+
+mod error;
+mod oauth;
+mod resources;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use oauth::{IntrospectionResponse, Jwk, JwkSet, ServerMetadata, TokenResponse, UserInfo};
+pub use resources::{Account, Hub, HubKind, HubPatch, HubStateView, Page};

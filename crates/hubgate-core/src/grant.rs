@@ -1,0 +1,442 @@
+//! The token endpoint's rules, as plain functions: who the client is, which
+//! scope it gets, whether a refresh token still holds, and what to mint.
+//! Errors are the closed set of RFC 6749 §5.2; each carries a safe description
+//! for the client, while the precise reason goes to the log.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::crypto::{MasterKey, OpenError};
+use crate::ids::{FamilyId, UserId};
+use crate::integration::Integration;
+use crate::refresh::RefreshClaims;
+use crate::scope::ScopeSet;
+use crate::secret::{ClientSecret, SecretVerifier};
+use crate::tokens::{AccessClaims, new_jti};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client: {0:?}")]
+    InvalidClient(ClientAuthFailure),
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(InvalidGrant),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+}
+
+/// Why client authentication failed. Logged, never told to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthFailure {
+    NoCredentials,
+    UnknownClient,
+    WrongSecret,
+    Disabled,
+    ConflictingCredentials,
+}
+
+/// Why a refresh token (or later a code) was refused. Logged precisely; the
+/// client hears one generic description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidGrant {
+    #[error("the token is malformed or was not issued by this server")]
+    Unreadable,
+    #[error("the token was issued to another client")]
+    OtherClient,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the integration's tokens were revoked after this token was issued")]
+    OldEpoch,
+    #[error("the token was already used; its family is now revoked")]
+    Reused,
+    #[error("the token has been revoked")]
+    Revoked,
+    #[error("the redirect_uri does not match a registered one")]
+    RedirectUriMismatch,
+}
+
+/// An integration ready to authenticate its client: secrets opened once into
+/// digests, so each request costs a hash and a constant-time comparison.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub integration: Integration,
+    current: SecretVerifier,
+    previous: Option<(SecretVerifier, OffsetDateTime)>,
+}
+
+impl Client {
+    pub fn open(integration: Integration, master: &MasterKey) -> Result<Self, OpenError> {
+        let current =
+            ClientSecret::open(master, integration.id, &integration.sealed_secret)?.verifier();
+        let previous = match (
+            &integration.sealed_previous_secret,
+            integration.previous_secret_expires_at,
+        ) {
+            (Some(sealed), Some(until)) => Some((
+                ClientSecret::open(master, integration.id, sealed)?.verifier(),
+                until,
+            )),
+            _ => None,
+        };
+        Ok(Self {
+            integration,
+            current,
+            previous,
+        })
+    }
+
+    /// Checks the presented secret against the current one and, during a
+    /// rotation's grace period, the previous one. Both are always compared, so
+    /// timing does not tell which matched.
+    pub fn authenticate(
+        &self,
+        presented: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ClientAuthFailure> {
+        let current = self.current.matches(presented);
+        let previous = self
+            .previous
+            .as_ref()
+            .is_some_and(|(v, until)| v.matches(presented) && now < *until);
+        if !(current || previous) {
+            return Err(ClientAuthFailure::WrongSecret);
+        }
+        if !self.integration.enabled {
+            return Err(ClientAuthFailure::Disabled);
+        }
+        Ok(())
+    }
+}
+
+/// The scope of a client_credentials grant: the integration's scopes when none
+/// is asked for, else exactly what is asked for, which must be allowed.
+pub fn scope_for_client_credentials(
+    requested: Option<&str>,
+    allowed: ScopeSet,
+) -> Result<ScopeSet, GrantError> {
+    narrow_scope(requested, allowed, "the integration")
+}
+
+/// A refresh may keep or narrow the scope, never widen it (RFC 6749 §6).
+pub fn scope_for_refresh(
+    requested: Option<&str>,
+    granted: ScopeSet,
+) -> Result<ScopeSet, GrantError> {
+    narrow_scope(requested, granted, "the original grant")
+}
+
+fn narrow_scope(
+    requested: Option<&str>,
+    allowed: ScopeSet,
+    what: &str,
+) -> Result<ScopeSet, GrantError> {
+    let Some(text) = requested.filter(|t| !t.trim().is_empty()) else {
+        return Ok(allowed);
+    };
+    let scope = ScopeSet::parse(text).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
+    if !scope.is_subset_of(allowed) {
+        let extra: Vec<_> = scope
+            .iter()
+            .filter(|s| !allowed.contains(*s))
+            .map(|s| s.as_str())
+            .collect();
+        return Err(GrantError::InvalidScope(format!(
+            "{} not granted to {what}",
+            extra.join(" ")
+        )));
+    }
+    Ok(scope)
+}
+
+/// Checks a presented refresh token's claims against the authenticated client.
+/// The family's generation is the store's to check, atomically.
+pub fn check_refresh_claims(
+    claims: &RefreshClaims,
+    integration: &Integration,
+    redirect_uri: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), InvalidGrant> {
+    if claims.integration != integration.id {
+        return Err(InvalidGrant::OtherClient);
+    }
+    if claims.expired_at(now) {
+        return Err(InvalidGrant::Expired);
+    }
+    if claims.epoch != integration.token_epoch {
+        return Err(InvalidGrant::OldEpoch);
+    }
+    // The guide sends redirect_uri with a refresh; when sent it must be registered.
+    if let Some(uri) = redirect_uri.filter(|u| !u.is_empty())
+        && !integration.registers_redirect_uri(uri)
+    {
+        return Err(InvalidGrant::RedirectUriMismatch);
+    }
+    Ok(())
+}
+
+/// Server-wide defaults; an integration may override each.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access: Duration,
+    pub refresh: Duration,
+}
+
+impl Lifetimes {
+    pub fn for_integration(self, integration: &Integration) -> Self {
+        Self {
+            access: integration
+                .access_token_ttl
+                .map_or(self.access, |s| Duration::seconds(s.into())),
+            refresh: integration
+                .refresh_token_ttl
+                .map_or(self.refresh, |s| Duration::seconds(s.into())),
+        }
+    }
+}
+
+/// Who a grant acts for and with which scope.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub integration: &'a Integration,
+    pub user: UserId,
+    pub scope: ScopeSet,
+    /// `Some` continues an existing family at the given next generation.
+    pub family: Option<(FamilyId, u32)>,
+    pub with_refresh_token: bool,
+}
+
+/// What a grant yields, before signing and sealing.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub access: AccessClaims,
+    pub refresh: Option<RefreshClaims>,
+    pub expires_in: u64,
+}
+
+pub fn mint(
+    grant: Grant<'_>,
+    issuer: &str,
+    audience: &str,
+    lifetimes: Lifetimes,
+    now: OffsetDateTime,
+) -> Minted {
+    let integration = grant.integration;
+    let lifetimes = lifetimes.for_integration(integration);
+    let iat = now.unix_timestamp();
+    let (family, generation) = match grant.family {
+        Some((family, generation)) => (Some(family), generation),
+        None if grant.with_refresh_token => (Some(FamilyId::new()), 0),
+        None => (None, 0),
+    };
+    let refresh = family
+        .filter(|_| grant.with_refresh_token)
+        .map(|family| RefreshClaims {
+            family,
+            generation,
+            integration: integration.id,
+            account: integration.account_id,
+            user: grant.user,
+            scope: grant.scope,
+            epoch: integration.token_epoch,
+            issued_at: iat,
+            expires_at: iat + lifetimes.refresh.whole_seconds(),
+        });
+    let access = AccessClaims {
+        iss: issuer.to_owned(),
+        sub: grant.user,
+        aud: audience.to_owned(),
+        exp: iat + lifetimes.access.whole_seconds(),
+        iat,
+        jti: new_jti(),
+        client_id: integration.client_id.clone(),
+        scope: grant.scope,
+        account_id: integration.account_id,
+        integration_id: integration.id,
+        family_id: refresh.as_ref().map(|r| r.family),
+        epoch: integration.token_epoch,
+    };
+    Minted {
+        access,
+        refresh,
+        expires_in: lifetimes.access.whole_seconds().max(0).unsigned_abs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, ClientId, IntegrationId};
+    use crate::integration::RedirectUri;
+    use time::macros::datetime;
+
+    fn integration(master: &MasterKey) -> (Integration, ClientSecret) {
+        let id = IntegrationId::new();
+        let secret = ClientSecret::generate();
+        let integration = Integration {
+            id,
+            account_id: AccountId::new(),
+            name: "Room sync".into(),
+            client_id: ClientId::generate(),
+            redirect_uris: vec![RedirectUri::parse("https://example.com/cb").expect("uri")],
+            scopes: ScopeSet::parse("hubs:read accounts:read").expect("scope"),
+            enabled: true,
+            refresh_on_client_credentials: true,
+            require_pkce: true,
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            created_by: UserId::new(),
+            created_at: datetime!(2026-01-01 0:00 UTC),
+            sealed_secret: secret.seal(master, id),
+            sealed_previous_secret: None,
+            previous_secret_expires_at: None,
+            token_epoch: 0,
+        };
+        (integration, secret)
+    }
+
+    const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+    #[test]
+    fn the_current_secret_authenticates_and_others_do_not() {
+        let (_, master) = MasterKey::generate();
+        let (integration, secret) = integration(&master);
+        let client = Client::open(integration, &master).unwrap();
+        assert_eq!(client.authenticate(secret.expose(), NOW), Ok(()));
+        assert_eq!(
+            client.authenticate("hgs_wrong", NOW),
+            Err(ClientAuthFailure::WrongSecret)
+        );
+    }
+
+    #[test]
+    fn the_previous_secret_works_only_during_the_grace_period() {
+        let (_, master) = MasterKey::generate();
+        let (mut integration, old) = integration(&master);
+        let new = ClientSecret::generate();
+        integration.sealed_previous_secret = Some(integration.sealed_secret.clone());
+        integration.previous_secret_expires_at = Some(NOW + Duration::minutes(10));
+        integration.sealed_secret = new.seal(&master, integration.id);
+        let client = Client::open(integration, &master).unwrap();
+        assert_eq!(client.authenticate(old.expose(), NOW), Ok(()));
+        assert_eq!(client.authenticate(new.expose(), NOW), Ok(()));
+        let after = NOW + Duration::minutes(11);
+        assert_eq!(
+            client.authenticate(old.expose(), after),
+            Err(ClientAuthFailure::WrongSecret)
+        );
+        assert_eq!(client.authenticate(new.expose(), after), Ok(()));
+    }
+
+    #[test]
+    fn a_disabled_integration_cannot_authenticate() {
+        let (_, master) = MasterKey::generate();
+        let (mut integration, secret) = integration(&master);
+        integration.enabled = false;
+        let client = Client::open(integration, &master).unwrap();
+        assert_eq!(
+            client.authenticate(secret.expose(), NOW),
+            Err(ClientAuthFailure::Disabled)
+        );
+    }
+
+    #[test]
+    fn client_credentials_scope_defaults_to_the_integrations_and_may_not_exceed_it() {
+        let allowed = ScopeSet::parse("hubs:read accounts:read").unwrap();
+        assert_eq!(scope_for_client_credentials(None, allowed), Ok(allowed));
+        assert_eq!(scope_for_client_credentials(Some(""), allowed), Ok(allowed));
+        assert_eq!(
+            scope_for_client_credentials(Some("hubs:read"), allowed),
+            Ok(ScopeSet::parse("hubs:read").unwrap())
+        );
+        assert!(matches!(
+            scope_for_client_credentials(Some("hubs:write"), allowed),
+            Err(GrantError::InvalidScope(_))
+        ));
+        assert!(matches!(
+            scope_for_client_credentials(Some("root"), allowed),
+            Err(GrantError::InvalidScope(_))
+        ));
+    }
+
+    #[test]
+    fn refresh_claims_are_checked_against_the_client_expiry_epoch_and_redirect_uri() {
+        let (_, master) = MasterKey::generate();
+        let (integration, _) = integration(&master);
+        let minted = mint(
+            Grant {
+                integration: &integration,
+                user: integration.created_by,
+                scope: integration.scopes,
+                family: None,
+                with_refresh_token: true,
+            },
+            "iss",
+            "aud",
+            Lifetimes {
+                access: Duration::hours(1),
+                refresh: Duration::days(30),
+            },
+            NOW,
+        );
+        let claims = minted.refresh.expect("refresh token minted");
+        assert_eq!(minted.access.family_id, Some(claims.family));
+        assert_eq!(
+            check_refresh_claims(&claims, &integration, None, NOW),
+            Ok(())
+        );
+        assert_eq!(
+            check_refresh_claims(&claims, &integration, Some("https://example.com/cb"), NOW),
+            Ok(())
+        );
+        assert_eq!(
+            check_refresh_claims(&claims, &integration, Some("https://example.com/cb/"), NOW),
+            Err(InvalidGrant::RedirectUriMismatch)
+        );
+        assert_eq!(
+            check_refresh_claims(&claims, &integration, None, NOW + Duration::days(31)),
+            Err(InvalidGrant::Expired)
+        );
+        let mut bumped = integration.clone();
+        bumped.token_epoch += 1;
+        assert_eq!(
+            check_refresh_claims(&claims, &bumped, None, NOW),
+            Err(InvalidGrant::OldEpoch)
+        );
+        let (other, _) = self::integration(&master);
+        assert_eq!(
+            check_refresh_claims(&claims, &other, None, NOW),
+            Err(InvalidGrant::OtherClient)
+        );
+    }
+
+    #[test]
+    fn an_integration_may_opt_out_of_refresh_tokens_and_override_lifetimes() {
+        let (_, master) = MasterKey::generate();
+        let (mut integration, _) = integration(&master);
+        integration.access_token_ttl = Some(120);
+        let minted = mint(
+            Grant {
+                integration: &integration,
+                user: integration.created_by,
+                scope: integration.scopes,
+                family: None,
+                with_refresh_token: false,
+            },
+            "iss",
+            "aud",
+            Lifetimes {
+                access: Duration::hours(1),
+                refresh: Duration::days(30),
+            },
+            NOW,
+        );
+        assert!(minted.refresh.is_none());
+        assert_eq!(minted.access.family_id, None);
+        assert_eq!(minted.expires_in, 120);
+        assert_eq!(minted.access.exp - minted.access.iat, 120);
+    }
+}

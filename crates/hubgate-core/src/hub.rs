@@ -1,0 +1,409 @@
+//! Hubs and switches: their reported state and the settings integrations may change.
+//!
+//! A hub keeps two documents, as device twins do: `state`, what the hub last
+//! reported (Ochno-shaped, only the relevant keys), and `desired`, what
+//! integrations asked for. PATCH writes only `desired`, the name and the room.
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+pub use hubgate_api::HubKind;
+
+use crate::ids::{AccountId, HubId};
+
+pub const MAX_NAME_CHARS: usize = 100;
+/// Upstream ("user") ports of the hubs hubgate models.
+pub const PORTS: i64 = 4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hub {
+    pub id: HubId,
+    pub account_id: AccountId,
+    pub serial: String,
+    pub kind: HubKind,
+    pub model: String,
+    pub firmware: String,
+    pub name: String,
+    pub room: Option<String>,
+    pub online: bool,
+    pub last_seen: Option<OffsetDateTime>,
+    pub state: Map<String, Value>,
+    pub desired: Map<String, Value>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Hub {
+    pub fn to_wire(&self) -> hubgate_api::Hub {
+        hubgate_api::Hub {
+            id: self.id.to_string(),
+            serial: self.serial.clone(),
+            kind: self.kind,
+            model: self.model.clone(),
+            firmware: self.firmware.clone(),
+            name: self.name.clone(),
+            room: self.room.clone(),
+            online: self.online,
+            last_seen: self.last_seen,
+            state: self.state.clone(),
+            desired: self.desired.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+pub fn parse_kind(text: &str) -> Option<HubKind> {
+    match text {
+        "hub" => Some(HubKind::Hub),
+        "switch" => Some(HubKind::Switch),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HubError {
+    #[error("name: {0}")]
+    Name(crate::account::NameError),
+    #[error("room: {0}")]
+    Room(crate::account::NameError),
+    #[error("serial must be 1 to 64 letters, digits, '-' or '_'")]
+    Serial,
+    #[error("\"{0}\" is not a writable setting (writable: {WRITABLE_LIST})")]
+    UnknownSetting(String),
+    #[error("{0} must be {1}")]
+    SettingType(String, &'static str),
+    #[error("state must be a JSON object, optionally wrapped as {{\"state\": {{…}}}}")]
+    StateShape,
+    #[error("the change is empty: give name, room or desired")]
+    Empty,
+}
+
+const WRITABLE_LIST: &str =
+    "active, mtrmode, mtrport, mtrdisable, mtrextension, mtrsync, externalmtr, adminmode, otp";
+
+/// Checks one desired setting by its type. Returns what the value must be on failure.
+fn check_setting(key: &str, value: &Value) -> Result<(), Option<&'static str>> {
+    let int_in = |lo: i64, hi: i64| value.as_i64().is_some_and(|v| (lo..=hi).contains(&v));
+    let ok = match key {
+        "mtrmode" | "mtrsync" | "externalmtr" | "adminmode" => value.is_boolean(),
+        "active" => {
+            if int_in(0, PORTS) {
+                true
+            } else {
+                return Err(Some("an integer from 0 (no port) to 4"));
+            }
+        }
+        "mtrport" => {
+            if int_in(1, PORTS) {
+                true
+            } else {
+                return Err(Some("an integer from 1 to 4"));
+            }
+        }
+        "mtrdisable" => {
+            if int_in(0, 1) {
+                true
+            } else {
+                return Err(Some("0 or 1"));
+            }
+        }
+        "mtrextension" => {
+            if matches!(value.as_str(), Some("enable" | "disable")) {
+                true
+            } else {
+                return Err(Some("\"enable\" or \"disable\""));
+            }
+        }
+        "otp" => {
+            if matches!(value.as_str(), Some("normal" | "disable")) {
+                true
+            } else {
+                return Err(Some("\"normal\" or \"disable\""));
+            }
+        }
+        _ => return Err(None),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Some("true or false"))
+    }
+}
+
+/// A validated change to a hub.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HubChange {
+    pub name: Option<String>,
+    pub room: Option<Option<String>>,
+    /// Merged into `desired`; a `null` value removes that key.
+    pub desired: Map<String, Value>,
+}
+
+impl HubChange {
+    pub fn from_patch(patch: hubgate_api::HubPatch) -> Result<Self, HubError> {
+        let name = patch
+            .name
+            .map(|n| crate::account::clean_name(&n, MAX_NAME_CHARS).map_err(HubError::Name))
+            .transpose()?;
+        let room = match patch.room {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(r)) if r.trim().is_empty() => Some(None),
+            Some(Some(r)) => Some(Some(
+                crate::account::clean_name(&r, MAX_NAME_CHARS).map_err(HubError::Room)?,
+            )),
+        };
+        let desired = patch.desired.unwrap_or_default();
+        for (key, value) in &desired {
+            if value.is_null() {
+                if check_setting(key, &Value::Bool(true)) == Err(None) {
+                    return Err(HubError::UnknownSetting(key.clone()));
+                }
+                continue;
+            }
+            match check_setting(key, value) {
+                Ok(()) => {}
+                Err(None) => return Err(HubError::UnknownSetting(key.clone())),
+                Err(Some(expected)) => return Err(HubError::SettingType(key.clone(), expected)),
+            }
+        }
+        if name.is_none() && room.is_none() && desired.is_empty() {
+            return Err(HubError::Empty);
+        }
+        Ok(Self {
+            name,
+            room,
+            desired,
+        })
+    }
+
+    /// Applies the change to a hub, returning the new version.
+    pub fn apply(&self, hub: &Hub, now: OffsetDateTime) -> Hub {
+        let mut next = hub.clone();
+        if let Some(name) = &self.name {
+            next.name = name.clone();
+        }
+        if let Some(room) = &self.room {
+            next.room = room.clone();
+        }
+        for (key, value) in &self.desired {
+            if value.is_null() {
+                next.desired.remove(key);
+            } else {
+                next.desired.insert(key.clone(), value.clone());
+            }
+        }
+        next.updated_at = now;
+        next
+    }
+}
+
+/// Accepts a reported state as Ochno documents it (`{"state": {…}}`) or bare.
+pub fn parse_reported_state(value: Value) -> Result<Map<String, Value>, HubError> {
+    match value {
+        Value::Object(mut outer)
+            if outer.len() == 1 && outer.get("state").is_some_and(Value::is_object) =>
+        {
+            match outer.remove("state") {
+                Some(Value::Object(inner)) => Ok(inner),
+                _ => Err(HubError::StateShape),
+            }
+        }
+        Value::Object(map) => Ok(map),
+        _ => Err(HubError::StateShape),
+    }
+}
+
+pub fn clean_serial(raw: &str) -> Result<String, HubError> {
+    let serial = raw.trim();
+    let ok = (1..=64).contains(&serial.len())
+        && serial
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(serial.to_owned())
+    } else {
+        Err(HubError::Serial)
+    }
+}
+
+/// A new hub as the admin tool or the demo data creates it.
+pub struct NewHub {
+    pub serial: String,
+    pub kind: HubKind,
+    pub model: String,
+    pub firmware: String,
+    pub name: String,
+    pub room: Option<String>,
+    pub online: bool,
+    pub state: Map<String, Value>,
+}
+
+impl NewHub {
+    pub fn into_hub(self, account_id: AccountId, now: OffsetDateTime) -> Hub {
+        Hub {
+            id: HubId::new(),
+            account_id,
+            serial: self.serial,
+            kind: self.kind,
+            model: self.model,
+            firmware: self.firmware,
+            name: self.name,
+            room: self.room,
+            online: self.online,
+            last_seen: self.online.then_some(now),
+            state: self.state,
+            desired: Map::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// The demo fleet of a first start: hubs and switches in a few rooms, with
+/// state shaped like Ochno's documented state object.
+pub fn demo_fleet() -> Vec<NewHub> {
+    let state = |connected: [u8; 4], active: u8, mtrmode: bool| -> Map<String, Value> {
+        let value = json!({
+            "connected": connected, "active": active, "mtrmode": mtrmode, "mtrport": 1,
+            "mtrdisable": 0, "mtrextension": "disable", "mtrsync": true,
+            "externalmtr": mtrmode, "adminmode": false, "otp": "normal"
+        });
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    };
+    let hub = |serial: &str, kind, model: &str, name: &str, room: &str, online, st| NewHub {
+        serial: serial.to_owned(),
+        kind,
+        model: model.to_owned(),
+        firmware: "2.4.1".to_owned(),
+        name: name.to_owned(),
+        room: Some(room.to_owned()),
+        online,
+        state: st,
+    };
+    vec![
+        hub(
+            "OPC3-000101",
+            HubKind::Hub,
+            "O-PC-3",
+            "Boardroom hub",
+            "Boardroom",
+            true,
+            state([1, 0, 0, 0], 1, true),
+        ),
+        hub(
+            "OPC3-000102",
+            HubKind::Hub,
+            "O-PC-3",
+            "Huddle A hub",
+            "Huddle A",
+            true,
+            state([0, 1, 0, 0], 2, false),
+        ),
+        hub(
+            "OPC3-000103",
+            HubKind::Hub,
+            "O-PC-3",
+            "Huddle B hub",
+            "Huddle B",
+            false,
+            state([0, 0, 0, 0], 0, false),
+        ),
+        hub(
+            "OPC3-000104",
+            HubKind::Hub,
+            "O-PC-3",
+            "Training room hub",
+            "Training room",
+            true,
+            state([1, 1, 0, 0], 1, true),
+        ),
+        hub(
+            "OSW4-000201",
+            HubKind::Switch,
+            "O-SW-4",
+            "Boardroom switch",
+            "Boardroom",
+            true,
+            state([1, 0, 1, 0], 3, true),
+        ),
+        hub(
+            "OSW4-000202",
+            HubKind::Switch,
+            "O-SW-4",
+            "Auditorium switch",
+            "Auditorium",
+            true,
+            state([0, 0, 0, 1], 4, false),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(value: Value) -> Result<HubChange, HubError> {
+        let patch: hubgate_api::HubPatch = serde_json::from_value(value).expect("patch shape");
+        HubChange::from_patch(patch)
+    }
+
+    #[test]
+    fn writable_settings_are_checked_by_type() {
+        assert!(
+            patch(json!({"desired": {"mtrmode": true, "mtrport": 2, "otp": "normal"}})).is_ok()
+        );
+        assert_eq!(
+            patch(json!({"desired": {"mtrport": 9}})),
+            Err(HubError::SettingType(
+                "mtrport".into(),
+                "an integer from 1 to 4"
+            ))
+        );
+        assert_eq!(
+            patch(json!({"desired": {"mtrmode": "yes"}})),
+            Err(HubError::SettingType("mtrmode".into(), "true or false"))
+        );
+        assert_eq!(
+            patch(json!({"desired": {"connected": [1]}})),
+            Err(HubError::UnknownSetting("connected".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_empty_changes_are_refused() {
+        let unknown: Result<hubgate_api::HubPatch, _> =
+            serde_json::from_value(json!({"serial": "x"}));
+        assert!(unknown.is_err());
+        assert_eq!(patch(json!({})), Err(HubError::Empty));
+    }
+
+    #[test]
+    fn a_change_merges_desired_and_clears_the_room() {
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
+        let hub = demo_fleet().remove(0).into_hub(AccountId::new(), now);
+        let change = patch(json!({"room": null, "desired": {"adminmode": true}})).unwrap();
+        let later = now + time::Duration::seconds(5);
+        let next = change.apply(&hub, later);
+        assert_eq!(next.room, None);
+        assert_eq!(next.desired.get("adminmode"), Some(&json!(true)));
+        assert_eq!(next.state, hub.state, "reported state is untouched");
+        assert_eq!(next.updated_at, later);
+        let cleared = patch(json!({"desired": {"adminmode": null}}))
+            .unwrap()
+            .apply(&next, later);
+        assert!(cleared.desired.is_empty());
+    }
+
+    #[test]
+    fn reported_state_is_accepted_wrapped_or_bare() {
+        let wrapped = parse_reported_state(json!({"state": {"active": 2}})).unwrap();
+        let bare = parse_reported_state(json!({"active": 2})).unwrap();
+        assert_eq!(wrapped, bare);
+        assert!(parse_reported_state(json!([1, 2])).is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! hubgate's domain: what an integration, a token and a hub are, and the rules
+//! that govern them. Nothing here knows about HTTP or SQL; rules take `now` as
+//! an argument so tests can pin the clock.
+//!
+//! A guided tour:
+//! - [`ids`] and [`scope`]: parse-don't-validate newtypes for identifiers and scopes.
+//! - [`crypto`]: the master key and the AEAD that seals secrets at rest.
+//! - [`secret`] and [`password`]: client secrets (random, sealed, compared in
+//!   constant time) and user passwords (Argon2id).
+//! - [`integration`], [`account`], [`hub`]: the records and their validation.
+//! - [`tokens`] and [`refresh`]: JWT access tokens and sealed refresh tokens.
+//! - [`grant`]: the token endpoint's rules as plain functions returning RFC 6749 errors.
+
+pub mod account;
+pub mod crypto;
+pub mod grant;
+pub mod hub;
+pub mod ids;
+pub mod integration;
+pub mod password;
+pub mod refresh;
+pub mod scope;
+pub mod secret;
+pub mod tokens;
+
+pub use time::OffsetDateTime;
+
+/// The current time, truncated to whole seconds as stored and signed.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
