@@ -1,1 +1,136 @@
+//! The one storage seam of hubgate.
+//!
+//! [`Store`] is everything the server and the admin tool ask of a database.
+//! [`sqlite::SqliteStore`] is the embedded default; PostgreSQL implements the
+//! same trait for several nodes. Which backend runs is decided once, in
+//! [`open`]; nothing above this crate knows.
+//!
+//! Writes that change which tokens are valid (integrations, revocations,
+//! signing keys) append to a change log in the same transaction; nodes follow
+//! that log to keep their in-memory view of revocations current.
 
+mod error;
+mod rows;
+pub mod sqlite;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use hubgate_core::account::{Account, Membership, Role, User};
+use hubgate_core::hub::{Hub, HubChange, HubKind};
+use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
+use hubgate_core::integration::Integration;
+use hubgate_core::refresh::Rotation;
+use hubgate_core::tokens::StoredKey;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Filters of `GET /api/v1/hubs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubFilter {
+    pub kind: Option<HubKind>,
+    pub online: Option<bool>,
+    pub room: Option<String>,
+}
+
+/// What a change-log entry is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Created, updated or deleted: reload it.
+    Integration(IntegrationId),
+    /// A refresh-token family was revoked; its tokens matter until `valid_until`.
+    FamilyRevoked { family: FamilyId, valid_until: i64 },
+    /// One access token was revoked.
+    AccessTokenRevoked { jti: String, valid_until: i64 },
+    /// A signing key was added.
+    SigningKey,
+}
+
+/// The revocations still in force, to start following the change log from `seq`.
+#[derive(Debug, Clone, Default)]
+pub struct RevocationSnapshot {
+    pub seq: i64,
+    pub revoked_families: Vec<(FamilyId, i64)>,
+    pub revoked_access_tokens: Vec<(String, i64)>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    async fn count_users(&self) -> Result<i64>;
+    /// `Conflict` when the email is taken.
+    async fn insert_user(&self, user: &User) -> Result<()>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+
+    async fn insert_account(&self, account: &Account) -> Result<()>;
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    /// Adds the user to the account, or changes their role there.
+    async fn put_membership(&self, membership: &Membership) -> Result<()>;
+    async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
+
+    async fn insert_integration(&self, integration: &Integration) -> Result<()>;
+    /// Replaces every mutable field; `NotFound` if it is gone.
+    async fn update_integration(&self, integration: &Integration) -> Result<()>;
+    async fn delete_integration(&self, id: IntegrationId) -> Result<()>;
+    async fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>>;
+    async fn integration_by_client_id(&self, client_id: &ClientId) -> Result<Option<Integration>>;
+    async fn list_integrations(&self, account: Option<AccountId>) -> Result<Vec<Integration>>;
+
+    /// `Conflict` when the serial is taken.
+    async fn insert_hub(&self, hub: &Hub) -> Result<()>;
+    /// A hub of this account; another account's hub is `None`.
+    async fn hub(&self, account: AccountId, id: HubId) -> Result<Option<Hub>>;
+    /// Hubs ordered by id, after the cursor.
+    async fn list_hubs(
+        &self,
+        account: AccountId,
+        filter: &HubFilter,
+        after: Option<HubId>,
+        limit: u32,
+    ) -> Result<Vec<Hub>>;
+    /// Applies the change atomically (no lost updates under concurrent PATCHes).
+    async fn patch_hub(&self, account: AccountId, id: HubId, change: &HubChange, now: OffsetDateTime)
+    -> Result<Option<Hub>>;
+    /// Records a report from the hub: its state, and that it was seen now.
+    async fn report_hub_state(&self, id: HubId, state: &Map<String, Value>, now: OffsetDateTime) -> Result<Hub>;
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<()>;
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>>;
+
+    /// Moves a family from `presented` to the next generation if `presented`
+    /// is current; otherwise revokes it (reuse) or reports it revoked. Exactly
+    /// one of concurrent callers presenting the same generation gets `Rotated`.
+    async fn rotate_family(
+        &self,
+        family: FamilyId,
+        integration: IntegrationId,
+        presented: u32,
+        expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<Rotation>;
+    async fn revoke_family(
+        &self,
+        family: FamilyId,
+        integration: IntegrationId,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    async fn revoke_access_token(&self, jti: &str, valid_until: i64, now: OffsetDateTime) -> Result<()>;
+
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
+    /// Entries after `seq`, oldest first, with their sequence numbers.
+    async fn changes_since(&self, seq: i64) -> Result<Vec<(i64, Change)>>;
+}
+
+/// Opens the embedded SQLite store in `data_dir`, creating and migrating it.
+pub async fn open_sqlite(data_dir: &Path) -> Result<sqlite::SqliteStore> {
+    sqlite::SqliteStore::open(&data_dir.join("hubgate.db")).await
+}

@@ -1,0 +1,226 @@
+//! Rows as the database returns them, and their conversion to domain types.
+//! Shared by every backend: the schemas match column for column.
+
+use hubgate_core::account::{Account, Role, User};
+use hubgate_core::hub::{Hub, parse_kind};
+use hubgate_core::ids::{AccountId, ClientId, HubId, IntegrationId, KeyId, UserId};
+use hubgate_core::integration::{Integration, RedirectUri};
+use hubgate_core::scope::ScopeSet;
+use hubgate_core::tokens::StoredKey;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::StoreError;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(crate) fn time(seconds: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(corrupt)
+}
+
+pub(crate) fn id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| corrupt(format!("bad id {text:?}")))
+}
+
+fn json_object(text: &str) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(text).map_err(corrupt)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    password_hash: String,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: id::<UserId>(&row.id)?,
+            email: row.email,
+            password_hash: row.password_hash,
+            created_at: time(row.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: String,
+    name: String,
+    created_at: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account { id: id::<AccountId>(&row.id)?, name: row.name, created_at: time(row.created_at)? })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRoleRow {
+    id: String,
+    name: String,
+    created_at: i64,
+    role: String,
+}
+
+impl TryFrom<AccountRoleRow> for (Account, Role) {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRoleRow) -> Result<Self, StoreError> {
+        let role = row.role.parse().map_err(corrupt)?;
+        let account = AccountRow { id: row.id, name: row.name, created_at: row.created_at }.try_into()?;
+        Ok((account, role))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IntegrationRow {
+    id: String,
+    account_id: String,
+    name: String,
+    client_id: String,
+    redirect_uris: String,
+    scopes: String,
+    enabled: bool,
+    refresh_on_client_credentials: bool,
+    require_pkce: bool,
+    access_token_ttl: Option<i64>,
+    refresh_token_ttl: Option<i64>,
+    created_by: String,
+    created_at: i64,
+    sealed_secret: Vec<u8>,
+    sealed_previous_secret: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<i64>,
+    token_epoch: i64,
+}
+
+impl TryFrom<IntegrationRow> for Integration {
+    type Error = StoreError;
+
+    fn try_from(row: IntegrationRow) -> Result<Self, StoreError> {
+        let uris: Vec<String> = serde_json::from_str(&row.redirect_uris).map_err(corrupt)?;
+        let ttl = |v: Option<i64>| v.map(u32::try_from).transpose().map_err(corrupt);
+        Ok(Integration {
+            id: id::<IntegrationId>(&row.id)?,
+            account_id: id::<AccountId>(&row.account_id)?,
+            name: row.name,
+            client_id: ClientId::parse(&row.client_id).ok_or_else(|| corrupt("bad client_id"))?,
+            redirect_uris: uris.into_iter().map(RedirectUri::from_stored).collect(),
+            scopes: ScopeSet::parse(&row.scopes).map_err(corrupt)?,
+            enabled: row.enabled,
+            refresh_on_client_credentials: row.refresh_on_client_credentials,
+            require_pkce: row.require_pkce,
+            access_token_ttl: ttl(row.access_token_ttl)?,
+            refresh_token_ttl: ttl(row.refresh_token_ttl)?,
+            created_by: id::<UserId>(&row.created_by)?,
+            created_at: time(row.created_at)?,
+            sealed_secret: row.sealed_secret,
+            sealed_previous_secret: row.sealed_previous_secret,
+            previous_secret_expires_at: row.previous_secret_expires_at.map(time).transpose()?,
+            token_epoch: u32::try_from(row.token_epoch).map_err(corrupt)?,
+        })
+    }
+}
+
+pub(crate) fn redirect_uris_json(integration: &Integration) -> String {
+    let uris: Vec<&str> = integration.redirect_uris.iter().map(RedirectUri::as_str).collect();
+    serde_json::to_string(&uris).unwrap_or_else(|_| "[]".into())
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HubRow {
+    id: String,
+    account_id: String,
+    serial: String,
+    kind: String,
+    model: String,
+    firmware: String,
+    name: String,
+    room: Option<String>,
+    online: bool,
+    last_seen: Option<i64>,
+    state: String,
+    desired: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<HubRow> for Hub {
+    type Error = StoreError;
+
+    fn try_from(row: HubRow) -> Result<Self, StoreError> {
+        Ok(Hub {
+            id: id::<HubId>(&row.id)?,
+            account_id: id::<AccountId>(&row.account_id)?,
+            serial: row.serial,
+            kind: parse_kind(&row.kind).ok_or_else(|| corrupt("bad hub kind"))?,
+            model: row.model,
+            firmware: row.firmware,
+            name: row.name,
+            room: row.room,
+            online: row.online,
+            last_seen: row.last_seen.map(time).transpose()?,
+            state: json_object(&row.state)?,
+            desired: json_object(&row.desired)?,
+            created_at: time(row.created_at)?,
+            updated_at: time(row.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    id: String,
+    public_key: Vec<u8>,
+    sealed_private_key: Vec<u8>,
+    created_at: i64,
+}
+
+impl TryFrom<KeyRow> for StoredKey {
+    type Error = StoreError;
+
+    fn try_from(row: KeyRow) -> Result<Self, StoreError> {
+        Ok(StoredKey {
+            id: id::<KeyId>(&row.id)?,
+            public_key: row.public_key.try_into().map_err(|_| corrupt("public key is not 32 bytes"))?,
+            sealed_private_key: row.sealed_private_key,
+            created_at: time(row.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChangeRow {
+    pub seq: i64,
+    pub kind: String,
+    pub subject: String,
+    pub valid_until: Option<i64>,
+}
+
+impl ChangeRow {
+    pub fn into_change(self) -> Result<(i64, crate::Change), StoreError> {
+        use crate::Change;
+        let until = || self.valid_until.ok_or_else(|| corrupt("revocation without valid_until"));
+        let change = match self.kind.as_str() {
+            "integration" => Change::Integration(id(&self.subject)?),
+            "family" => Change::FamilyRevoked { family: id(&self.subject)?, valid_until: until()? },
+            "access_token" => Change::AccessTokenRevoked { jti: self.subject.clone(), valid_until: until()? },
+            "signing_key" => Change::SigningKey,
+            other => return Err(corrupt(format!("unknown change kind {other}"))),
+        };
+        Ok((self.seq, change))
+    }
+}
+
+pub(crate) fn json_text(map: &Map<String, Value>) -> String {
+    Value::Object(map.clone()).to_string()
+}
