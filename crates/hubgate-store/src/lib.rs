@@ -75,6 +75,8 @@ pub trait Store: Send + Sync + 'static {
     /// Adds the user to the account, or changes their role there.
     async fn put_membership(&self, membership: &Membership) -> Result<()>;
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
+    /// Members with their roles, owners first, then by when they joined.
+    async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>>;
 
     async fn insert_integration(&self, integration: &Integration) -> Result<()>;
     /// Replaces every mutable field; `NotFound` if it is gone.
@@ -116,6 +118,9 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
         now: OffsetDateTime,
     ) -> Result<Rotation>;
+    /// The generation a family currently accepts and whether it is revoked;
+    /// `None` before its first refresh or revocation.
+    async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>>;
     async fn revoke_family(
         &self,
         family: FamilyId,

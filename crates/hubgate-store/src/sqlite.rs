@@ -207,6 +207,23 @@ impl Store for SqliteStore {
         rows.into_iter().map(<(Account, Role)>::try_from).collect()
     }
 
+    async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>> {
+        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.password_hash, u.created_at, m.role FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.account_id = ?1 \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at, u.id",
+        )
+        .bind(account.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(id, email, password_hash, created_at, role)| {
+                let user = User { id: rows::id(&id)?, email, password_hash, created_at: rows::time(created_at)? };
+                Ok((user, role.parse().map_err(StoreError::Corrupt)?))
+            })
+            .collect()
+    }
+
     async fn insert_integration(&self, i: &Integration) -> Result<()> {
         let now = hubgate_core::now();
         let mut tx = self.writer.begin().await?;
@@ -491,6 +508,15 @@ impl Store for SqliteStore {
         log_change(&mut tx, "family", &family_text, Some(expires_at), now).await?;
         tx.commit().await?;
         Ok(Rotation::Reused)
+    }
+
+    async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>> {
+        let row: Option<(i64, bool)> = sqlx::query_as("SELECT generation, revoked FROM refresh_families WHERE id = ?1")
+            .bind(family.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|(generation, revoked)| Ok((u32::try_from(generation).map_err(|e| StoreError::Corrupt(e.to_string()))?, revoked)))
+            .transpose()
     }
 
     async fn revoke_family(

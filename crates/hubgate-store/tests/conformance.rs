@@ -116,7 +116,10 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
     store.put_membership(&Membership { account_id: other.id, user_id: user.id, role: Role::Member }).await.unwrap();
     store.put_membership(&Membership { account_id: other.id, user_id: user.id, role: Role::Admin }).await.unwrap();
     let accounts = store.accounts_of_user(user.id).await.unwrap();
-    assert_eq!(accounts, vec![(account, Role::Owner), (other, Role::Admin)]);
+    assert_eq!(accounts, vec![(account.clone(), Role::Owner), (other.clone(), Role::Admin)]);
+    let members = store.account_members(other.id).await.unwrap();
+    assert_eq!(members, vec![(user.clone(), Role::Admin)]);
+    assert_eq!(store.account_members(account.id).await.unwrap()[0].1, Role::Owner);
     let missing = Membership { account_id: AccountId::new(), user_id: user.id, role: Role::Member };
     assert!(matches!(store.put_membership(&missing).await, Err(StoreError::NotFound)));
 }
@@ -215,6 +218,8 @@ async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
     assert_eq!(store.rotate_family(family, integration.id, 0, until, now()).await.unwrap(), Rotation::Rotated);
     assert_eq!(store.rotate_family(family, integration.id, 1, until, now()).await.unwrap(), Rotation::Rotated);
     assert_eq!(store.rotate_family(family, integration.id, 2, until, now()).await.unwrap(), Rotation::Rotated);
+    assert_eq!(store.family_state(family).await.unwrap(), Some((3, false)));
+    assert_eq!(store.family_state(FamilyId::new()).await.unwrap(), None);
 }
 
 async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
@@ -227,6 +232,7 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     assert_eq!(store.rotate_family(family, integration.id, 0, until, now()).await.unwrap(), Rotation::Reused);
     // The current generation dies with the family.
     assert_eq!(store.rotate_family(family, integration.id, 1, until, now()).await.unwrap(), Rotation::Revoked);
+    assert_eq!(store.family_state(family).await.unwrap(), Some((1, true)));
     let snapshot = store.revocation_snapshot(now()).await.unwrap();
     assert!(snapshot.revoked_families.iter().any(|(f, _)| *f == family));
     // A generation with no record behind it was never valid.

@@ -1,0 +1,70 @@
+//! The bearer-token check every resource handler starts with.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use hubgate_core::ids::{AccountId, UserId};
+use hubgate_core::scope::{Scope, ScopeSet};
+use hubgate_core::tokens::{AccessClaims, VerifyError};
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// Who a request acts for: a verified, unrevoked access token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub claims: AccessClaims,
+}
+
+impl Principal {
+    pub fn account(&self) -> AccountId {
+        self.claims.account_id
+    }
+
+    pub fn user(&self) -> UserId {
+        self.claims.sub
+    }
+
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.claims.scope.contains(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_scope(scope.as_str()))
+        }
+    }
+
+    /// At least one of `scopes`.
+    pub fn require_any(&self, scopes: ScopeSet) -> Result<(), ApiError> {
+        if scopes.iter().any(|s| self.claims.scope.contains(s)) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_scope(&scopes.to_string()))
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(ApiError::missing_token)?;
+    let value = value.to_str().map_err(|_| ApiError::invalid_token("the Authorization header is malformed"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::invalid_token("use Authorization: Bearer <access_token>")),
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        let claims = state.keys().verifier.verify(token, hubgate_core::now()).map_err(|error| match error {
+            VerifyError::Expired => ApiError::invalid_token("the access token has expired"),
+            _ => ApiError::invalid_token("the access token is invalid"),
+        })?;
+        if let Err(reason) = state.registry.check_access(state.store.as_ref(), &state.master, &claims).await {
+            tracing::info!(client_id = %claims.client_id, ?reason, "revoked access token presented");
+            return Err(ApiError::invalid_token("the access token has been revoked"));
+        }
+        Ok(Principal { claims })
+    }
+}

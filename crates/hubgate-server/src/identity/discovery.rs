@@ -1,0 +1,38 @@
+//! `GET /identity/oauth/v2/jwks` and `GET /.well-known/oauth-authorization-server` (RFC 8414).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use hubgate_api::ServerMetadata;
+use hubgate_core::scope::Scope;
+
+use crate::state::AppState;
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = Json(state.keys().jwks.clone()).into_response();
+    // Short enough that a rotated key is picked up quickly by resource servers.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
+    let config = &state.config;
+    let auth_methods = || vec!["client_secret_basic".to_owned(), "client_secret_post".to_owned()];
+    Json(ServerMetadata {
+        issuer: config.issuer.clone(),
+        token_endpoint: config.url("/identity/oauth/v2/token"),
+        jwks_uri: config.url("/identity/oauth/v2/jwks"),
+        introspection_endpoint: config.url("/identity/oauth/v2/introspect"),
+        revocation_endpoint: config.url("/identity/oauth/v2/revoke"),
+        userinfo_endpoint: config.url("/identity/oauth/v2/userinfo"),
+        scopes_supported: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+        // No authorization endpoint yet: the authorization-code flow is not served.
+        response_types_supported: vec![],
+        grant_types_supported: vec!["client_credentials".into(), "refresh_token".into()],
+        token_endpoint_auth_methods_supported: auth_methods(),
+        introspection_endpoint_auth_methods_supported: auth_methods(),
+        revocation_endpoint_auth_methods_supported: auth_methods(),
+        service_documentation: config.url("/doc/swagger"),
+    })
+}

@@ -1,0 +1,116 @@
+//! `POST /identity/oauth/v2/introspect` (RFC 7662) and `POST /identity/oauth/v2/revoke`
+//! (RFC 7009). Both authenticate the client, and a client only ever learns
+//! about, or revokes, its own tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hubgate_api::IntrospectionResponse;
+use hubgate_core::grant::Client;
+use hubgate_core::refresh::{self, RefreshClaims};
+use hubgate_core::tokens::AccessClaims;
+
+use super::client_auth::authenticate;
+use super::error::OAuthError;
+use super::params::OAuthParams;
+use crate::state::AppState;
+
+/// A token presented to introspection or revocation, once recognised as ours
+/// and the caller's.
+enum Known {
+    Access(AccessClaims),
+    Refresh(RefreshClaims),
+}
+
+async fn recognise(state: &AppState, client: &Client, token: &str) -> Option<Known> {
+    let now = hubgate_core::now();
+    if token.starts_with(refresh::PREFIX) {
+        let claims = RefreshClaims::open(&state.master, token).ok()?;
+        return (claims.integration == client.integration.id).then_some(Known::Refresh(claims));
+    }
+    let claims = state.keys().verifier.verify(token, now).ok()?;
+    (claims.integration_id == client.integration.id).then_some(Known::Access(claims))
+}
+
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, params: OAuthParams) -> Result<Response, OAuthError> {
+    let client = authenticate(&state, &headers, &params, "introspect").await?;
+    let token = OAuthParams::required(&params.token, "token")?;
+    let now = hubgate_core::now();
+    let integration = &client.integration;
+    let body = match recognise(&state, &client, token).await {
+        Some(Known::Access(claims)) => {
+            match state.registry.check_access(state.store.as_ref(), &state.master, &claims).await {
+                Ok(_) => IntrospectionResponse {
+                    active: true,
+                    scope: Some(claims.scope.to_string()),
+                    client_id: Some(claims.client_id.to_string()),
+                    token_type: Some("Bearer".into()),
+                    exp: Some(claims.exp),
+                    iat: Some(claims.iat),
+                    sub: Some(claims.sub.to_string()),
+                    aud: Some(claims.aud),
+                    iss: Some(claims.iss),
+                    jti: Some(claims.jti),
+                    account_id: Some(claims.account_id.to_string()),
+                },
+                Err(_) => IntrospectionResponse::default(),
+            }
+        }
+        Some(Known::Refresh(claims)) => {
+            let current = match state.store.family_state(claims.family).await? {
+                None => claims.generation == 0,
+                Some((generation, revoked)) => !revoked && generation == claims.generation,
+            };
+            let active = current
+                && hubgate_core::grant::check_refresh_claims(&claims, integration, None, now).is_ok()
+                && integration.enabled
+                && !state.registry.family_revoked(claims.family);
+            if active {
+                IntrospectionResponse {
+                    active: true,
+                    scope: Some(claims.scope.to_string()),
+                    client_id: Some(integration.client_id.to_string()),
+                    token_type: Some("refresh_token".into()),
+                    exp: Some(claims.expires_at),
+                    iat: Some(claims.issued_at),
+                    sub: Some(claims.user.to_string()),
+                    iss: Some(state.config.issuer.clone()),
+                    account_id: Some(claims.account.to_string()),
+                    ..Default::default()
+                }
+            } else {
+                IntrospectionResponse::default()
+            }
+        }
+        None => IntrospectionResponse::default(),
+    };
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, params: OAuthParams) -> Result<Response, OAuthError> {
+    let client = authenticate(&state, &headers, &params, "revoke").await?;
+    let token = OAuthParams::required(&params.token, "token")?;
+    let now = hubgate_core::now();
+    // An invalid or foreign token is answered like a revoked one (RFC 7009 §2.2).
+    match recognise(&state, &client, token).await {
+        Some(Known::Refresh(claims)) => {
+            // The family dies, and with it every access token issued from it.
+            let until = claims.expires_at.max(now.unix_timestamp() + state.config.access_token_ttl.whole_seconds());
+            state.store.revoke_family(claims.family, claims.integration, until, now).await?;
+            state.registry.note_family_revoked(claims.family, until);
+            tracing::info!(client_id = %client.integration.client_id, family = %claims.family, "refresh token family revoked");
+        }
+        Some(Known::Access(claims)) => {
+            state.store.revoke_access_token(&claims.jti, claims.exp, now).await?;
+            state.registry.note_access_token_revoked(claims.jti, claims.exp);
+            tracing::info!(client_id = %client.integration.client_id, "access token revoked");
+        }
+        None => {}
+    }
+    let mut response = StatusCode::OK.into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

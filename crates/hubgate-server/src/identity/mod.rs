@@ -1,0 +1,27 @@
+//! The authorization server under `/identity/oauth/v2` and its discovery document.
+
+mod client_auth;
+mod discovery;
+pub mod error;
+mod introspect;
+mod params;
+mod token;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// OAuth requests are a few parameters; anything bigger is not one.
+const BODY_LIMIT: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/identity/oauth/v2/token", post(token::token))
+        .route("/identity/oauth/v2/introspect", post(introspect::introspect))
+        .route("/identity/oauth/v2/revoke", post(introspect::revoke))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .route("/identity/oauth/v2/jwks", get(discovery::jwks))
+        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+}

@@ -1,0 +1,108 @@
+//! `POST /identity/oauth/v2/token`: the client_credentials and refresh_token grants.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use hubgate_api::TokenResponse;
+use hubgate_core::grant::{self, Client, Grant, GrantError, InvalidGrant, Minted};
+use hubgate_core::refresh::{RefreshClaims, Rotation};
+
+use super::client_auth::authenticate;
+use super::error::OAuthError;
+use super::params::OAuthParams;
+use crate::metrics::GrantKind;
+use crate::state::AppState;
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, params: OAuthParams) -> Result<Response, OAuthError> {
+    let grant_type = OAuthParams::required(&params.grant_type, "grant_type")?;
+    let kind = match grant_type {
+        "client_credentials" => GrantKind::ClientCredentials,
+        "refresh_token" => GrantKind::RefreshToken,
+        other => {
+            return Err(GrantError::UnsupportedGrantType(format!(
+                "grant_type {other:?} is not supported; use client_credentials or refresh_token"
+            ))
+            .into());
+        }
+    };
+    let client = authenticate(&state, &headers, &params, "token").await?;
+    let minted = match kind {
+        GrantKind::ClientCredentials => client_credentials(&state, &client, &params)?,
+        GrantKind::RefreshToken => refresh_token(&state, &client, &params).await?,
+    };
+    state.metrics.token_issued(kind);
+    tracing::debug!(client_id = %client.integration.client_id, ?kind, "tokens issued");
+    Ok(respond(&state, minted))
+}
+
+fn client_credentials(state: &AppState, client: &Client, params: &OAuthParams) -> Result<Minted, OAuthError> {
+    let integration = &client.integration;
+    let scope = grant::scope_for_client_credentials(OAuthParams::optional(&params.scope), integration.scopes)?;
+    let grant = Grant {
+        integration,
+        // The token acts for the account through the user who created the integration.
+        user: integration.created_by,
+        scope,
+        family: None,
+        with_refresh_token: integration.refresh_on_client_credentials,
+    };
+    Ok(grant::mint(grant, &state.config.issuer, &state.config.audience(), state.config.lifetimes(), hubgate_core::now()))
+}
+
+async fn refresh_token(state: &AppState, client: &Client, params: &OAuthParams) -> Result<Minted, OAuthError> {
+    let now = hubgate_core::now();
+    let integration = &client.integration;
+    let presented = OAuthParams::required(&params.refresh_token, "refresh_token")?;
+    let refused = |reason: InvalidGrant| {
+        tracing::info!(client_id = %integration.client_id, ?reason, "refresh token refused");
+        OAuthError::from(GrantError::InvalidGrant(reason))
+    };
+    let claims = RefreshClaims::open(&state.master, presented).map_err(|_| refused(InvalidGrant::Unreadable))?;
+    grant::check_refresh_claims(&claims, integration, OAuthParams::optional(&params.redirect_uri), now)
+        .map_err(refused)?;
+    if state.registry.family_revoked(claims.family) {
+        return Err(refused(InvalidGrant::Revoked));
+    }
+    let scope = grant::scope_for_refresh(OAuthParams::optional(&params.scope), claims.scope)?;
+    let lifetimes = state.config.lifetimes().for_integration(integration);
+    let expires_at = now.unix_timestamp() + lifetimes.refresh.whole_seconds();
+    let rotation = state
+        .store
+        .rotate_family(claims.family, integration.id, claims.generation, expires_at, now)
+        .await?;
+    match rotation {
+        Rotation::Rotated => {}
+        Rotation::Reused => {
+            state.registry.note_family_revoked(claims.family, expires_at);
+            state.metrics.refresh_reuse_detected();
+            tracing::warn!(client_id = %integration.client_id, family = %claims.family, "refresh token reuse: family revoked");
+            return Err(refused(InvalidGrant::Reused));
+        }
+        Rotation::Revoked => return Err(refused(InvalidGrant::Revoked)),
+    }
+    let grant = Grant {
+        integration,
+        user: claims.user,
+        scope,
+        family: Some((claims.family, claims.generation + 1)),
+        with_refresh_token: true,
+    };
+    Ok(grant::mint(grant, &state.config.issuer, &state.config.audience(), state.config.lifetimes(), now))
+}
+
+/// Signs and seals what was minted into the RFC 6749 §5.1 response.
+fn respond(state: &AppState, minted: Minted) -> Response {
+    let body = TokenResponse {
+        access_token: state.keys().signer.sign(&minted.access),
+        token_type: "Bearer".into(),
+        expires_in: minted.expires_in,
+        refresh_token: minted.refresh.map(|r| r.seal(&state.master)),
+        scope: minted.access.scope.to_string(),
+    };
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

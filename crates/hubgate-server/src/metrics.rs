@@ -1,0 +1,96 @@
+//! Prometheus metrics, kept per app (no global recorder), so several servers
+//! can run in one process (tests) and each reports only its own traffic.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use crate::state::AppState;
+
+const METADATA: Metadata<'static> = Metadata::new("hubgate", Level::INFO, Some(module_path!()));
+const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+/// The grant types the token endpoint counts.
+#[derive(Debug, Clone, Copy)]
+pub enum GrantKind {
+    ClientCredentials,
+    RefreshToken,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(LATENCY_BUCKETS)
+            .expect("static bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        Self { recorder, handle }
+    }
+}
+
+impl Metrics {
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.recorder.register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    fn histogram(&self, name: &'static str, labels: Vec<Label>) -> Histogram {
+        self.recorder.register_histogram(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    pub fn token_issued(&self, grant: GrantKind) {
+        let grant = match grant {
+            GrantKind::ClientCredentials => "client_credentials",
+            GrantKind::RefreshToken => "refresh_token",
+        };
+        self.counter("hubgate_tokens_issued_total", vec![Label::new("grant_type", grant)]).increment(1);
+    }
+
+    pub fn client_auth_failed(&self, endpoint: &'static str) {
+        self.counter("hubgate_client_auth_failures_total", vec![Label::new("endpoint", endpoint)]).increment(1);
+    }
+
+    pub fn refresh_reuse_detected(&self) {
+        self.counter("hubgate_refresh_token_reuse_total", vec![]).increment(1);
+    }
+
+    pub fn render(&self) -> String {
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
+
+/// Counts every request and its latency by route template (never the raw
+/// path, which would let clients create unbounded series).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let metrics = &state.metrics;
+    metrics
+        .counter(
+            "hubgate_http_requests_total",
+            vec![Label::new("method", method.clone()), Label::new("route", route.clone()), Label::new("status", status)],
+        )
+        .increment(1);
+    metrics
+        .histogram(
+            "hubgate_http_request_duration_seconds",
+            vec![Label::new("method", method), Label::new("route", route)],
+        )
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,188 @@
+//! Each node's in-memory view of what makes a token valid: the integrations
+//! (with their secrets opened into digests) and the revocations in force.
+//!
+//! It is loaded at start and then follows the store's change log, so a change
+//! made by another node or by `hubgate admin` takes effect within one poll
+//! interval; changes this node makes are applied at once. Every check on the
+//! hot path is a hash lookup.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use hubgate_core::crypto::MasterKey;
+use hubgate_core::grant::Client;
+use hubgate_core::ids::{ClientId, FamilyId, IntegrationId};
+use hubgate_core::integration::Integration;
+use hubgate_core::tokens::AccessClaims;
+use hubgate_store::{Change, Store, StoreError};
+
+#[derive(Clone)]
+enum Entry {
+    Present(Arc<Client>),
+    /// Known not to exist (deleted, or never was): no store read on each request.
+    Absent,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    by_id: RwLock<HashMap<IntegrationId, Entry>>,
+    by_client_id: RwLock<HashMap<ClientId, Entry>>,
+    revoked_families: RwLock<HashMap<FamilyId, i64>>,
+    revoked_access_tokens: RwLock<HashMap<String, i64>>,
+    seq: AtomicI64,
+}
+
+/// Why a verified access token is no longer valid. Logged; the client hears `invalid_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    IntegrationGone,
+    IntegrationDisabled,
+    OldEpoch,
+    Family,
+    Token,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Registry {
+    pub async fn load(store: &dyn Store, master: &MasterKey) -> Result<Self, StoreError> {
+        let registry = Self::default();
+        let snapshot = store.revocation_snapshot(hubgate_core::now()).await?;
+        for integration in store.list_integrations(None).await? {
+            registry.put(integration, master);
+        }
+        write(&registry.revoked_families).extend(snapshot.revoked_families);
+        write(&registry.revoked_access_tokens).extend(snapshot.revoked_access_tokens);
+        registry.seq.store(snapshot.seq, Ordering::SeqCst);
+        Ok(registry)
+    }
+
+    fn put(&self, integration: Integration, master: &MasterKey) {
+        let (id, client_id) = (integration.id, integration.client_id.clone());
+        match Client::open(integration, master) {
+            Ok(client) => {
+                let entry = Entry::Present(Arc::new(client));
+                write(&self.by_client_id).insert(client_id, entry.clone());
+                write(&self.by_id).insert(id, entry);
+            }
+            Err(_) => {
+                tracing::error!(integration = %id, "integration secret does not open with this master key; ignoring it");
+                self.remove(id);
+            }
+        }
+    }
+
+    fn remove(&self, id: IntegrationId) {
+        let previous = write(&self.by_id).insert(id, Entry::Absent);
+        if let Some(Entry::Present(client)) = previous {
+            write(&self.by_client_id).insert(client.integration.client_id.clone(), Entry::Absent);
+        }
+    }
+
+    /// Re-reads one integration from the store (after a change).
+    pub async fn refresh_integration(&self, store: &dyn Store, master: &MasterKey, id: IntegrationId) -> Result<(), StoreError> {
+        match store.integration_by_id(id).await? {
+            Some(integration) => self.put(integration, master),
+            None => self.remove(id),
+        }
+        Ok(())
+    }
+
+    /// The client for a client_id; reads the store on a miss, so an
+    /// integration created a moment ago elsewhere works at once.
+    pub async fn client(&self, store: &dyn Store, master: &MasterKey, client_id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Some(entry) = read(&self.by_client_id).get(client_id) {
+            return Ok(match entry {
+                Entry::Present(client) => Some(client.clone()),
+                Entry::Absent => None,
+            });
+        }
+        match store.integration_by_client_id(client_id).await? {
+            Some(integration) => {
+                let id = integration.id;
+                self.put(integration, master);
+                Ok(self.client_by_integration(id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn client_by_integration(&self, id: IntegrationId) -> Option<Arc<Client>> {
+        match read(&self.by_id).get(&id) {
+            Some(Entry::Present(client)) => Some(client.clone()),
+            _ => None,
+        }
+    }
+
+    /// Checks a verified access token against integrations and revocations.
+    pub async fn check_access(&self, store: &dyn Store, master: &MasterKey, claims: &AccessClaims) -> Result<Arc<Client>, Revoked> {
+        let client = match self.client_by_integration(claims.integration_id) {
+            Some(client) => client,
+            None if !read(&self.by_id).contains_key(&claims.integration_id) => {
+                // Not seen yet (created on another node a moment ago): ask the store once.
+                let _ = self.refresh_integration(store, master, claims.integration_id).await;
+                self.client_by_integration(claims.integration_id).ok_or(Revoked::IntegrationGone)?
+            }
+            None => return Err(Revoked::IntegrationGone),
+        };
+        if !client.integration.enabled {
+            return Err(Revoked::IntegrationDisabled);
+        }
+        if client.integration.token_epoch != claims.epoch {
+            return Err(Revoked::OldEpoch);
+        }
+        if claims.family_id.is_some_and(|f| self.family_revoked(f)) {
+            return Err(Revoked::Family);
+        }
+        if read(&self.revoked_access_tokens).contains_key(&claims.jti) {
+            return Err(Revoked::Token);
+        }
+        Ok(client)
+    }
+
+    pub fn family_revoked(&self, family: FamilyId) -> bool {
+        read(&self.revoked_families).contains_key(&family)
+    }
+
+    pub fn note_family_revoked(&self, family: FamilyId, valid_until: i64) {
+        write(&self.revoked_families).insert(family, valid_until);
+    }
+
+    pub fn note_access_token_revoked(&self, jti: String, valid_until: i64) {
+        write(&self.revoked_access_tokens).insert(jti, valid_until);
+    }
+
+    /// Applies the change log from where this node left off. Returns whether
+    /// signing keys changed, which the caller reloads.
+    pub async fn follow(&self, store: &dyn Store, master: &MasterKey) -> Result<bool, StoreError> {
+        let mut keys_changed = false;
+        loop {
+            let from = self.seq.load(Ordering::SeqCst);
+            let changes = store.changes_since(from).await?;
+            let Some((last, _)) = changes.last() else { return Ok(keys_changed) };
+            let last = *last;
+            for (_, change) in changes {
+                match change {
+                    Change::Integration(id) => self.refresh_integration(store, master, id).await?,
+                    Change::FamilyRevoked { family, valid_until } => self.note_family_revoked(family, valid_until),
+                    Change::AccessTokenRevoked { jti, valid_until } => self.note_access_token_revoked(jti, valid_until),
+                    Change::SigningKey => keys_changed = true,
+                }
+            }
+            self.seq.store(last, Ordering::SeqCst);
+        }
+    }
+
+    /// Forgets revocations of tokens that have expired anyway.
+    pub fn prune(&self, now: i64) {
+        write(&self.revoked_families).retain(|_, until| *until > now);
+        write(&self.revoked_access_tokens).retain(|_, until| *until > now);
+    }
+}

@@ -1,0 +1,100 @@
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use hubgate_core::crypto::MasterKey;
+use hubgate_store::Store;
+
+use crate::config::ServerConfig;
+use crate::keys::KeyRing;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub master: Arc<MasterKey>,
+    pub config: ServerConfig,
+    pub registry: Registry,
+    keys: RwLock<Arc<KeyRing>>,
+    pub metrics: Metrics,
+    /// False while the store is unreachable (reported by `/readyz`).
+    store_reachable: AtomicBool,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Loads keys and the registry. Creates the first signing key on an empty store.
+    pub async fn new(store: Arc<dyn Store>, master: Arc<MasterKey>, config: ServerConfig) -> anyhow::Result<Self> {
+        let keys = KeyRing::load(store.as_ref(), &master, &config).await?;
+        let registry = Registry::load(store.as_ref(), &master).await?;
+        Ok(Self(Arc::new(Inner {
+            store,
+            master,
+            config,
+            registry,
+            keys: RwLock::new(Arc::new(keys)),
+            metrics: Metrics::default(),
+            store_reachable: AtomicBool::new(true),
+        })))
+    }
+
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        let keys = KeyRing::load(self.store.as_ref(), &self.master, &self.config).await?;
+        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        Ok(())
+    }
+
+    pub fn store_reachable(&self) -> bool {
+        self.store_reachable.load(Ordering::Relaxed)
+    }
+
+    /// Follows the change log until the returned task is aborted. A store
+    /// that cannot be reached is retried with backoff and reported on `/readyz`.
+    pub fn spawn_change_follower(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let base = state.config.change_poll_interval;
+            let mut delay = base;
+            let mut last_prune = std::time::Instant::now();
+            loop {
+                tokio::time::sleep(delay).await;
+                match state.registry.follow(state.store.as_ref(), &state.master).await {
+                    Ok(keys_changed) => {
+                        if !state.store_reachable.swap(true, Ordering::Relaxed) {
+                            tracing::info!("store reachable again");
+                        }
+                        delay = base;
+                        if keys_changed && let Err(error) = state.reload_keys().await {
+                            tracing::error!(%error, "could not reload signing keys");
+                        }
+                    }
+                    Err(error) => {
+                        if state.store_reachable.swap(false, Ordering::Relaxed) {
+                            tracing::warn!(%error, "cannot read the change log; retrying with backoff");
+                        }
+                        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                    }
+                }
+                if last_prune.elapsed() > std::time::Duration::from_secs(60) {
+                    state.registry.prune(hubgate_core::now().unix_timestamp());
+                    last_prune = std::time::Instant::now();
+                }
+            }
+        })
+    }
+}
