@@ -33,7 +33,14 @@ pub async fn bootstrap(
     }
     let account = manage::create_account(store, "Demo", now).await?;
     let password = password::generate_password();
-    let user = manage::create_user(store, &options.admin_email, &password, Some((account.id, Role::Owner)), now).await?;
+    let user = manage::create_user(
+        store,
+        &options.admin_email,
+        &password,
+        Some((account.id, Role::Owner)),
+        now,
+    )
+    .await?;
     let mut hubs = 0;
     if options.demo_hubs {
         for new in demo_fleet() {
@@ -41,5 +48,10 @@ pub async fn bootstrap(
             hubs += 1;
         }
     }
-    Ok(Some(Bootstrapped { user, password, account, hubs }))
+    Ok(Some(Bootstrapped {
+        user,
+        password,
+        account,
+        hubs,
+    }))
 }

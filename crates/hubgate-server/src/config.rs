@@ -37,6 +37,9 @@ impl ServerConfig {
     }
 
     pub fn lifetimes(&self) -> hubgate_core::grant::Lifetimes {
-        hubgate_core::grant::Lifetimes { access: self.access_token_ttl, refresh: self.refresh_token_ttl }
+        hubgate_core::grant::Lifetimes {
+            access: self.access_token_ttl,
+            refresh: self.refresh_token_ttl,
+        }
     }
 }

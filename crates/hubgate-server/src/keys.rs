@@ -16,7 +16,11 @@ pub struct KeyRing {
 impl KeyRing {
     /// Loads the keys from the store, creating the first one on an empty store.
     /// The newest key signs; every key verifies and is published.
-    pub async fn load(store: &dyn Store, master: &MasterKey, config: &ServerConfig) -> anyhow::Result<Self> {
+    pub async fn load(
+        store: &dyn Store,
+        master: &MasterKey,
+        config: &ServerConfig,
+    ) -> anyhow::Result<Self> {
         let mut keys = store.signing_keys().await?;
         if keys.is_empty() {
             let (_, stored) = AccessTokenSigner::generate(master, hubgate_core::now());
@@ -26,8 +30,15 @@ impl KeyRing {
         Self::from_stored(&keys, master, config)
     }
 
-    pub fn from_stored(keys: &[StoredKey], master: &MasterKey, config: &ServerConfig) -> anyhow::Result<Self> {
-        let newest = keys.iter().max_by_key(|k| (k.created_at, k.id)).ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+    pub fn from_stored(
+        keys: &[StoredKey],
+        master: &MasterKey,
+        config: &ServerConfig,
+    ) -> anyhow::Result<Self> {
+        let newest = keys
+            .iter()
+            .max_by_key(|k| (k.created_at, k.id))
+            .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         let signer = AccessTokenSigner::open(master, newest).map_err(|_| {
             anyhow::anyhow!(
                 "signing key {} does not open with this master key: is HUBGATE_MASTER_KEY or the key file the one this \
@@ -38,7 +49,9 @@ impl KeyRing {
         Ok(Self {
             signer,
             verifier: AccessTokenVerifier::new(&config.issuer, &config.audience(), keys),
-            jwks: JwkSet { keys: keys.iter().map(public_jwk).collect() },
+            jwks: JwkSet {
+                keys: keys.iter().map(public_jwk).collect(),
+            },
         })
     }
 }

@@ -38,8 +38,16 @@ fn invalid(error: impl std::fmt::Display) -> ManageError {
     ManageError::Invalid(error.to_string())
 }
 
-pub async fn create_account(store: &dyn Store, name: &str, now: OffsetDateTime) -> Result<Account, ManageError> {
-    let account = Account { id: AccountId::new(), name: clean_name(name, 100).map_err(invalid)?, created_at: now };
+pub async fn create_account(
+    store: &dyn Store,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<Account, ManageError> {
+    let account = Account {
+        id: AccountId::new(),
+        name: clean_name(name, 100).map_err(invalid)?,
+        created_at: now,
+    };
     store.insert_account(&account).await?;
     Ok(account)
 }
@@ -56,21 +64,52 @@ pub async fn create_user(
     let email = clean_email(email).map_err(invalid)?;
     let password_hash = password::hash_password(password).map_err(invalid)?;
     if let Some((account_id, _)) = account {
-        store.account_by_id(account_id).await?.ok_or(ManageError::NotFound("account"))?;
+        store
+            .account_by_id(account_id)
+            .await?
+            .ok_or(ManageError::NotFound("account"))?;
     }
-    let user = User { id: UserId::new(), email, password_hash, created_at: now };
+    let user = User {
+        id: UserId::new(),
+        email,
+        password_hash,
+        created_at: now,
+    };
     store.insert_user(&user).await?;
     if let Some((account_id, role)) = account {
-        store.put_membership(&Membership { account_id, user_id: user.id, role }).await?;
+        store
+            .put_membership(&Membership {
+                account_id,
+                user_id: user.id,
+                role,
+            })
+            .await?;
     }
     Ok(user)
 }
 
-pub async fn add_member(store: &dyn Store, account: AccountId, email: &str, role: Role) -> Result<User, ManageError> {
+pub async fn add_member(
+    store: &dyn Store,
+    account: AccountId,
+    email: &str,
+    role: Role,
+) -> Result<User, ManageError> {
     let email = clean_email(email).map_err(invalid)?;
-    let user = store.user_by_email(&email).await?.ok_or(ManageError::NotFound("user"))?;
-    store.account_by_id(account).await?.ok_or(ManageError::NotFound("account"))?;
-    store.put_membership(&Membership { account_id: account, user_id: user.id, role }).await?;
+    let user = store
+        .user_by_email(&email)
+        .await?
+        .ok_or(ManageError::NotFound("user"))?;
+    store
+        .account_by_id(account)
+        .await?
+        .ok_or(ManageError::NotFound("account"))?;
+    store
+        .put_membership(&Membership {
+            account_id: account,
+            user_id: user.id,
+            role,
+        })
+        .await?;
     Ok(user)
 }
 
@@ -91,7 +130,10 @@ pub async fn create_integration(
     settings: IntegrationSettings,
     now: OffsetDateTime,
 ) -> Result<WithSecret, ManageError> {
-    store.account_by_id(account).await?.ok_or(ManageError::NotFound("account"))?;
+    store
+        .account_by_id(account)
+        .await?
+        .ok_or(ManageError::NotFound("account"))?;
     let members = store.account_members(account).await?;
     let creator = match created_by {
         Some(user) => members.iter().find(|(u, _)| u.id == user).map(|(u, _)| u.id).ok_or_else(|| {
@@ -125,15 +167,27 @@ pub async fn create_integration(
         token_epoch: 0,
     };
     store.insert_integration(&integration).await?;
-    Ok(WithSecret { integration, secret })
+    Ok(WithSecret {
+        integration,
+        secret,
+    })
 }
 
-pub async fn integration_by_client_id(store: &dyn Store, client_id: &str) -> Result<Integration, ManageError> {
+pub async fn integration_by_client_id(
+    store: &dyn Store,
+    client_id: &str,
+) -> Result<Integration, ManageError> {
     let client_id = ClientId::parse(client_id).ok_or(ManageError::NotFound("integration"))?;
-    store.integration_by_client_id(&client_id).await?.ok_or(ManageError::NotFound("integration"))
+    store
+        .integration_by_client_id(&client_id)
+        .await?
+        .ok_or(ManageError::NotFound("integration"))
 }
 
-pub fn reveal_secret(master: &MasterKey, integration: &Integration) -> Result<ClientSecret, ManageError> {
+pub fn reveal_secret(
+    master: &MasterKey,
+    integration: &Integration,
+) -> Result<ClientSecret, ManageError> {
     ClientSecret::open(master, integration.id, &integration.sealed_secret)
         .map_err(|_| ManageError::Invalid("the secret does not open with this master key".into()))
 }
@@ -149,7 +203,9 @@ pub async fn rotate_secret(
     now: OffsetDateTime,
 ) -> Result<WithSecret, ManageError> {
     if grace < Duration::ZERO || grace > Duration::days(30) {
-        return Err(ManageError::Invalid("the grace period must be between 0 and 30 days".into()));
+        return Err(ManageError::Invalid(
+            "the grace period must be between 0 and 30 days".into(),
+        ));
     }
     let secret = ClientSecret::generate();
     match grace_until(now, grace) {
@@ -165,19 +221,29 @@ pub async fn rotate_secret(
     }
     integration.sealed_secret = secret.seal(master, integration.id);
     store.update_integration(&integration).await?;
-    Ok(WithSecret { integration, secret })
+    Ok(WithSecret {
+        integration,
+        secret,
+    })
 }
 
 /// Disabling stops the integration's client from authenticating and its
 /// tokens from working at once; enabling restores tokens that have not expired.
-pub async fn set_enabled(store: &dyn Store, mut integration: Integration, enabled: bool) -> Result<Integration, ManageError> {
+pub async fn set_enabled(
+    store: &dyn Store,
+    mut integration: Integration,
+    enabled: bool,
+) -> Result<Integration, ManageError> {
     integration.enabled = enabled;
     store.update_integration(&integration).await?;
     Ok(integration)
 }
 
 /// Deletes the integration; its tokens stop working at once.
-pub async fn delete_integration(store: &dyn Store, integration: &Integration) -> Result<(), ManageError> {
+pub async fn delete_integration(
+    store: &dyn Store,
+    integration: &Integration,
+) -> Result<(), ManageError> {
     store.delete_integration(integration.id).await?;
     Ok(())
 }
@@ -190,7 +256,10 @@ pub async fn create_hub(
     kind: HubKind,
     now: OffsetDateTime,
 ) -> Result<Hub, ManageError> {
-    store.account_by_id(account).await?.ok_or(ManageError::NotFound("account"))?;
+    store
+        .account_by_id(account)
+        .await?
+        .ok_or(ManageError::NotFound("account"))?;
     let (model, ports) = match kind {
         HubKind::Hub => ("O-PC-3", 4),
         HubKind::Switch => ("O-SW-4", 4),
@@ -213,7 +282,12 @@ pub async fn create_hub(
 
 /// Records a state the hub reported (how reported state gets in until hubs
 /// report over their own protocol).
-pub async fn set_hub_state(store: &dyn Store, id: &str, state: Value, now: OffsetDateTime) -> Result<Hub, ManageError> {
+pub async fn set_hub_state(
+    store: &dyn Store,
+    id: &str,
+    state: Value,
+    now: OffsetDateTime,
+) -> Result<Hub, ManageError> {
     let id: HubId = id.parse().map_err(|_| ManageError::NotFound("hub"))?;
     let state = hub::parse_reported_state(state).map_err(invalid)?;
     match store.report_hub_state(id, &state, now).await {

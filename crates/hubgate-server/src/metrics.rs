@@ -12,7 +12,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 use crate::state::AppState;
 
 const METADATA: Metadata<'static> = Metadata::new("hubgate", Level::INFO, Some(module_path!()));
-const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -39,11 +41,13 @@ impl Default for Metrics {
 
 impl Metrics {
     fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
-        self.recorder.register_counter(&Key::from_parts(name, labels), &METADATA)
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
     }
 
     fn histogram(&self, name: &'static str, labels: Vec<Label>) -> Histogram {
-        self.recorder.register_histogram(&Key::from_parts(name, labels), &METADATA)
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels), &METADATA)
     }
 
     pub fn token_issued(&self, grant: GrantKind) {
@@ -51,15 +55,24 @@ impl Metrics {
             GrantKind::ClientCredentials => "client_credentials",
             GrantKind::RefreshToken => "refresh_token",
         };
-        self.counter("hubgate_tokens_issued_total", vec![Label::new("grant_type", grant)]).increment(1);
+        self.counter(
+            "hubgate_tokens_issued_total",
+            vec![Label::new("grant_type", grant)],
+        )
+        .increment(1);
     }
 
     pub fn client_auth_failed(&self, endpoint: &'static str) {
-        self.counter("hubgate_client_auth_failures_total", vec![Label::new("endpoint", endpoint)]).increment(1);
+        self.counter(
+            "hubgate_client_auth_failures_total",
+            vec![Label::new("endpoint", endpoint)],
+        )
+        .increment(1);
     }
 
     pub fn refresh_reuse_detected(&self) {
-        self.counter("hubgate_refresh_token_reuse_total", vec![]).increment(1);
+        self.counter("hubgate_refresh_token_reuse_total", vec![])
+            .increment(1);
     }
 
     pub fn render(&self) -> String {
@@ -83,7 +96,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     metrics
         .counter(
             "hubgate_http_requests_total",
-            vec![Label::new("method", method.clone()), Label::new("route", route.clone()), Label::new("status", status)],
+            vec![
+                Label::new("method", method.clone()),
+                Label::new("route", route.clone()),
+                Label::new("status", status),
+            ],
         )
         .increment(1);
     metrics

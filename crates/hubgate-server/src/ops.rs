@@ -18,10 +18,19 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     match ping {
         Ok(Ok(())) if state.store_reachable() => (StatusCode::OK, Json(json!({"status": "ready"}))),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "reason": "store unreachable"}))),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "reason": "store unreachable"})),
+        ),
     }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

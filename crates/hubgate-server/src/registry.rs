@@ -44,11 +44,13 @@ pub enum Revoked {
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Registry {
@@ -87,7 +89,12 @@ impl Registry {
     }
 
     /// Re-reads one integration from the store (after a change).
-    pub async fn refresh_integration(&self, store: &dyn Store, master: &MasterKey, id: IntegrationId) -> Result<(), StoreError> {
+    pub async fn refresh_integration(
+        &self,
+        store: &dyn Store,
+        master: &MasterKey,
+        id: IntegrationId,
+    ) -> Result<(), StoreError> {
         match store.integration_by_id(id).await? {
             Some(integration) => self.put(integration, master),
             None => self.remove(id),
@@ -97,7 +104,12 @@ impl Registry {
 
     /// The client for a client_id; reads the store on a miss, so an
     /// integration created a moment ago elsewhere works at once.
-    pub async fn client(&self, store: &dyn Store, master: &MasterKey, client_id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+    pub async fn client(
+        &self,
+        store: &dyn Store,
+        master: &MasterKey,
+        client_id: &ClientId,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
         if let Some(entry) = read(&self.by_client_id).get(client_id) {
             return Ok(match entry {
                 Entry::Present(client) => Some(client.clone()),
@@ -122,13 +134,21 @@ impl Registry {
     }
 
     /// Checks a verified access token against integrations and revocations.
-    pub async fn check_access(&self, store: &dyn Store, master: &MasterKey, claims: &AccessClaims) -> Result<Arc<Client>, Revoked> {
+    pub async fn check_access(
+        &self,
+        store: &dyn Store,
+        master: &MasterKey,
+        claims: &AccessClaims,
+    ) -> Result<Arc<Client>, Revoked> {
         let client = match self.client_by_integration(claims.integration_id) {
             Some(client) => client,
             None if !read(&self.by_id).contains_key(&claims.integration_id) => {
                 // Not seen yet (created on another node a moment ago): ask the store once.
-                let _ = self.refresh_integration(store, master, claims.integration_id).await;
-                self.client_by_integration(claims.integration_id).ok_or(Revoked::IntegrationGone)?
+                let _ = self
+                    .refresh_integration(store, master, claims.integration_id)
+                    .await;
+                self.client_by_integration(claims.integration_id)
+                    .ok_or(Revoked::IntegrationGone)?
             }
             None => return Err(Revoked::IntegrationGone),
         };
@@ -166,13 +186,20 @@ impl Registry {
         loop {
             let from = self.seq.load(Ordering::SeqCst);
             let changes = store.changes_since(from).await?;
-            let Some((last, _)) = changes.last() else { return Ok(keys_changed) };
+            let Some((last, _)) = changes.last() else {
+                return Ok(keys_changed);
+            };
             let last = *last;
             for (_, change) in changes {
                 match change {
                     Change::Integration(id) => self.refresh_integration(store, master, id).await?,
-                    Change::FamilyRevoked { family, valid_until } => self.note_family_revoked(family, valid_until),
-                    Change::AccessTokenRevoked { jti, valid_until } => self.note_access_token_revoked(jti, valid_until),
+                    Change::FamilyRevoked {
+                        family,
+                        valid_until,
+                    } => self.note_family_revoked(family, valid_until),
+                    Change::AccessTokenRevoked { jti, valid_until } => {
+                        self.note_access_token_revoked(jti, valid_until)
+                    }
                     Change::SigningKey => keys_changed = true,
                 }
             }

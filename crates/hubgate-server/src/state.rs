@@ -35,7 +35,11 @@ impl Deref for AppState {
 
 impl AppState {
     /// Loads keys and the registry. Creates the first signing key on an empty store.
-    pub async fn new(store: Arc<dyn Store>, master: Arc<MasterKey>, config: ServerConfig) -> anyhow::Result<Self> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        master: Arc<MasterKey>,
+        config: ServerConfig,
+    ) -> anyhow::Result<Self> {
         let keys = KeyRing::load(store.as_ref(), &master, &config).await?;
         let registry = Registry::load(store.as_ref(), &master).await?;
         Ok(Self(Arc::new(Inner {
@@ -50,12 +54,18 @@ impl AppState {
     }
 
     pub fn keys(&self) -> Arc<KeyRing> {
-        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let keys = KeyRing::load(self.store.as_ref(), &self.master, &self.config).await?;
-        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
         Ok(())
     }
 
@@ -73,7 +83,11 @@ impl AppState {
             let mut last_prune = std::time::Instant::now();
             loop {
                 tokio::time::sleep(delay).await;
-                match state.registry.follow(state.store.as_ref(), &state.master).await {
+                match state
+                    .registry
+                    .follow(state.store.as_ref(), &state.master)
+                    .await
+                {
                     Ok(keys_changed) => {
                         if !state.store_reachable.swap(true, Ordering::Relaxed) {
                             tracing::info!("store reachable again");

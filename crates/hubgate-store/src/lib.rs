@@ -99,10 +99,20 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Hub>>;
     /// Applies the change atomically (no lost updates under concurrent PATCHes).
-    async fn patch_hub(&self, account: AccountId, id: HubId, change: &HubChange, now: OffsetDateTime)
-    -> Result<Option<Hub>>;
+    async fn patch_hub(
+        &self,
+        account: AccountId,
+        id: HubId,
+        change: &HubChange,
+        now: OffsetDateTime,
+    ) -> Result<Option<Hub>>;
     /// Records a report from the hub: its state, and that it was seen now.
-    async fn report_hub_state(&self, id: HubId, state: &Map<String, Value>, now: OffsetDateTime) -> Result<Hub>;
+    async fn report_hub_state(
+        &self,
+        id: HubId,
+        state: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<Hub>;
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<()>;
     async fn signing_keys(&self) -> Result<Vec<StoredKey>>;
@@ -128,7 +138,12 @@ pub trait Store: Send + Sync + 'static {
         valid_until: i64,
         now: OffsetDateTime,
     ) -> Result<()>;
-    async fn revoke_access_token(&self, jti: &str, valid_until: i64, now: OffsetDateTime) -> Result<()>;
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()>;
 
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
     /// Entries after `seq`, oldest first, with their sequence numbers.

@@ -21,7 +21,8 @@ pub(crate) fn time(seconds: i64) -> Result<OffsetDateTime, StoreError> {
 }
 
 pub(crate) fn id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
-    text.parse().map_err(|_| corrupt(format!("bad id {text:?}")))
+    text.parse()
+        .map_err(|_| corrupt(format!("bad id {text:?}")))
 }
 
 fn json_object(text: &str) -> Result<Map<String, Value>, StoreError> {
@@ -60,7 +61,11 @@ impl TryFrom<AccountRow> for Account {
     type Error = StoreError;
 
     fn try_from(row: AccountRow) -> Result<Self, StoreError> {
-        Ok(Account { id: id::<AccountId>(&row.id)?, name: row.name, created_at: time(row.created_at)? })
+        Ok(Account {
+            id: id::<AccountId>(&row.id)?,
+            name: row.name,
+            created_at: time(row.created_at)?,
+        })
     }
 }
 
@@ -77,7 +82,12 @@ impl TryFrom<AccountRoleRow> for (Account, Role) {
 
     fn try_from(row: AccountRoleRow) -> Result<Self, StoreError> {
         let role = row.role.parse().map_err(corrupt)?;
-        let account = AccountRow { id: row.id, name: row.name, created_at: row.created_at }.try_into()?;
+        let account = AccountRow {
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+        }
+        .try_into()?;
         Ok((account, role))
     }
 }
@@ -132,7 +142,11 @@ impl TryFrom<IntegrationRow> for Integration {
 }
 
 pub(crate) fn redirect_uris_json(integration: &Integration) -> String {
-    let uris: Vec<&str> = integration.redirect_uris.iter().map(RedirectUri::as_str).collect();
+    let uris: Vec<&str> = integration
+        .redirect_uris
+        .iter()
+        .map(RedirectUri::as_str)
+        .collect();
     serde_json::to_string(&uris).unwrap_or_else(|_| "[]".into())
 }
 
@@ -191,7 +205,10 @@ impl TryFrom<KeyRow> for StoredKey {
     fn try_from(row: KeyRow) -> Result<Self, StoreError> {
         Ok(StoredKey {
             id: id::<KeyId>(&row.id)?,
-            public_key: row.public_key.try_into().map_err(|_| corrupt("public key is not 32 bytes"))?,
+            public_key: row
+                .public_key
+                .try_into()
+                .map_err(|_| corrupt("public key is not 32 bytes"))?,
             sealed_private_key: row.sealed_private_key,
             created_at: time(row.created_at)?,
         })
@@ -209,11 +226,20 @@ pub(crate) struct ChangeRow {
 impl ChangeRow {
     pub fn into_change(self) -> Result<(i64, crate::Change), StoreError> {
         use crate::Change;
-        let until = || self.valid_until.ok_or_else(|| corrupt("revocation without valid_until"));
+        let until = || {
+            self.valid_until
+                .ok_or_else(|| corrupt("revocation without valid_until"))
+        };
         let change = match self.kind.as_str() {
             "integration" => Change::Integration(id(&self.subject)?),
-            "family" => Change::FamilyRevoked { family: id(&self.subject)?, valid_until: until()? },
-            "access_token" => Change::AccessTokenRevoked { jti: self.subject.clone(), valid_until: until()? },
+            "family" => Change::FamilyRevoked {
+                family: id(&self.subject)?,
+                valid_until: until()?,
+            },
+            "access_token" => Change::AccessTokenRevoked {
+                jti: self.subject.clone(),
+                valid_until: until()?,
+            },
             "signing_key" => Change::SigningKey,
             other => return Err(corrupt(format!("unknown change kind {other}"))),
         };

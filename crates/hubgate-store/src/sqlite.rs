@@ -24,7 +24,9 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
 use crate::error::on_unique;
-use crate::rows::{self, AccountRoleRow, AccountRow, ChangeRow, HubRow, IntegrationRow, KeyRow, UserRow};
+use crate::rows::{
+    self, AccountRoleRow, AccountRow, ChangeRow, HubRow, IntegrationRow, KeyRow, UserRow,
+};
 use crate::{Change, HubFilter, Result, RevocationSnapshot, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -89,10 +91,11 @@ async fn log_change(
 }
 
 async fn hub_in_tx(conn: &mut SqliteConnection, id: HubId) -> Result<Option<Hub>> {
-    let row: Option<HubRow> = sqlx::query_as(&format!("SELECT {HUB_COLUMNS} FROM hubs WHERE id = ?1"))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<HubRow> =
+        sqlx::query_as(&format!("SELECT {HUB_COLUMNS} FROM hubs WHERE id = ?1"))
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
     row.map(Hub::try_from).transpose()
 }
 
@@ -122,35 +125,41 @@ impl Store for SqliteStore {
     }
 
     async fn count_users(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await?)
     }
 
     async fn insert_user(&self, user: &User) -> Result<()> {
-        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(user.id.to_string())
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(user.created_at.unix_timestamp())
-            .execute(&self.writer)
-            .await
-            .map_err(on_unique("a user with this email"))?;
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.created_at.unix_timestamp())
+        .execute(&self.writer)
+        .await
+        .map_err(on_unique("a user with this email"))?;
         Ok(())
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = ?1")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = ?1")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
         row.map(User::try_from).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE email = ?1")
-                .bind(email)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, password_hash, created_at FROM users WHERE email = ?1",
+        )
+        .bind(email)
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(User::try_from).transpose()
     }
 
@@ -165,17 +174,19 @@ impl Store for SqliteStore {
     }
 
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>> {
-        let row: Option<AccountRow> = sqlx::query_as("SELECT id, name, created_at FROM accounts WHERE id = ?1")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<AccountRow> =
+            sqlx::query_as("SELECT id, name, created_at FROM accounts WHERE id = ?1")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
         row.map(Account::try_from).transpose()
     }
 
     async fn list_accounts(&self) -> Result<Vec<Account>> {
-        let rows: Vec<AccountRow> = sqlx::query_as("SELECT id, name, created_at FROM accounts ORDER BY id")
-            .fetch_all(&self.reader)
-            .await?;
+        let rows: Vec<AccountRow> =
+            sqlx::query_as("SELECT id, name, created_at FROM accounts ORDER BY id")
+                .fetch_all(&self.reader)
+                .await?;
         rows.into_iter().map(Account::try_from).collect()
     }
 
@@ -191,7 +202,12 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await;
         match result {
-            Err(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => Err(StoreError::NotFound),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation()) =>
+            {
+                Err(StoreError::NotFound)
+            }
             other => other.map(drop).map_err(StoreError::from),
         }
     }
@@ -218,7 +234,12 @@ impl Store for SqliteStore {
         .await?;
         rows.into_iter()
             .map(|(id, email, password_hash, created_at, role)| {
-                let user = User { id: rows::id(&id)?, email, password_hash, created_at: rows::time(created_at)? };
+                let user = User {
+                    id: rows::id(&id)?,
+                    email,
+                    password_hash,
+                    created_at: rows::time(created_at)?,
+                };
                 Ok((user, role.parse().map_err(StoreError::Corrupt)?))
             })
             .collect()
@@ -309,20 +330,22 @@ impl Store for SqliteStore {
     }
 
     async fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>> {
-        let row: Option<IntegrationRow> =
-            sqlx::query_as(&format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ?1"))
-                .bind(id.to_string())
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ?1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(Integration::try_from).transpose()
     }
 
     async fn integration_by_client_id(&self, client_id: &ClientId) -> Result<Option<Integration>> {
-        let row: Option<IntegrationRow> =
-            sqlx::query_as(&format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE client_id = ?1"))
-                .bind(client_id.as_str())
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE client_id = ?1"
+        ))
+        .bind(client_id.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(Integration::try_from).transpose()
     }
 
@@ -364,12 +387,13 @@ impl Store for SqliteStore {
     }
 
     async fn hub(&self, account: AccountId, id: HubId) -> Result<Option<Hub>> {
-        let row: Option<HubRow> =
-            sqlx::query_as(&format!("SELECT {HUB_COLUMNS} FROM hubs WHERE id = ?1 AND account_id = ?2"))
-                .bind(id.to_string())
-                .bind(account.to_string())
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<HubRow> = sqlx::query_as(&format!(
+            "SELECT {HUB_COLUMNS} FROM hubs WHERE id = ?1 AND account_id = ?2"
+        ))
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(Hub::try_from).transpose()
     }
 
@@ -380,7 +404,9 @@ impl Store for SqliteStore {
         after: Option<HubId>,
         limit: u32,
     ) -> Result<Vec<Hub>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "));
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "
+        ));
         query.push_bind(account.to_string());
         if let Some(after) = after {
             query.push(" AND id > ").push_bind(after.to_string());
@@ -394,7 +420,9 @@ impl Store for SqliteStore {
         if let Some(room) = &filter.room {
             query.push(" AND room = ").push_bind(room.clone());
         }
-        query.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+        query
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit));
         let rows: Vec<HubRow> = query.build_query_as().fetch_all(&self.reader).await?;
         rows.into_iter().map(Hub::try_from).collect()
     }
@@ -407,7 +435,10 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Option<Hub>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(hub) = hub_in_tx(&mut tx, id).await?.filter(|h| h.account_id == account) else {
+        let Some(hub) = hub_in_tx(&mut tx, id)
+            .await?
+            .filter(|h| h.account_id == account)
+        else {
             return Ok(None);
         };
         let next = change.apply(&hub, now);
@@ -416,7 +447,12 @@ impl Store for SqliteStore {
         Ok(Some(next))
     }
 
-    async fn report_hub_state(&self, id: HubId, state: &Map<String, Value>, now: OffsetDateTime) -> Result<Hub> {
+    async fn report_hub_state(
+        &self,
+        id: HubId,
+        state: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<Hub> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut hub = hub_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         hub.state = state.clone();
@@ -437,16 +473,24 @@ impl Store for SqliteStore {
             .bind(key.created_at.unix_timestamp())
             .execute(&mut *tx)
             .await?;
-        log_change(&mut tx, "signing_key", &key.id.to_string(), None, key.created_at).await?;
+        log_change(
+            &mut tx,
+            "signing_key",
+            &key.id.to_string(),
+            None,
+            key.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows: Vec<KeyRow> =
-            sqlx::query_as("SELECT id, public_key, sealed_private_key, created_at FROM signing_keys ORDER BY id")
-                .fetch_all(&self.reader)
-                .await?;
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT id, public_key, sealed_private_key, created_at FROM signing_keys ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
         rows.into_iter().map(StoredKey::try_from).collect()
     }
 
@@ -491,10 +535,11 @@ impl Store for SqliteStore {
             tx.commit().await?;
             return Ok(Rotation::Rotated);
         }
-        let revoked: Option<bool> = sqlx::query_scalar("SELECT revoked FROM refresh_families WHERE id = ?1")
-            .bind(&family_text)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let revoked: Option<bool> =
+            sqlx::query_scalar("SELECT revoked FROM refresh_families WHERE id = ?1")
+                .bind(&family_text)
+                .fetch_optional(&mut *tx)
+                .await?;
         if revoked != Some(false) {
             // Revoked before, or (for a generation past 0) no record at all:
             // nothing valid can be rotated.
@@ -511,12 +556,18 @@ impl Store for SqliteStore {
     }
 
     async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>> {
-        let row: Option<(i64, bool)> = sqlx::query_as("SELECT generation, revoked FROM refresh_families WHERE id = ?1")
-            .bind(family.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(|(generation, revoked)| Ok((u32::try_from(generation).map_err(|e| StoreError::Corrupt(e.to_string()))?, revoked)))
-            .transpose()
+        let row: Option<(i64, bool)> =
+            sqlx::query_as("SELECT generation, revoked FROM refresh_families WHERE id = ?1")
+                .bind(family.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+        row.map(|(generation, revoked)| {
+            Ok((
+                u32::try_from(generation).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                revoked,
+            ))
+        })
+        .transpose()
     }
 
     async fn revoke_family(
@@ -549,7 +600,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_access_token(&self, jti: &str, valid_until: i64, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?1, ?2) ON CONFLICT (jti) DO NOTHING")
             .bind(jti)
@@ -564,21 +620,31 @@ impl Store for SqliteStore {
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot> {
         // One read transaction, so the snapshot and its sequence number agree.
         let mut tx = self.reader.begin().await?;
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(&mut *tx).await?;
-        let families: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, expires_at FROM refresh_families WHERE revoked AND expires_at > ?1")
-                .bind(now.unix_timestamp())
-                .fetch_all(&mut *tx)
-                .await?;
-        let tokens: Vec<(String, i64)> =
-            sqlx::query_as("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?1")
-                .bind(now.unix_timestamp())
-                .fetch_all(&mut *tx)
-                .await?;
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .fetch_one(&mut *tx)
+            .await?;
+        let families: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, expires_at FROM refresh_families WHERE revoked AND expires_at > ?1",
+        )
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
+        let tokens: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?1",
+        )
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        let revoked_families =
-            families.into_iter().map(|(id, until)| Ok((rows::id(&id)?, until))).collect::<Result<_>>()?;
-        Ok(RevocationSnapshot { seq, revoked_families, revoked_access_tokens: tokens })
+        let revoked_families = families
+            .into_iter()
+            .map(|(id, until)| Ok((rows::id(&id)?, until)))
+            .collect::<Result<_>>()?;
+        Ok(RevocationSnapshot {
+            seq,
+            revoked_families,
+            revoked_access_tokens: tokens,
+        })
     }
 
     async fn changes_since(&self, seq: i64) -> Result<Vec<(i64, Change)>> {

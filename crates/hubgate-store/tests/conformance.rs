@@ -23,8 +23,13 @@ struct Fixture {
 
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = hubgate_store::open_sqlite(dir.path()).await.expect("open sqlite");
-    Fixture { store: Arc::new(store), _dir: dir }
+    let store = hubgate_store::open_sqlite(dir.path())
+        .await
+        .expect("open sqlite");
+    Fixture {
+        store: Arc::new(store),
+        _dir: dir,
+    }
 }
 
 fn now() -> OffsetDateTime {
@@ -32,7 +37,11 @@ fn now() -> OffsetDateTime {
 }
 
 async fn account_with_owner(store: &dyn Store) -> (Account, User) {
-    let account = Account { id: AccountId::new(), name: "Acme".into(), created_at: now() };
+    let account = Account {
+        id: AccountId::new(),
+        name: "Acme".into(),
+        created_at: now(),
+    };
     store.insert_account(&account).await.unwrap();
     let user = User {
         id: UserId::new(),
@@ -42,7 +51,11 @@ async fn account_with_owner(store: &dyn Store) -> (Account, User) {
     };
     store.insert_user(&user).await.unwrap();
     store
-        .put_membership(&Membership { account_id: account.id, user_id: user.id, role: Role::Owner })
+        .put_membership(&Membership {
+            account_id: account.id,
+            user_id: user.id,
+            role: Role::Owner,
+        })
         .await
         .unwrap();
     (account, user)
@@ -102,26 +115,66 @@ conformance!(
 
 async fn users_are_unique_by_email(store: &dyn Store) {
     let (_, user) = account_with_owner(store).await;
-    let again = User { id: UserId::new(), ..user.clone() };
-    assert!(matches!(store.insert_user(&again).await, Err(StoreError::Conflict(_))));
-    assert_eq!(store.user_by_email(&user.email).await.unwrap(), Some(user.clone()));
+    let again = User {
+        id: UserId::new(),
+        ..user.clone()
+    };
+    assert!(matches!(
+        store.insert_user(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.user_by_email(&user.email).await.unwrap(),
+        Some(user.clone())
+    );
     assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user));
     assert_eq!(store.count_users().await.unwrap(), 1);
 }
 
 async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
-    let other = Account { id: AccountId::new(), name: "Beta".into(), created_at: now() };
+    let other = Account {
+        id: AccountId::new(),
+        name: "Beta".into(),
+        created_at: now(),
+    };
     store.insert_account(&other).await.unwrap();
-    store.put_membership(&Membership { account_id: other.id, user_id: user.id, role: Role::Member }).await.unwrap();
-    store.put_membership(&Membership { account_id: other.id, user_id: user.id, role: Role::Admin }).await.unwrap();
+    store
+        .put_membership(&Membership {
+            account_id: other.id,
+            user_id: user.id,
+            role: Role::Member,
+        })
+        .await
+        .unwrap();
+    store
+        .put_membership(&Membership {
+            account_id: other.id,
+            user_id: user.id,
+            role: Role::Admin,
+        })
+        .await
+        .unwrap();
     let accounts = store.accounts_of_user(user.id).await.unwrap();
-    assert_eq!(accounts, vec![(account.clone(), Role::Owner), (other.clone(), Role::Admin)]);
+    assert_eq!(
+        accounts,
+        vec![(account.clone(), Role::Owner), (other.clone(), Role::Admin)]
+    );
     let members = store.account_members(other.id).await.unwrap();
     assert_eq!(members, vec![(user.clone(), Role::Admin)]);
-    assert_eq!(store.account_members(account.id).await.unwrap()[0].1, Role::Owner);
-    let missing = Membership { account_id: AccountId::new(), user_id: user.id, role: Role::Member };
-    assert!(matches!(store.put_membership(&missing).await, Err(StoreError::NotFound)));
+    assert_eq!(
+        store.account_members(account.id).await.unwrap()[0].1,
+        Role::Owner
+    );
+    let missing = Membership {
+        account_id: AccountId::new(),
+        user_id: user.id,
+        role: Role::Member,
+    };
+    assert!(matches!(
+        store.put_membership(&missing).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn integrations_round_trip_and_log_changes(store: &dyn Store) {
@@ -129,72 +182,163 @@ async fn integrations_round_trip_and_log_changes(store: &dyn Store) {
     let start = store.revocation_snapshot(now()).await.unwrap().seq;
     let mut integration = integration(account.id, user.id);
     store.insert_integration(&integration).await.unwrap();
-    assert_eq!(store.integration_by_id(integration.id).await.unwrap(), Some(integration.clone()));
-    assert_eq!(store.integration_by_client_id(&integration.client_id).await.unwrap(), Some(integration.clone()));
+    assert_eq!(
+        store.integration_by_id(integration.id).await.unwrap(),
+        Some(integration.clone())
+    );
+    assert_eq!(
+        store
+            .integration_by_client_id(&integration.client_id)
+            .await
+            .unwrap(),
+        Some(integration.clone())
+    );
 
     integration.enabled = false;
     integration.token_epoch = 3;
     store.update_integration(&integration).await.unwrap();
-    assert_eq!(store.integration_by_id(integration.id).await.unwrap(), Some(integration.clone()));
-    assert_eq!(store.list_integrations(Some(account.id)).await.unwrap(), vec![integration.clone()]);
-    assert_eq!(store.list_integrations(Some(AccountId::new())).await.unwrap(), vec![]);
+    assert_eq!(
+        store.integration_by_id(integration.id).await.unwrap(),
+        Some(integration.clone())
+    );
+    assert_eq!(
+        store.list_integrations(Some(account.id)).await.unwrap(),
+        vec![integration.clone()]
+    );
+    assert_eq!(
+        store
+            .list_integrations(Some(AccountId::new()))
+            .await
+            .unwrap(),
+        vec![]
+    );
 
     store.delete_integration(integration.id).await.unwrap();
     assert_eq!(store.integration_by_id(integration.id).await.unwrap(), None);
-    assert!(matches!(store.delete_integration(integration.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.update_integration(&integration).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_integration(integration.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update_integration(&integration).await,
+        Err(StoreError::NotFound)
+    ));
 
     let changes = store.changes_since(start).await.unwrap();
     let kinds: Vec<_> = changes.iter().map(|(_, c)| c.clone()).collect();
     assert_eq!(kinds, vec![Change::Integration(integration.id); 3]);
-    assert!(changes.windows(2).all(|w| w[0].0 < w[1].0), "sequence numbers increase");
+    assert!(
+        changes.windows(2).all(|w| w[0].0 < w[1].0),
+        "sequence numbers increase"
+    );
 }
 
 async fn hubs_are_listed_per_account_with_filters_and_cursor(store: &dyn Store) {
     let (account, _) = account_with_owner(store).await;
     let (other, _) = account_with_owner(store).await;
     for new in demo_fleet() {
-        store.insert_hub(&new.into_hub(account.id, now())).await.unwrap();
+        store
+            .insert_hub(&new.into_hub(account.id, now()))
+            .await
+            .unwrap();
     }
     let mut foreign = demo_fleet().remove(0);
     foreign.serial = "FOREIGN-1".into();
-    store.insert_hub(&foreign.into_hub(other.id, now())).await.unwrap();
+    store
+        .insert_hub(&foreign.into_hub(other.id, now()))
+        .await
+        .unwrap();
 
-    let all = store.list_hubs(account.id, &HubFilter::default(), None, 100).await.unwrap();
+    let all = store
+        .list_hubs(account.id, &HubFilter::default(), None, 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 6);
-    let first = store.list_hubs(account.id, &HubFilter::default(), None, 4).await.unwrap();
-    let rest = store.list_hubs(account.id, &HubFilter::default(), Some(first[3].id), 4).await.unwrap();
+    let first = store
+        .list_hubs(account.id, &HubFilter::default(), None, 4)
+        .await
+        .unwrap();
+    let rest = store
+        .list_hubs(account.id, &HubFilter::default(), Some(first[3].id), 4)
+        .await
+        .unwrap();
     assert_eq!([first, rest].concat(), all);
 
-    let switches = HubFilter { kind: Some(HubKind::Switch), ..Default::default() };
-    assert_eq!(store.list_hubs(account.id, &switches, None, 100).await.unwrap().len(), 2);
-    let offline = HubFilter { online: Some(false), ..Default::default() };
-    assert_eq!(store.list_hubs(account.id, &offline, None, 100).await.unwrap().len(), 1);
-    let boardroom = HubFilter { room: Some("Boardroom".into()), ..Default::default() };
-    assert_eq!(store.list_hubs(account.id, &boardroom, None, 100).await.unwrap().len(), 2);
+    let switches = HubFilter {
+        kind: Some(HubKind::Switch),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_hubs(account.id, &switches, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let offline = HubFilter {
+        online: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_hubs(account.id, &offline, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let boardroom = HubFilter {
+        room: Some("Boardroom".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_hubs(account.id, &boardroom, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     let mut duplicate = demo_fleet().remove(0);
     duplicate.name = "dup".into();
-    assert!(matches!(store.insert_hub(&duplicate.into_hub(account.id, now())).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store
+            .insert_hub(&duplicate.into_hub(account.id, now()))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 async fn a_hub_patch_changes_desired_but_not_reported_state(store: &dyn Store) {
     let (account, _) = account_with_owner(store).await;
     let hub = demo_fleet().remove(0).into_hub(account.id, now());
     store.insert_hub(&hub).await.unwrap();
-    let patch = serde_json::from_value(json!({"name": "Renamed", "desired": {"mtrmode": false}})).unwrap();
+    let patch =
+        serde_json::from_value(json!({"name": "Renamed", "desired": {"mtrmode": false}})).unwrap();
     let change = HubChange::from_patch(patch).unwrap();
-    let patched = store.patch_hub(account.id, hub.id, &change, now()).await.unwrap().unwrap();
+    let patched = store
+        .patch_hub(account.id, hub.id, &change, now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(patched.name, "Renamed");
     assert_eq!(patched.desired.get("mtrmode"), Some(&json!(false)));
     assert_eq!(patched.state, hub.state);
     assert_eq!(store.hub(account.id, hub.id).await.unwrap(), Some(patched));
 
     let reported = serde_json::from_value(json!({"mtrmode": false, "active": 2})).unwrap();
-    let after = store.report_hub_state(hub.id, &reported, now()).await.unwrap();
+    let after = store
+        .report_hub_state(hub.id, &reported, now())
+        .await
+        .unwrap();
     assert_eq!(after.state, reported);
     assert!(after.online);
-    assert!(matches!(store.report_hub_state(HubId::new(), &reported, now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.report_hub_state(HubId::new(), &reported, now()).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn another_accounts_hub_is_invisible(store: &dyn Store) {
@@ -205,8 +349,17 @@ async fn another_accounts_hub_is_invisible(store: &dyn Store) {
     assert_eq!(store.hub(other.id, hub.id).await.unwrap(), None);
     let patch = serde_json::from_value(json!({"name": "Mine now"})).unwrap();
     let change = HubChange::from_patch(patch).unwrap();
-    assert_eq!(store.patch_hub(other.id, hub.id, &change, now()).await.unwrap(), None);
-    assert_eq!(store.hub(account.id, hub.id).await.unwrap().unwrap().name, hub.name);
+    assert_eq!(
+        store
+            .patch_hub(other.id, hub.id, &change, now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.hub(account.id, hub.id).await.unwrap().unwrap().name,
+        hub.name
+    );
 }
 
 async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
@@ -215,9 +368,27 @@ async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
     store.insert_integration(&integration).await.unwrap();
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
-    assert_eq!(store.rotate_family(family, integration.id, 0, until, now()).await.unwrap(), Rotation::Rotated);
-    assert_eq!(store.rotate_family(family, integration.id, 1, until, now()).await.unwrap(), Rotation::Rotated);
-    assert_eq!(store.rotate_family(family, integration.id, 2, until, now()).await.unwrap(), Rotation::Rotated);
+    assert_eq!(
+        store
+            .rotate_family(family, integration.id, 0, until, now())
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_family(family, integration.id, 1, until, now())
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_family(family, integration.id, 2, until, now())
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
     assert_eq!(store.family_state(family).await.unwrap(), Some((3, false)));
     assert_eq!(store.family_state(FamilyId::new()).await.unwrap(), None);
 }
@@ -228,16 +399,37 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     store.insert_integration(&integration).await.unwrap();
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
-    store.rotate_family(family, integration.id, 0, until, now()).await.unwrap();
-    assert_eq!(store.rotate_family(family, integration.id, 0, until, now()).await.unwrap(), Rotation::Reused);
+    store
+        .rotate_family(family, integration.id, 0, until, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_family(family, integration.id, 0, until, now())
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
     // The current generation dies with the family.
-    assert_eq!(store.rotate_family(family, integration.id, 1, until, now()).await.unwrap(), Rotation::Revoked);
+    assert_eq!(
+        store
+            .rotate_family(family, integration.id, 1, until, now())
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
     assert_eq!(store.family_state(family).await.unwrap(), Some((1, true)));
     let snapshot = store.revocation_snapshot(now()).await.unwrap();
     assert!(snapshot.revoked_families.iter().any(|(f, _)| *f == family));
     // A generation with no record behind it was never valid.
     let unknown = FamilyId::new();
-    assert_eq!(store.rotate_family(unknown, integration.id, 5, until, now()).await.unwrap(), Rotation::Revoked);
+    assert_eq!(
+        store
+            .rotate_family(unknown, integration.id, 5, until, now())
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
 }
 
 async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Store) {
@@ -248,11 +440,18 @@ async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Stor
         let family = FamilyId::new();
         let until = now().unix_timestamp() + 3600;
         if generation_start == 1 {
-            store.rotate_family(family, integration.id, 0, until, now()).await.unwrap();
+            store
+                .rotate_family(family, integration.id, 0, until, now())
+                .await
+                .unwrap();
         }
-        let attempts = (0..16).map(|_| store.rotate_family(family, integration.id, generation_start, until, now()));
+        let attempts = (0..16)
+            .map(|_| store.rotate_family(family, integration.id, generation_start, until, now()));
         let outcomes = futures::future::join_all(attempts).await;
-        let winners = outcomes.iter().filter(|o| matches!(o, Ok(Rotation::Rotated))).count();
+        let winners = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(Rotation::Rotated)))
+            .count();
         assert_eq!(winners, 1, "outcomes: {outcomes:?}");
         assert!(outcomes.iter().all(Result::is_ok));
     }
@@ -265,18 +464,51 @@ async fn revocations_appear_in_the_snapshot_and_the_change_log(store: &dyn Store
     let start = store.revocation_snapshot(now()).await.unwrap().seq;
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
-    store.revoke_family(family, integration.id, until, now()).await.unwrap();
-    store.revoke_access_token("jti-1", until, now()).await.unwrap();
-    store.revoke_access_token("jti-expired", now().unix_timestamp() - 1, now()).await.unwrap();
+    store
+        .revoke_family(family, integration.id, until, now())
+        .await
+        .unwrap();
+    store
+        .revoke_access_token("jti-1", until, now())
+        .await
+        .unwrap();
+    store
+        .revoke_access_token("jti-expired", now().unix_timestamp() - 1, now())
+        .await
+        .unwrap();
     let snapshot = store.revocation_snapshot(now()).await.unwrap();
     assert_eq!(snapshot.revoked_families, vec![(family, until)]);
-    assert_eq!(snapshot.revoked_access_tokens, vec![("jti-1".to_owned(), until)]);
-    let changes: Vec<_> = store.changes_since(start).await.unwrap().into_iter().map(|(_, c)| c).collect();
-    assert_eq!(changes[0], Change::FamilyRevoked { family, valid_until: until });
-    assert_eq!(changes[1], Change::AccessTokenRevoked { jti: "jti-1".into(), valid_until: until });
+    assert_eq!(
+        snapshot.revoked_access_tokens,
+        vec![("jti-1".to_owned(), until)]
+    );
+    let changes: Vec<_> = store
+        .changes_since(start)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    assert_eq!(
+        changes[0],
+        Change::FamilyRevoked {
+            family,
+            valid_until: until
+        }
+    );
+    assert_eq!(
+        changes[1],
+        Change::AccessTokenRevoked {
+            jti: "jti-1".into(),
+            valid_until: until
+        }
+    );
     assert_eq!(snapshot.seq, start + 3);
     // Revoking a revoked family again is harmless.
-    store.revoke_family(family, integration.id, until, now()).await.unwrap();
+    store
+        .revoke_family(family, integration.id, until, now())
+        .await
+        .unwrap();
 }
 
 async fn signing_keys_round_trip(store: &dyn Store) {

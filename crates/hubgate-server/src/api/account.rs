@@ -9,22 +9,45 @@ use super::auth::Principal;
 use super::error::ApiError;
 use crate::state::AppState;
 
-pub async fn account(principal: Principal, State(state): State<AppState>) -> Result<Json<Account>, ApiError> {
+pub async fn account(
+    principal: Principal,
+    State(state): State<AppState>,
+) -> Result<Json<Account>, ApiError> {
     principal.require(Scope::AccountsRead)?;
-    let account = state.store.account_by_id(principal.account()).await?.ok_or_else(|| ApiError::not_found("account"))?;
-    Ok(Json(Account { id: account.id.to_string(), name: account.name, created_at: account.created_at }))
+    let account = state
+        .store
+        .account_by_id(principal.account())
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    Ok(Json(Account {
+        id: account.id.to_string(),
+        name: account.name,
+        created_at: account.created_at,
+    }))
 }
 
 /// `sub` with scope `sub`, `email` with scope `email`. For a client_credentials
 /// token the user is the one who created the integration.
-pub async fn userinfo(principal: Principal, State(state): State<AppState>) -> Result<Json<UserInfo>, ApiError> {
+pub async fn userinfo(
+    principal: Principal,
+    State(state): State<AppState>,
+) -> Result<Json<UserInfo>, ApiError> {
     principal.require_any([Scope::Sub, Scope::Email].into_iter().collect::<ScopeSet>())?;
     let scope = principal.claims.scope;
     let email = if scope.contains(Scope::Email) {
-        let user = state.store.user_by_id(principal.user()).await?.ok_or_else(|| ApiError::not_found("user"))?;
+        let user = state
+            .store
+            .user_by_id(principal.user())
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
         Some(user.email)
     } else {
         None
     };
-    Ok(Json(UserInfo { sub: scope.contains(Scope::Sub).then(|| principal.user().to_string()), email }))
+    Ok(Json(UserInfo {
+        sub: scope
+            .contains(Scope::Sub)
+            .then(|| principal.user().to_string()),
+        email,
+    }))
 }

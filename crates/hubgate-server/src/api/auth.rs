@@ -44,11 +44,22 @@ impl Principal {
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(ApiError::missing_token)?;
-    let value = value.to_str().map_err(|_| ApiError::invalid_token("the Authorization header is malformed"))?;
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(ApiError::missing_token)?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("the Authorization header is malformed"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(ApiError::invalid_token("use Authorization: Bearer <access_token>")),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::invalid_token(
+            "use Authorization: Bearer <access_token>",
+        )),
     }
 }
 
@@ -57,11 +68,19 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        let claims = state.keys().verifier.verify(token, hubgate_core::now()).map_err(|error| match error {
-            VerifyError::Expired => ApiError::invalid_token("the access token has expired"),
-            _ => ApiError::invalid_token("the access token is invalid"),
-        })?;
-        if let Err(reason) = state.registry.check_access(state.store.as_ref(), &state.master, &claims).await {
+        let claims = state
+            .keys()
+            .verifier
+            .verify(token, hubgate_core::now())
+            .map_err(|error| match error {
+                VerifyError::Expired => ApiError::invalid_token("the access token has expired"),
+                _ => ApiError::invalid_token("the access token is invalid"),
+            })?;
+        if let Err(reason) = state
+            .registry
+            .check_access(state.store.as_ref(), &state.master, &claims)
+            .await
+        {
             tracing::info!(client_id = %claims.client_id, ?reason, "revoked access token presented");
             return Err(ApiError::invalid_token("the access token has been revoked"));
         }

@@ -41,31 +41,54 @@ pub async fn list(
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
     }
     let after = query
         .cursor
         .filter(|c| !c.is_empty())
-        .map(|c| c.parse::<HubId>().map_err(|_| ApiError::bad_request("the cursor is not one this API returned")))
+        .map(|c| {
+            c.parse::<HubId>()
+                .map_err(|_| ApiError::bad_request("the cursor is not one this API returned"))
+        })
         .transpose()?;
     let kind = query
         .kind
         .map(|k| parse_kind(&k).ok_or_else(|| ApiError::bad_request("kind must be hub or switch")))
         .transpose()?;
-    let filter = HubFilter { kind, online: query.online, room: query.room };
-    let mut hubs = state.store.list_hubs(principal.account(), &filter, after, limit + 1).await?;
+    let filter = HubFilter {
+        kind,
+        online: query.online,
+        room: query.room,
+    };
+    let mut hubs = state
+        .store
+        .list_hubs(principal.account(), &filter, after, limit + 1)
+        .await?;
     let next_cursor = if hubs.len() > limit as usize {
         hubs.truncate(limit as usize);
         hubs.last().map(|h| h.id.to_string())
     } else {
         None
     };
-    Ok(Json(Page { items: hubs.iter().map(|h| h.to_wire()).collect(), next_cursor }))
+    Ok(Json(Page {
+        items: hubs.iter().map(|h| h.to_wire()).collect(),
+        next_cursor,
+    }))
 }
 
-pub async fn get(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Hub>, ApiError> {
+pub async fn get(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Hub>, ApiError> {
     principal.require(Scope::HubsRead)?;
-    let hub = state.store.hub(principal.account(), hub_id(&id)?).await?.ok_or_else(|| ApiError::not_found("hub"))?;
+    let hub = state
+        .store
+        .hub(principal.account(), hub_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("hub"))?;
     Ok(Json(hub.to_wire()))
 }
 
@@ -75,7 +98,11 @@ pub async fn state(
     Path(id): Path<String>,
 ) -> Result<Json<HubStateView>, ApiError> {
     principal.require(Scope::HubsRead)?;
-    let hub = state.store.hub(principal.account(), hub_id(&id)?).await?.ok_or_else(|| ApiError::not_found("hub"))?;
+    let hub = state
+        .store
+        .hub(principal.account(), hub_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("hub"))?;
     Ok(Json(HubStateView {
         id: hub.id.to_string(),
         online: hub.online,
@@ -94,7 +121,8 @@ pub async fn patch(
     principal.require(Scope::HubsWrite)?;
     let id = hub_id(&id)?;
     let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let change = HubChange::from_patch(patch).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let change =
+        HubChange::from_patch(patch).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let hub = state
         .store
         .patch_hub(principal.account(), id, &change, hubgate_core::now())

@@ -16,5 +16,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/hubs", get(hubs::list))
         .route("/api/v1/hubs/{id}", get(hubs::get).patch(hubs::patch))
         .route("/api/v1/hubs/{id}/state", get(hubs::state))
-        .route("/identity/oauth/v2/userinfo", get(account::userinfo).post(account::userinfo))
+        .route(
+            "/identity/oauth/v2/userinfo",
+            get(account::userinfo).post(account::userinfo),
+        )
 }

@@ -22,7 +22,10 @@ struct Presented {
 
 /// `application/x-www-form-urlencoded` decoding of one Basic credential half.
 fn form_decode(part: &str) -> Option<String> {
-    percent_decode_str(&part.replace('+', " ")).decode_utf8().ok().map(|s| s.into_owned())
+    percent_decode_str(&part.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 fn presented(headers: &HeaderMap, params: &OAuthParams) -> Result<Presented, OAuthError> {
@@ -38,20 +41,36 @@ fn presented(headers: &HeaderMap, params: &OAuthParams) -> Result<Presented, OAu
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(|| OAuthError::invalid_client(true))?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client(true))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client(true))?;
         let (id, secret) = (form_decode(id), form_decode(secret));
-        let (Some(id), Some(secret)) = (id, secret) else { return Err(OAuthError::invalid_client(true)) };
-        if params.client_secret.is_some() || params.client_id.as_deref().is_some_and(|body_id| body_id != id) {
-            return Err(ClientAuthFailure::ConflictingCredentials).map_err(|f| {
-                OAuthError::from(hubgate_core::grant::GrantError::InvalidClient(f))
-            });
+        let (Some(id), Some(secret)) = (id, secret) else {
+            return Err(OAuthError::invalid_client(true));
+        };
+        if params.client_secret.is_some()
+            || params
+                .client_id
+                .as_deref()
+                .is_some_and(|body_id| body_id != id)
+        {
+            return Err(ClientAuthFailure::ConflictingCredentials)
+                .map_err(|f| OAuthError::from(hubgate_core::grant::GrantError::InvalidClient(f)));
         }
-        return Ok(Presented { client_id: id, secret: Some(secret), via_basic: true });
+        return Ok(Presented {
+            client_id: id,
+            secret: Some(secret),
+            via_basic: true,
+        });
     }
     let client_id = OAuthParams::required(&params.client_id, "client_id")
         .map_err(|_| OAuthError::invalid_client(false))?
         .to_owned();
-    Ok(Presented { client_id, secret: params.client_secret.clone(), via_basic: false })
+    Ok(Presented {
+        client_id,
+        secret: params.client_secret.clone(),
+        via_basic: false,
+    })
 }
 
 /// Authenticates the calling client, logging the precise reason of a failure
@@ -68,13 +87,21 @@ pub async fn authenticate(
         tracing::info!(client_id = %presented.client_id, ?reason, endpoint, "client authentication failed");
         OAuthError::invalid_client(presented.via_basic)
     };
-    let Some(secret) = presented.secret.as_deref() else { return Err(fail(ClientAuthFailure::NoCredentials)) };
+    let Some(secret) = presented.secret.as_deref() else {
+        return Err(fail(ClientAuthFailure::NoCredentials));
+    };
     let Some(client_id) = ClientId::parse(&presented.client_id) else {
         return Err(fail(ClientAuthFailure::UnknownClient));
     };
-    let Some(client) = state.registry.client(state.store.as_ref(), &state.master, &client_id).await? else {
+    let Some(client) = state
+        .registry
+        .client(state.store.as_ref(), &state.master, &client_id)
+        .await?
+    else {
         return Err(fail(ClientAuthFailure::UnknownClient));
     };
-    client.authenticate(secret, hubgate_core::now()).map_err(fail)?;
+    client
+        .authenticate(secret, hubgate_core::now())
+        .map_err(fail)?;
     Ok(client)
 }

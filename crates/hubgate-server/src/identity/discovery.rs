@@ -12,13 +12,21 @@ use crate::state::AppState;
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.keys().jwks.clone()).into_response();
     // Short enough that a rotated key is picked up quickly by resource servers.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }
 
 pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
     let config = &state.config;
-    let auth_methods = || vec!["client_secret_basic".to_owned(), "client_secret_post".to_owned()];
+    let auth_methods = || {
+        vec![
+            "client_secret_basic".to_owned(),
+            "client_secret_post".to_owned(),
+        ]
+    };
     Json(ServerMetadata {
         issuer: config.issuer.clone(),
         token_endpoint: config.url("/identity/oauth/v2/token"),

@@ -16,15 +16,27 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody::new(code, description), basic_challenge: false }
+        Self {
+            status,
+            body: ErrorBody::new(code, description),
+            basic_challenge: false,
+        }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, description)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            description,
+        )
     }
 
     pub fn invalid_client(via_basic: bool) -> Self {
-        let mut error = Self::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, "client authentication failed");
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidClient,
+            "client authentication failed",
+        );
         error.basic_challenge = via_basic;
         error
     }
@@ -42,18 +54,26 @@ impl From<GrantError> for OAuthError {
     fn from(error: GrantError) -> Self {
         match error {
             GrantError::InvalidRequest(d) => Self::invalid_request(d),
-            GrantError::InvalidClient(ClientAuthFailure::ConflictingCredentials) => Self::invalid_request(
-                "use one client authentication method: HTTP Basic or client_id and client_secret in the body",
-            ),
+            GrantError::InvalidClient(ClientAuthFailure::ConflictingCredentials) => {
+                Self::invalid_request(
+                    "use one client authentication method: HTTP Basic or client_id and client_secret in the body",
+                )
+            }
             GrantError::InvalidClient(_) => Self::invalid_client(false),
             GrantError::InvalidGrant(_) => Self::new(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidGrant,
                 "the grant is invalid, expired, revoked or was issued to another client",
             ),
-            GrantError::UnauthorizedClient(d) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::UnauthorizedClient, d),
-            GrantError::UnsupportedGrantType(d) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::UnsupportedGrantType, d),
-            GrantError::InvalidScope(d) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidScope, d),
+            GrantError::UnauthorizedClient(d) => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::UnauthorizedClient, d)
+            }
+            GrantError::UnsupportedGrantType(d) => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::UnsupportedGrantType, d)
+            }
+            GrantError::InvalidScope(d) => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidScope, d)
+            }
         }
     }
 }
@@ -72,7 +92,10 @@ impl IntoResponse for OAuthError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self.basic_challenge {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"hubgate\", charset=\"UTF-8\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"hubgate\", charset=\"UTF-8\""),
+            );
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

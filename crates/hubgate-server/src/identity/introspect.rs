@@ -33,14 +33,22 @@ async fn recognise(state: &AppState, client: &Client, token: &str) -> Option<Kno
     (claims.integration_id == client.integration.id).then_some(Known::Access(claims))
 }
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, params: OAuthParams) -> Result<Response, OAuthError> {
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: OAuthParams,
+) -> Result<Response, OAuthError> {
     let client = authenticate(&state, &headers, &params, "introspect").await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     let integration = &client.integration;
     let body = match recognise(&state, &client, token).await {
         Some(Known::Access(claims)) => {
-            match state.registry.check_access(state.store.as_ref(), &state.master, &claims).await {
+            match state
+                .registry
+                .check_access(state.store.as_ref(), &state.master, &claims)
+                .await
+            {
                 Ok(_) => IntrospectionResponse {
                     active: true,
                     scope: Some(claims.scope.to_string()),
@@ -63,7 +71,8 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, param
                 Some((generation, revoked)) => !revoked && generation == claims.generation,
             };
             let active = current
-                && hubgate_core::grant::check_refresh_claims(&claims, integration, None, now).is_ok()
+                && hubgate_core::grant::check_refresh_claims(&claims, integration, None, now)
+                    .is_ok()
                 && integration.enabled
                 && !state.registry.family_revoked(claims.family);
             if active {
@@ -86,11 +95,17 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, param
         None => IntrospectionResponse::default(),
     };
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, params: OAuthParams) -> Result<Response, OAuthError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: OAuthParams,
+) -> Result<Response, OAuthError> {
     let client = authenticate(&state, &headers, &params, "revoke").await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
@@ -98,19 +113,31 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, params: O
     match recognise(&state, &client, token).await {
         Some(Known::Refresh(claims)) => {
             // The family dies, and with it every access token issued from it.
-            let until = claims.expires_at.max(now.unix_timestamp() + state.config.access_token_ttl.whole_seconds());
-            state.store.revoke_family(claims.family, claims.integration, until, now).await?;
+            let until = claims
+                .expires_at
+                .max(now.unix_timestamp() + state.config.access_token_ttl.whole_seconds());
+            state
+                .store
+                .revoke_family(claims.family, claims.integration, until, now)
+                .await?;
             state.registry.note_family_revoked(claims.family, until);
             tracing::info!(client_id = %client.integration.client_id, family = %claims.family, "refresh token family revoked");
         }
         Some(Known::Access(claims)) => {
-            state.store.revoke_access_token(&claims.jti, claims.exp, now).await?;
-            state.registry.note_access_token_revoked(claims.jti, claims.exp);
+            state
+                .store
+                .revoke_access_token(&claims.jti, claims.exp, now)
+                .await?;
+            state
+                .registry
+                .note_access_token_revoked(claims.jti, claims.exp);
             tracing::info!(client_id = %client.integration.client_id, "access token revoked");
         }
         None => {}
     }
     let mut response = StatusCode::OK.into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -19,9 +19,15 @@ const BODY_LIMIT: usize = 16 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/identity/oauth/v2/token", post(token::token))
-        .route("/identity/oauth/v2/introspect", post(introspect::introspect))
+        .route(
+            "/identity/oauth/v2/introspect",
+            post(introspect::introspect),
+        )
         .route("/identity/oauth/v2/revoke", post(introspect::revoke))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route("/identity/oauth/v2/jwks", get(discovery::jwks))
-        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::metadata),
+        )
 }

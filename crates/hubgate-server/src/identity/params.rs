@@ -28,7 +28,9 @@ impl OAuthParams {
     pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
         match value.as_deref() {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(OAuthError::invalid_request(format!("the {name} parameter is required"))),
+            _ => Err(OAuthError::invalid_request(format!(
+                "the {name} parameter is required"
+            ))),
         }
     }
 
@@ -46,16 +48,26 @@ impl<S: Send + Sync> FromRequest<S> for OAuthParams {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(|_| OAuthError::invalid_request("the request body could not be read (too large?)"))?;
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let body = Bytes::from_request(request, state).await.map_err(|_| {
+            OAuthError::invalid_request("the request body could not be read (too large?)")
+        })?;
         match content_type.as_deref() {
             Some("application/json") => serde_json::from_slice(&body).map_err(|e| {
-                OAuthError::invalid_request(format!("the JSON body is not an object of string parameters: {e}"))
+                OAuthError::invalid_request(format!(
+                    "the JSON body is not an object of string parameters: {e}"
+                ))
             }),
             Some("application/x-www-form-urlencoded") | None => serde_urlencoded::from_bytes(&body)
-                .map_err(|e| OAuthError::invalid_request(format!("the form body is malformed: {e}"))),
+                .map_err(|e| {
+                    OAuthError::invalid_request(format!("the form body is malformed: {e}"))
+                }),
             Some(other) => Err(OAuthError::invalid_request(format!(
                 "unsupported content type {other}; send application/x-www-form-urlencoded"
             ))),

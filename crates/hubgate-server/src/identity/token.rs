@@ -14,7 +14,11 @@ use super::params::OAuthParams;
 use crate::metrics::GrantKind;
 use crate::state::AppState;
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, params: OAuthParams) -> Result<Response, OAuthError> {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: OAuthParams,
+) -> Result<Response, OAuthError> {
     let grant_type = OAuthParams::required(&params.grant_type, "grant_type")?;
     let kind = match grant_type {
         "client_credentials" => GrantKind::ClientCredentials,
@@ -36,9 +40,16 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, params: OA
     Ok(respond(&state, minted))
 }
 
-fn client_credentials(state: &AppState, client: &Client, params: &OAuthParams) -> Result<Minted, OAuthError> {
+fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    params: &OAuthParams,
+) -> Result<Minted, OAuthError> {
     let integration = &client.integration;
-    let scope = grant::scope_for_client_credentials(OAuthParams::optional(&params.scope), integration.scopes)?;
+    let scope = grant::scope_for_client_credentials(
+        OAuthParams::optional(&params.scope),
+        integration.scopes,
+    )?;
     let grant = Grant {
         integration,
         // The token acts for the account through the user who created the integration.
@@ -47,10 +58,20 @@ fn client_credentials(state: &AppState, client: &Client, params: &OAuthParams) -
         family: None,
         with_refresh_token: integration.refresh_on_client_credentials,
     };
-    Ok(grant::mint(grant, &state.config.issuer, &state.config.audience(), state.config.lifetimes(), hubgate_core::now()))
+    Ok(grant::mint(
+        grant,
+        &state.config.issuer,
+        &state.config.audience(),
+        state.config.lifetimes(),
+        hubgate_core::now(),
+    ))
 }
 
-async fn refresh_token(state: &AppState, client: &Client, params: &OAuthParams) -> Result<Minted, OAuthError> {
+async fn refresh_token(
+    state: &AppState,
+    client: &Client,
+    params: &OAuthParams,
+) -> Result<Minted, OAuthError> {
     let now = hubgate_core::now();
     let integration = &client.integration;
     let presented = OAuthParams::required(&params.refresh_token, "refresh_token")?;
@@ -58,9 +79,15 @@ async fn refresh_token(state: &AppState, client: &Client, params: &OAuthParams) 
         tracing::info!(client_id = %integration.client_id, ?reason, "refresh token refused");
         OAuthError::from(GrantError::InvalidGrant(reason))
     };
-    let claims = RefreshClaims::open(&state.master, presented).map_err(|_| refused(InvalidGrant::Unreadable))?;
-    grant::check_refresh_claims(&claims, integration, OAuthParams::optional(&params.redirect_uri), now)
-        .map_err(refused)?;
+    let claims = RefreshClaims::open(&state.master, presented)
+        .map_err(|_| refused(InvalidGrant::Unreadable))?;
+    grant::check_refresh_claims(
+        &claims,
+        integration,
+        OAuthParams::optional(&params.redirect_uri),
+        now,
+    )
+    .map_err(refused)?;
     if state.registry.family_revoked(claims.family) {
         return Err(refused(InvalidGrant::Revoked));
     }
@@ -69,12 +96,20 @@ async fn refresh_token(state: &AppState, client: &Client, params: &OAuthParams) 
     let expires_at = now.unix_timestamp() + lifetimes.refresh.whole_seconds();
     let rotation = state
         .store
-        .rotate_family(claims.family, integration.id, claims.generation, expires_at, now)
+        .rotate_family(
+            claims.family,
+            integration.id,
+            claims.generation,
+            expires_at,
+            now,
+        )
         .await?;
     match rotation {
         Rotation::Rotated => {}
         Rotation::Reused => {
-            state.registry.note_family_revoked(claims.family, expires_at);
+            state
+                .registry
+                .note_family_revoked(claims.family, expires_at);
             state.metrics.refresh_reuse_detected();
             tracing::warn!(client_id = %integration.client_id, family = %claims.family, "refresh token reuse: family revoked");
             return Err(refused(InvalidGrant::Reused));
@@ -88,7 +123,13 @@ async fn refresh_token(state: &AppState, client: &Client, params: &OAuthParams) 
         family: Some((claims.family, claims.generation + 1)),
         with_refresh_token: true,
     };
-    Ok(grant::mint(grant, &state.config.issuer, &state.config.audience(), state.config.lifetimes(), now))
+    Ok(grant::mint(
+        grant,
+        &state.config.issuer,
+        &state.config.audience(),
+        state.config.lifetimes(),
+        now,
+    ))
 }
 
 /// Signs and seals what was minted into the RFC 6749 §5.1 response.

@@ -1,0 +1,11 @@
+//! HTTP tests: the real router on a real socket (port 0) over a fresh SQLite
+//! store per test, driven by reqwest.
+
+mod support;
+
+mod introspection_and_revocation;
+mod operations;
+mod resource_api;
+mod revocation;
+mod robustness;
+mod token_endpoint;

@@ -1,0 +1,172 @@
+//! Instant revocation: changes made through the store (as `hubgate admin` and
+//! the console make them) take effect on the next request or within a poll.
+
+use std::time::Duration;
+
+use hubgate_server::manage;
+use hubgate_store::Store;
+
+use crate::support::{ALL_SCOPES, TestApp, error_of};
+
+const WITHIN: Duration = Duration::from_secs(1);
+
+async fn rejected(app: &TestApp, token: &str) -> bool {
+    app.get("/api/v1/hubs", token).await.status() == 401
+}
+
+#[tokio::test]
+async fn disabling_an_integration_stops_its_tokens_and_enabling_restores_them() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let token = app.client_credentials(&creds, None).await.access_token;
+    let disabled = manage::set_enabled(app.store.as_ref(), creds.integration.clone(), false)
+        .await
+        .unwrap();
+    assert!(
+        app.eventually(WITHIN, || rejected(&app, &token))
+            .await
+            .is_some(),
+        "token still works after disable"
+    );
+    let response = app
+        .token_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.secret),
+        ])
+        .await;
+    assert_eq!(error_of(response).await, (401, "invalid_client".into()));
+    manage::set_enabled(app.store.as_ref(), disabled, true)
+        .await
+        .unwrap();
+    let back = app
+        .eventually(WITHIN, || async {
+            app.get("/api/v1/hubs", &token).await.status() == 200
+        })
+        .await;
+    assert!(back.is_some(), "token did not come back after enable");
+}
+
+#[tokio::test]
+async fn deleting_an_integration_rejects_its_tokens_within_a_second() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let tokens = app.client_credentials(&creds, None).await;
+    assert_eq!(
+        app.get("/api/v1/hubs", &tokens.access_token).await.status(),
+        200
+    );
+    manage::delete_integration(app.store.as_ref(), &creds.integration)
+        .await
+        .unwrap();
+    assert!(
+        app.eventually(WITHIN, || rejected(&app, &tokens.access_token))
+            .await
+            .is_some()
+    );
+    let refresh = app
+        .refresh(&creds, tokens.refresh_token.as_deref().unwrap())
+        .await;
+    assert_eq!(error_of(refresh).await, (401, "invalid_client".into()));
+}
+
+#[tokio::test]
+async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let tokens = app.client_credentials(&creds, None).await;
+    let rotated = manage::rotate_secret(
+        app.store.as_ref(),
+        &app.master,
+        creds.integration.clone(),
+        time::Duration::ZERO,
+        hubgate_core::now(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        app.eventually(WITHIN, || rejected(&app, &tokens.access_token))
+            .await
+            .is_some()
+    );
+    let old = app
+        .token_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.secret),
+        ])
+        .await;
+    assert_eq!(error_of(old).await, (401, "invalid_client".into()));
+    let new_creds = crate::support::Creds {
+        client_id: creds.client_id.clone(),
+        secret: rotated.secret.expose().to_owned(),
+        integration: rotated.integration,
+    };
+    // The refresh token of the old epoch is dead too.
+    let refresh = app
+        .refresh(&new_creds, tokens.refresh_token.as_deref().unwrap())
+        .await;
+    assert_eq!(error_of(refresh).await, (400, "invalid_grant".into()));
+    let fresh = app.client_credentials(&new_creds, None).await;
+    assert_eq!(
+        app.get("/api/v1/hubs", &fresh.access_token).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn rotating_with_grace_keeps_both_secrets_and_existing_tokens_working() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let tokens = app.client_credentials(&creds, None).await;
+    let rotated = manage::rotate_secret(
+        app.store.as_ref(),
+        &app.master,
+        creds.integration.clone(),
+        time::Duration::hours(1),
+        hubgate_core::now(),
+    )
+    .await
+    .unwrap();
+    let new_secret = rotated.secret.expose().to_owned();
+    // Wait until this node has followed the change: the new secret works.
+    let followed = app
+        .eventually(WITHIN, || async {
+            app.token_form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &creds.client_id),
+                ("client_secret", &new_secret),
+            ])
+            .await
+            .status()
+                == 200
+        })
+        .await;
+    assert!(followed.is_some());
+    app.client_credentials(&creds, None).await;
+    assert_eq!(
+        app.get("/api/v1/hubs", &tokens.access_token).await.status(),
+        200
+    );
+    assert_eq!(
+        app.refresh(&creds, tokens.refresh_token.as_deref().unwrap())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_integration_created_elsewhere_works_at_once() {
+    let app = TestApp::spawn().await;
+    // Created straight in the store, as another process would.
+    let creds = app.integration(ALL_SCOPES).await;
+    assert!(
+        app.store
+            .integration_by_id(creds.integration.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    app.client_credentials(&creds, None).await;
+}

@@ -1,0 +1,234 @@
+use std::sync::Arc;
+
+use hubgate_api::TokenResponse;
+use hubgate_core::account::{Role, User};
+use hubgate_core::crypto::MasterKey;
+use hubgate_core::ids::AccountId;
+use hubgate_core::integration::{Integration, IntegrationSettings};
+use hubgate_server::bootstrap::{BootstrapOptions, bootstrap};
+use hubgate_server::manage;
+use hubgate_server::{AppState, ServerConfig};
+use hubgate_store::Store;
+use hubgate_store::sqlite::SqliteStore;
+use reqwest::{RequestBuilder, Response};
+use serde_json::Value;
+
+pub const ALL_SCOPES: &str = "sub email hubs:read hubs:write accounts:read";
+pub const REDIRECT_URI: &str = "https://integrator.example/callback";
+
+pub struct TestApp {
+    pub url: String,
+    pub store: Arc<SqliteStore>,
+    pub master: Arc<MasterKey>,
+    pub account: AccountId,
+    pub owner: User,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// An integration's credentials, as the admin sees them after "Create".
+pub struct Creds {
+    pub client_id: String,
+    pub secret: String,
+    pub integration: Integration,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(hubgate_store::open_sqlite(dir.path()).await.expect("store"));
+        let (_, master) = MasterKey::generate();
+        let master = Arc::new(master);
+        let now = hubgate_core::now();
+        let options = BootstrapOptions {
+            admin_email: "owner@example.com".into(),
+            demo_hubs: true,
+        };
+        let first = bootstrap(store.as_ref(), &options, now)
+            .await
+            .expect("bootstrap")
+            .expect("empty store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = ServerConfig::new(&url);
+        config.change_poll_interval = std::time::Duration::from_millis(50);
+        configure(&mut config);
+        let state = AppState::new(store.clone() as Arc<dyn Store>, master.clone(), config)
+            .await
+            .expect("state");
+        tokio::spawn(hubgate_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        Self {
+            url,
+            store,
+            master,
+            account: first.account.id,
+            owner: first.user,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub async fn integration(&self, scopes: &str) -> Creds {
+        self.integration_in(self.account, scopes, true).await
+    }
+
+    pub async fn integration_in(
+        &self,
+        account: AccountId,
+        scopes: &str,
+        refresh_on_cc: bool,
+    ) -> Creds {
+        let settings = IntegrationSettings::new(
+            "Test integration",
+            &[REDIRECT_URI.to_owned()],
+            scopes,
+            refresh_on_cc,
+            true,
+        )
+        .expect("settings");
+        let created = manage::create_integration(
+            self.store.as_ref(),
+            &self.master,
+            account,
+            None,
+            settings,
+            hubgate_core::now(),
+        )
+        .await
+        .expect("create integration");
+        Creds {
+            client_id: created.integration.client_id.to_string(),
+            secret: created.secret.expose().to_owned(),
+            integration: created.integration,
+        }
+    }
+
+    /// A second account with its own owner, hubs and integration.
+    pub async fn other_account(&self) -> (AccountId, Creds) {
+        let now = hubgate_core::now();
+        let account = manage::create_account(self.store.as_ref(), "Other", now)
+            .await
+            .expect("account");
+        let email = format!("owner-{}@other.example", account.id);
+        manage::create_user(
+            self.store.as_ref(),
+            &email,
+            "password123",
+            Some((account.id, Role::Owner)),
+            now,
+        )
+        .await
+        .expect("user");
+        manage::create_hub(
+            self.store.as_ref(),
+            account.id,
+            &format!("OTHER-{}", &account.id.to_string()[4..12]),
+            "Other hub",
+            hubgate_core::hub::HubKind::Hub,
+            now,
+        )
+        .await
+        .expect("hub");
+        let creds = self.integration_in(account.id, ALL_SCOPES, true).await;
+        (account.id, creds)
+    }
+
+    pub fn post_token(&self) -> RequestBuilder {
+        self.http
+            .post(format!("{}/identity/oauth/v2/token", self.url))
+    }
+
+    pub async fn token_form(&self, form: &[(&str, &str)]) -> Response {
+        self.post_token()
+            .form(form)
+            .send()
+            .await
+            .expect("token request")
+    }
+
+    pub async fn client_credentials(&self, creds: &Creds, scope: Option<&str>) -> TokenResponse {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", creds.secret.as_str()),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        let response = self.token_form(&form).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "client_credentials failed: {}",
+            response.text().await.unwrap_or_default()
+        );
+        response.json().await.expect("token response")
+    }
+
+    pub async fn refresh(&self, creds: &Creds, refresh_token: &str) -> Response {
+        self.token_form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.secret),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Waits until `check` holds, up to `limit`; returns how long it took.
+    pub async fn eventually<F, Fut>(
+        &self,
+        limit: std::time::Duration,
+        mut check: F,
+    ) -> Option<std::time::Duration>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if check().await {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+pub async fn error_of(response: Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("JSON error body");
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}

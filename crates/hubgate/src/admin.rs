@@ -1,0 +1,427 @@
+//! `hubgate admin …`: the operator's tool, working on the store directly, so
+//! it can run beside a live server (which picks its changes up within a second).
+//!
+//! Exit codes: 0 success, 1 store or other failure, 2 invalid input,
+//! 3 not found, 4 conflict (already exists).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hubgate_core::account::Role;
+use hubgate_core::crypto::MasterKey;
+use hubgate_core::hub::{Hub, parse_kind};
+use hubgate_core::ids::AccountId;
+use hubgate_core::integration::{Integration, IntegrationSettings};
+use hubgate_server::manage::{self, ManageError};
+use hubgate_store::Store;
+use hubgate_store::sqlite::SqliteStore;
+use serde_json::{Value, json};
+use time::Duration;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::{
+    AccountCommand, AdminArgs, AdminCommand, HubCommand, IntegrationCommand, Output, UserCommand,
+};
+use crate::master_key;
+
+#[derive(Debug, thiserror::Error)]
+enum AdminError {
+    #[error(transparent)]
+    Manage(#[from] ManageError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl AdminError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Manage(ManageError::Invalid(_)) => 2,
+            Self::Manage(ManageError::NotFound(_)) => 3,
+            Self::Manage(ManageError::Conflict(_)) => 4,
+            _ => 1,
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> AdminError {
+    AdminError::Manage(ManageError::Invalid(message.into()))
+}
+
+pub async fn run(args: AdminArgs) -> ExitCode {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("hubgate-data"));
+    match execute(&data_dir, args.command).await {
+        Ok(printed) => {
+            match args.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&printed.json).unwrap_or_default()
+                ),
+                Output::Text => println!("{}", printed.text),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            match args.output {
+                Output::Json => eprintln!("{}", json!({"error": format!("{error:#}")})),
+                Output::Text => eprintln!("hubgate admin: {error:#}"),
+            }
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// What a command prints, in both formats.
+struct Printed {
+    json: Value,
+    text: String,
+}
+
+async fn open(data_dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    if !data_dir.join("hubgate.db").exists() {
+        anyhow::bail!(
+            "no hubgate store in {} (start `hubgate serve` there once, or pass --data-dir)",
+            data_dir.display()
+        );
+    }
+    hubgate_store::open_sqlite(data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))
+}
+
+fn parse_account(raw: &str) -> Result<AccountId, AdminError> {
+    raw.parse()
+        .map_err(|_| invalid(format!("\"{raw}\" is not an account id (acc_…)")))
+}
+
+fn parse_role(raw: &str) -> Result<Role, AdminError> {
+    raw.parse().map_err(invalid)
+}
+
+fn time_text(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+async fn execute(data_dir: &std::path::Path, command: AdminCommand) -> Result<Printed, AdminError> {
+    let store = open(data_dir).await?;
+    let now = hubgate_core::now();
+    let result = match command {
+        AdminCommand::Account(command) => account(&store, command, now).await,
+        AdminCommand::User(command) => user(&store, command, now).await,
+        AdminCommand::Integration(command) => {
+            let master = master_key::load(data_dir)?;
+            integration(&store, &master, command, now).await
+        }
+        AdminCommand::Hub(command) => hub(&store, command, now).await,
+    };
+    store.close().await;
+    result
+}
+
+async fn account(
+    store: &SqliteStore,
+    command: AccountCommand,
+    now: time::OffsetDateTime,
+) -> Result<Printed, AdminError> {
+    match command {
+        AccountCommand::Create { name } => {
+            let account = manage::create_account(store, &name, now).await?;
+            Ok(Printed {
+                json: json!({"id": account.id, "name": account.name}),
+                text: format!("created account {} ({})", account.name, account.id),
+            })
+        }
+        AccountCommand::List => {
+            let accounts = store.list_accounts().await.map_err(ManageError::from)?;
+            let json = accounts
+                .iter()
+                .map(|a| json!({"id": a.id, "name": a.name, "created_at": time_text(a.created_at)}))
+                .collect();
+            let text = accounts
+                .iter()
+                .map(|a| format!("{}  {}", a.id, a.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(Printed {
+                json: Value::Array(json),
+                text: if text.is_empty() {
+                    "no accounts".into()
+                } else {
+                    text
+                },
+            })
+        }
+    }
+}
+
+async fn user(
+    store: &SqliteStore,
+    command: UserCommand,
+    now: time::OffsetDateTime,
+) -> Result<Printed, AdminError> {
+    match command {
+        UserCommand::Create {
+            email,
+            password,
+            account,
+            role,
+        } => {
+            let membership = match (account, role) {
+                (Some(account), Some(role)) => Some((parse_account(&account)?, parse_role(&role)?)),
+                _ => None,
+            };
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(hubgate_core::password::generate_password);
+            let user = manage::create_user(store, &email, &password, membership, now).await?;
+            let mut json = json!({"id": user.id, "email": user.email});
+            let mut text = format!("created user {} ({})", user.email, user.id);
+            if let Some((account, role)) = membership {
+                json["account"] = json!(account);
+                json["role"] = json!(role);
+                text.push_str(&format!(", {role} of {account}"));
+            }
+            if generated {
+                json["password"] = json!(password);
+                text.push_str(&format!("\npassword: {password}   (shown once)"));
+            }
+            Ok(Printed { json, text })
+        }
+        UserCommand::AddMember {
+            email,
+            account,
+            role,
+        } => {
+            let (account, role) = (parse_account(&account)?, parse_role(&role)?);
+            let user = manage::add_member(store, account, &email, role).await?;
+            Ok(Printed {
+                json: json!({"id": user.id, "email": user.email, "account": account, "role": role}),
+                text: format!("{} is now {role} of {account}", user.email),
+            })
+        }
+    }
+}
+
+fn integration_json(integration: &Integration, secret: Option<&str>) -> Value {
+    let mut value = json!({
+        "id": integration.id,
+        "account_id": integration.account_id,
+        "name": integration.name,
+        "client_id": integration.client_id,
+        "redirect_uris": integration.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "scope": integration.scopes.to_string(),
+        "enabled": integration.enabled,
+        "refresh_on_client_credentials": integration.refresh_on_client_credentials,
+        "require_pkce": integration.require_pkce,
+        "access_token_ttl": integration.access_token_ttl,
+        "refresh_token_ttl": integration.refresh_token_ttl,
+        "created_by": integration.created_by,
+        "created_at": time_text(integration.created_at),
+        "previous_secret_expires_at": integration.previous_secret_expires_at.map(time_text),
+    });
+    if let Some(secret) = secret {
+        value["client_secret"] = json!(secret);
+    }
+    value
+}
+
+fn integration_text(integration: &Integration, secret: Option<&str>) -> String {
+    let mut lines = vec![
+        format!("{} ({})", integration.name, integration.id),
+        format!("  client_id      {}", integration.client_id),
+    ];
+    if let Some(secret) = secret {
+        lines.push(format!("  client_secret  {secret}"));
+    }
+    let uris: Vec<_> = integration
+        .redirect_uris
+        .iter()
+        .map(|u| u.as_str())
+        .collect();
+    lines.push(format!("  redirect URIs  {}", uris.join(" ")));
+    lines.push(format!("  scope          {}", integration.scopes));
+    lines.push(format!(
+        "  status         {}",
+        if integration.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    ));
+    if let Some(until) = integration.previous_secret_expires_at {
+        lines.push(format!("  old secret     valid until {}", time_text(until)));
+    }
+    lines.join("\n")
+}
+
+fn printed(integration: &Integration, secret: Option<&str>) -> Printed {
+    Printed {
+        json: integration_json(integration, secret),
+        text: integration_text(integration, secret),
+    }
+}
+
+async fn integration(
+    store: &SqliteStore,
+    master: &MasterKey,
+    command: IntegrationCommand,
+    now: time::OffsetDateTime,
+) -> Result<Printed, AdminError> {
+    match command {
+        IntegrationCommand::Create {
+            account,
+            name,
+            redirect_uris,
+            scope,
+            created_by,
+            no_refresh_on_client_credentials,
+            no_require_pkce,
+            access_token_ttl,
+            refresh_token_ttl,
+        } => {
+            let account = parse_account(&account)?;
+            let settings = IntegrationSettings::new(
+                &name,
+                &redirect_uris,
+                &scope,
+                !no_refresh_on_client_credentials,
+                !no_require_pkce,
+            )
+            .and_then(|s| s.with_lifetimes(access_token_ttl, refresh_token_ttl))
+            .map_err(|e| invalid(e.to_string()))?;
+            let created_by = match created_by {
+                Some(email) => {
+                    let email = hubgate_core::account::clean_email(&email)
+                        .map_err(|e| invalid(e.to_string()))?;
+                    let user = store
+                        .user_by_email(&email)
+                        .await
+                        .map_err(ManageError::from)?;
+                    Some(user.ok_or(ManageError::NotFound("user"))?.id)
+                }
+                None => None,
+            };
+            let created =
+                manage::create_integration(store, master, account, created_by, settings, now)
+                    .await?;
+            Ok(printed(&created.integration, Some(created.secret.expose())))
+        }
+        IntegrationCommand::List { account } => {
+            let account = account.as_deref().map(parse_account).transpose()?;
+            let integrations = store
+                .list_integrations(account)
+                .await
+                .map_err(ManageError::from)?;
+            let json = integrations
+                .iter()
+                .map(|i| integration_json(i, None))
+                .collect();
+            let text = integrations
+                .iter()
+                .map(|i| {
+                    let status = if i.enabled { "enabled" } else { "disabled" };
+                    format!(
+                        "{}  {}  {}  {}  {}",
+                        i.client_id, i.account_id, status, i.scopes, i.name
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(Printed {
+                json: Value::Array(json),
+                text: if text.is_empty() {
+                    "no integrations".into()
+                } else {
+                    text
+                },
+            })
+        }
+        IntegrationCommand::Show { client_id } => {
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            let secret = manage::reveal_secret(master, &integration)?;
+            Ok(printed(&integration, Some(secret.expose())))
+        }
+        IntegrationCommand::RotateSecret { client_id, grace } => {
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            let rotated = manage::rotate_secret(
+                store,
+                master,
+                integration,
+                Duration::seconds(grace.into()),
+                now,
+            )
+            .await?;
+            Ok(printed(&rotated.integration, Some(rotated.secret.expose())))
+        }
+        IntegrationCommand::Disable { client_id } => {
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            Ok(printed(
+                &manage::set_enabled(store, integration, false).await?,
+                None,
+            ))
+        }
+        IntegrationCommand::Enable { client_id } => {
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            Ok(printed(
+                &manage::set_enabled(store, integration, true).await?,
+                None,
+            ))
+        }
+        IntegrationCommand::Delete { client_id } => {
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            manage::delete_integration(store, &integration).await?;
+            Ok(Printed {
+                json: json!({"deleted": true, "client_id": integration.client_id, "id": integration.id}),
+                text: format!(
+                    "deleted {} ({}); its tokens no longer work",
+                    integration.name, integration.client_id
+                ),
+            })
+        }
+    }
+}
+
+fn hub_printed(hub: &Hub) -> Printed {
+    let json = serde_json::to_value(hub.to_wire()).unwrap_or(Value::Null);
+    let text = format!(
+        "{} {} ({})\n  serial {}  kind {}  online {}\n  state {}",
+        hub.kind.as_str(),
+        hub.name,
+        hub.id,
+        hub.serial,
+        hub.kind.as_str(),
+        hub.online,
+        Value::Object(hub.state.clone())
+    );
+    Printed { json, text }
+}
+
+async fn hub(
+    store: &SqliteStore,
+    command: HubCommand,
+    now: time::OffsetDateTime,
+) -> Result<Printed, AdminError> {
+    match command {
+        HubCommand::Create {
+            account,
+            serial,
+            name,
+            kind,
+        } => {
+            let account = parse_account(&account)?;
+            let kind = parse_kind(&kind).ok_or_else(|| invalid("kind must be hub or switch"))?;
+            Ok(hub_printed(
+                &manage::create_hub(store, account, &serial, &name, kind, now).await?,
+            ))
+        }
+        HubCommand::SetState { id, json } => {
+            let value: Value = serde_json::from_str(&json)
+                .map_err(|e| invalid(format!("--json is not JSON: {e}")))?;
+            Ok(hub_printed(
+                &manage::set_hub_state(store, &id, value, now).await?,
+            ))
+        }
+    }
+}

@@ -1,0 +1,212 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubgate",
+    version,
+    about = "Server-to-server integration platform for fleets of meeting-room hubs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (embedded SQLite in --data-dir by default).
+    Serve(ServeArgs),
+    /// Manage accounts, users, integrations and hubs in the store directly.
+    Admin(AdminArgs),
+}
+
+/// Flags override `HUBGATE_*` variables, which override the TOML file, which
+/// overrides the defaults.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML settings file [env: HUBGATE_CONFIG]
+    #[arg(long, env = "HUBGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Where the SQLite database and the master key file live [default: ./hubgate-data]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The URL clients use to reach this server [default: http://<listen>]
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// The `iss` of issued tokens [default: the public URL]
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Access-token lifetime in seconds [default: 3600]
+    #[arg(long)]
+    pub access_token_ttl: Option<u32>,
+    /// Refresh-token lifetime in seconds [default: 2592000, 30 days]
+    #[arg(long)]
+    pub refresh_token_ttl: Option<u32>,
+    /// Email of the owner created on first start [default: admin@localhost]
+    #[arg(long)]
+    pub admin_email: Option<String>,
+    /// Do not create demo hubs and switches on first start
+    #[arg(long)]
+    pub no_demo: bool,
+    /// Log format [default: text]
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The data directory of the store to manage [env: HUBGATE_DATA_DIR] [default: ./hubgate-data]
+    #[arg(long, env = "HUBGATE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organisation accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Users and their memberships.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Custom integrations (OAuth clients).
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Hubs and switches.
+    #[command(subcommand)]
+    Hub(HubCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user, optionally as a member of an account.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters; generated and printed when left out
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, requires = "role")]
+        account: Option<String>,
+        #[arg(long, requires = "account")]
+        role: Option<String>,
+    },
+    /// Give an existing user a role in an account (or change it).
+    AddMember {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Create an integration; prints its client_id and client_secret.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// Repeat for several
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Space-separated: sub email hubs:read hubs:write accounts:read
+        #[arg(long)]
+        scope: String,
+        /// The member whose identity client_credentials tokens carry [default: the account's first owner]
+        #[arg(long)]
+        created_by: Option<String>,
+        /// Leave the refresh token out of client_credentials responses (RFC 6749 §4.4.3)
+        #[arg(long)]
+        no_refresh_on_client_credentials: bool,
+        /// Let this confidential client use the authorization-code flow without PKCE
+        #[arg(long)]
+        no_require_pkce: bool,
+        /// Access-token lifetime in seconds for this integration
+        #[arg(long)]
+        access_token_ttl: Option<u32>,
+        /// Refresh-token lifetime in seconds for this integration
+        #[arg(long)]
+        refresh_token_ttl: Option<u32>,
+    },
+    List {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Show an integration, including its client_secret.
+    Show {
+        client_id: String,
+    },
+    /// Replace the secret. Without --grace, the old secret and every token
+    /// issued so far stop working at once.
+    RotateSecret {
+        client_id: String,
+        /// Seconds the old secret keeps working (tokens stay valid meanwhile)
+        #[arg(long, default_value_t = 0)]
+        grace: u32,
+    },
+    /// Stop the integration: its client cannot authenticate, its tokens stop working.
+    Disable {
+        client_id: String,
+    },
+    Enable {
+        client_id: String,
+    },
+    /// Delete the integration; its tokens stop working at once.
+    Delete {
+        client_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "hub", value_parser = ["hub", "switch"])]
+        kind: String,
+    },
+    /// Record the state a hub reported, Ochno-shaped: '{"state": {...}}' or the bare object.
+    SetState {
+        id: String,
+        #[arg(long)]
+        json: String,
+    },
+}
