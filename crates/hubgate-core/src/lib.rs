@@ -11,6 +11,9 @@
 //! - [`tokens`] and [`refresh`]: JWT access tokens and sealed refresh tokens.
 //! - [`grant`]: the token endpoint's rules as plain functions returning RFC 6749 errors.
 
+// Security code never unwraps: every failure is an error the caller handles.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod account;
 pub mod crypto;
 pub mod grant;

@@ -14,6 +14,9 @@
 //! A request flows router → thin handler (extract, authorise first) → domain
 //! function in `hubgate_core` → store.
 
+// Security code never unwraps: every failure is an error the caller handles.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod api;
 pub mod bootstrap;
 pub mod config;

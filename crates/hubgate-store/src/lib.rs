@@ -9,6 +9,9 @@
 //! signing keys) append to a change log in the same transaction; nodes follow
 //! that log to keep their in-memory view of revocations current.
 
+// Security code never unwraps: every failure is an error the caller handles.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod error;
 mod rows;
 pub mod sqlite;

@@ -80,20 +80,26 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let first_start = bootstrap(&store, &options, hubgate_core::now()).await?;
     let state = AppState::new(Arc::new(store), Arc::new(master), config.clone()).await?;
-    print_banner(&config, &settings, first_start.as_ref());
+    print_banner(&config, &settings, bound, first_start.as_ref());
     tracing::info!(listen = %bound, public_url = %config.public_url, "hubgate serving");
     hubgate_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn print_banner(config: &ServerConfig, settings: &Settings, first_start: Option<&Bootstrapped>) {
+fn print_banner(
+    config: &ServerConfig,
+    settings: &Settings,
+    bound: std::net::SocketAddr,
+    first_start: Option<&Bootstrapped>,
+) {
     let data_dir = settings.data_dir.display();
     println!(
         "hubgate {} is serving at {}",
         env!("CARGO_PKG_VERSION"),
         config.public_url
     );
+    println!("  listening       {bound}");
     println!(
         "  token endpoint  {}",
         config.url("/identity/oauth/v2/token")

@@ -1,0 +1,176 @@
+use serde_json::Value;
+
+use crate::support::{REDIRECT_URI, Server, admin, admin_ok, demo_account};
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<_> = value.as_object().expect("object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn admin_commands_print_the_json_shapes_scripts_rely_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    Server::start(&data, &["--no-demo"]).kill9();
+
+    let account = admin_ok(&data, &["account", "create", "--name", "Acme"]);
+    assert_eq!(keys(&account), ["id", "name"]);
+    assert_eq!(account["name"], "Acme");
+    let account_id = account["id"].as_str().unwrap();
+    let listed = admin_ok(&data, &["account", "list"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == account_id)
+    );
+
+    let user = admin_ok(
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Dev@Acme.example",
+            "--password",
+            "s3cret-pass",
+            "--account",
+            account_id,
+            "--role",
+            "admin",
+        ],
+    );
+    assert_eq!(user["email"], "dev@acme.example");
+    assert_eq!(user["role"], "admin");
+    assert!(
+        user.get("password").is_none(),
+        "a given password is not echoed"
+    );
+
+    let created = admin_ok(
+        &data,
+        &[
+            "integration",
+            "create",
+            "--account",
+            account_id,
+            "--name",
+            "Room sync",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--scope",
+            "sub email hubs:read hubs:write accounts:read",
+        ],
+    );
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert!(client_id.starts_with("hgc_") && secret.starts_with("hgs_"));
+    assert_eq!(
+        created["scope"],
+        "sub email hubs:read hubs:write accounts:read"
+    );
+    assert_eq!(created["created_by"], user["id"]);
+
+    let shown = admin_ok(&data, &["integration", "show", &client_id]);
+    assert_eq!(shown["client_secret"], secret.as_str());
+    let listed = admin_ok(&data, &["integration", "list", "--account", account_id]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(
+        listed[0].get("client_secret").is_none(),
+        "list never shows secrets"
+    );
+
+    let rotated = admin_ok(
+        &data,
+        &["integration", "rotate-secret", &client_id, "--grace", "600"],
+    );
+    assert_ne!(rotated["client_secret"], secret.as_str());
+    assert!(rotated["previous_secret_expires_at"].is_string());
+    assert_eq!(
+        admin_ok(&data, &["integration", "disable", &client_id])["enabled"],
+        false
+    );
+    assert_eq!(
+        admin_ok(&data, &["integration", "enable", &client_id])["enabled"],
+        true
+    );
+
+    let hub = admin_ok(
+        &data,
+        &[
+            "hub",
+            "create",
+            "--account",
+            account_id,
+            "--serial",
+            "OSW4-9",
+            "--name",
+            "Lab",
+            "--kind",
+            "switch",
+        ],
+    );
+    assert_eq!(hub["kind"], "switch");
+    let hub_id = hub["id"].as_str().unwrap();
+    let reported = admin_ok(
+        &data,
+        &[
+            "hub",
+            "set-state",
+            hub_id,
+            "--json",
+            r#"{"state": {"connected": [1, 0, 0, 0], "active": 1}}"#,
+        ],
+    );
+    assert_eq!(reported["state"]["active"], 1);
+    assert_eq!(reported["online"], true);
+
+    let deleted = admin_ok(&data, &["integration", "delete", &client_id]);
+    assert_eq!(deleted["deleted"], true);
+}
+
+#[tokio::test]
+async fn admin_exit_codes_tell_invalid_input_from_missing_and_duplicate_things() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let account = demo_account(&server.banner);
+    server.kill9();
+    let (code, _, stderr) = admin(&data, &["integration", "show", "hgc_missing"]);
+    assert_eq!(code, 3, "{stderr}");
+    let (code, _, _) = admin(
+        &data,
+        &[
+            "integration",
+            "create",
+            "--account",
+            &account,
+            "--name",
+            "x",
+            "--redirect-uri",
+            "http://insecure.example/cb",
+            "--scope",
+            "sub",
+        ],
+    );
+    assert_eq!(code, 2);
+    let (code, _, _) = admin(
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "admin@localhost",
+            "--password",
+            "long-enough",
+        ],
+    );
+    assert_eq!(code, 4);
+    let (code, _, _) = admin(&data, &["account", "create", "--name", "  "]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = admin(&dir.path().join("nowhere"), &["account", "list"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no hubgate store"), "{stderr}");
+}

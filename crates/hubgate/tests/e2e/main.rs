@@ -1,0 +1,12 @@
+//! End-to-end tests of the `hubgate` binary: started as a process on port 0
+//! over a fresh data directory, managed with `hubgate admin`, and called by
+//! clients nobody here wrote.
+
+mod support;
+
+mod admin_cli;
+mod at_rest;
+mod durability;
+mod external_clients;
+mod first_start;
+mod live_revocation;

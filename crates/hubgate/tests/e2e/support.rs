@@ -1,0 +1,210 @@
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hubgate");
+pub const ALL_SCOPES: &str = "sub email hubs:read hubs:write accounts:read";
+pub const REDIRECT_URI: &str = "https://integrator.example/callback";
+
+/// The repository root, where the external clients live.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// A running `hubgate serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub banner: String,
+    pub data_dir: PathBuf,
+    stderr_path: PathBuf,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let stderr_path = data_dir.with_extension("stderr.log");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+            .expect("stderr log");
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("HUBGATE_LOG", "info")
+            .env_remove("HUBGATE_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn hubgate serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = String::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.starts_with("Stop with Ctrl-C") {
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        let url = banner
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("listening"))
+            .map(|addr| format!("http://{}", addr.trim()))
+            .unwrap_or_else(|| panic!("no listening address in the banner:\n{banner}"));
+        Server {
+            child,
+            url,
+            banner,
+            data_dir: data_dir.to_owned(),
+            stderr_path,
+        }
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.child.wait().expect("wait")
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn admin(&self, args: &[&str]) -> Value {
+        admin_ok(&self.data_dir, args)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `hubgate admin --output json …`; returns exit code and parsed stdout.
+pub fn admin(data_dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let output = Command::new(BIN)
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--output", "json"])
+        .args(args)
+        .env_remove("HUBGATE_MASTER_KEY")
+        .output()
+        .expect("run hubgate admin");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), value, stderr)
+}
+
+pub fn admin_ok(data_dir: &Path, args: &[&str]) -> Value {
+    let (code, value, stderr) = admin(data_dir, args);
+    assert_eq!(code, 0, "hubgate admin {args:?} failed: {stderr}");
+    value
+}
+
+/// The Demo account id printed on first start.
+pub fn demo_account(banner: &str) -> String {
+    banner
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|w| w.starts_with("acc_"))
+        .expect("account id in banner")
+        .to_owned()
+}
+
+pub struct Integration {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+pub fn create_integration(server: &Server, scope: &str) -> Integration {
+    let account = demo_account(&server.banner);
+    let created = server.admin(&[
+        "integration",
+        "create",
+        "--account",
+        &account,
+        "--name",
+        "E2E",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--scope",
+        scope,
+    ]);
+    Integration {
+        client_id: created["client_id"].as_str().expect("client_id").to_owned(),
+        client_secret: created["client_secret"]
+            .as_str()
+            .expect("client_secret")
+            .to_owned(),
+    }
+}
+
+pub async fn client_credentials(server: &Server, integration: &Integration) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/identity/oauth/v2/token", server.url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", integration.client_id.as_str()),
+            ("client_secret", integration.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("token JSON")
+}
+
+pub async fn refresh(
+    server: &Server,
+    integration: &Integration,
+    refresh_token: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/identity/oauth/v2/token", server.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", integration.client_id.as_str()),
+            ("client_secret", integration.client_secret.as_str()),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .expect("refresh request")
+}
+
+pub async fn get_status(server: &Server, path: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .status()
+        .as_u16()
+}
