@@ -20,6 +20,9 @@ pub enum ErrorCode {
     RateLimited,
     ServerError,
     TemporarilyUnavailable,
+    /// A code this version does not know (another server, or a newer hubgate).
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -41,6 +44,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::Unknown => "unknown",
         }
     }
 }

@@ -1,8 +1,8 @@
 use serde_json::Value;
 
-use crate::support::{ALL_SCOPES, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
 
-async fn introspect(app: &TestApp, creds: &crate::support::Creds, token: &str) -> Value {
+async fn introspect(app: &TestApp, creds: &hubgate_testkit::Creds, token: &str) -> Value {
     let response = app
         .post_form(
             "/identity/oauth/v2/introspect",
@@ -17,7 +17,7 @@ async fn introspect(app: &TestApp, creds: &crate::support::Creds, token: &str) -
     response.json().await.unwrap()
 }
 
-async fn revoke(app: &TestApp, creds: &crate::support::Creds, token: &str) -> u16 {
+async fn revoke(app: &TestApp, creds: &hubgate_testkit::Creds, token: &str) -> u16 {
     app.post_form(
         "/identity/oauth/v2/revoke",
         &[

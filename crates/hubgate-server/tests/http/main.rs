@@ -1,8 +1,6 @@
 //! HTTP tests: the real router on a real socket (port 0) over a fresh SQLite
 //! store per test, driven by reqwest.
 
-mod support;
-
 mod introspection_and_revocation;
 mod operations;
 mod resource_api;

@@ -1,7 +1,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::support::{ALL_SCOPES, TestApp};
+use hubgate_testkit::{ALL_SCOPES, TestApp};
 
 #[tokio::test]
 async fn health_and_readiness_answer() {

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::support::{ALL_SCOPES, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
 
 #[tokio::test]
 async fn hubs_are_paginated_with_a_cursor_that_covers_every_hub_once() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hubgate_server::manage;
 use hubgate_store::Store;
 
-use crate::support::{ALL_SCOPES, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
 
 const WITHIN: Duration = Duration::from_secs(1);
 
@@ -97,7 +97,7 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
         ])
         .await;
     assert_eq!(error_of(old).await, (401, "invalid_client".into()));
-    let new_creds = crate::support::Creds {
+    let new_creds = hubgate_testkit::Creds {
         client_id: creds.client_id.clone(),
         secret: rotated.secret.expose().to_owned(),
         integration: rotated.integration,

@@ -1,6 +1,6 @@
 //! Bad input gets an RFC-shaped error, never a 5xx.
 
-use crate::support::{ALL_SCOPES, TestApp};
+use hubgate_testkit::{ALL_SCOPES, TestApp};
 
 #[tokio::test]
 async fn malformed_requests_get_4xx_json_errors_never_5xx() {

@@ -1,7 +1,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::support::{ALL_SCOPES, REDIRECT_URI, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, REDIRECT_URI, TestApp, error_of};
 
 #[tokio::test]
 async fn client_credentials_returns_an_access_and_a_refresh_token_not_to_be_cached() {

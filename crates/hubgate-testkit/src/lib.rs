@@ -1,3 +1,6 @@
+//! A real hubgate server for tests: the production router on a socket bound
+//! to port 0, over a fresh SQLite store bootstrapped with the demo fleet.
+
 use std::sync::Arc;
 
 use hubgate_api::TokenResponse;
@@ -224,6 +227,27 @@ impl TestApp {
     }
 }
 
+/// How many requests reached the token endpoint, by the server's own metrics.
+pub async fn token_requests(app: &TestApp) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .filter(|l| {
+            l.starts_with("hubgate_http_requests_total{")
+                && l.contains("route=\"/identity/oauth/v2/token\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Status and `error` code of a JSON error answer.
 pub async fn error_of(response: Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("JSON error body");

@@ -1,0 +1,234 @@
+//! The SDK against a live hubgate: token caching, single flight, refresh
+//! across expiry, fallback to client_credentials, and no retry loops.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use hubgate_client::{Client, Error, ErrorCode, HubKind, HubPatch, HubQuery};
+use hubgate_store::Store;
+use hubgate_testkit::{ALL_SCOPES, Creds, TestApp, token_requests};
+
+fn client(app: &TestApp, creds: &Creds) -> Client {
+    Client::builder(&app.url)
+        .client_credentials(&creds.client_id, &creds.secret)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_callers_cause_exactly_one_token_request() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = client(&app, &creds);
+    let before = token_requests(&app).await;
+    let calls = (0..100).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.account().await })
+    });
+    for result in futures::future::join_all(calls).await {
+        result.expect("task").expect("account call");
+    }
+    assert_eq!(token_requests(&app).await - before, 1);
+}
+
+#[tokio::test]
+async fn calls_keep_working_across_expiry_by_refreshing() {
+    let app =
+        TestApp::spawn_with(|config| config.access_token_ttl = time::Duration::seconds(2)).await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = client(&app, &creds);
+    let first = client.access_token().await.unwrap();
+    for _ in 0..8 {
+        client
+            .hubs(&HubQuery::default())
+            .await
+            .expect("hubs across expiry");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let later = client.access_token().await.unwrap();
+    assert_ne!(first.secret(), later.secret(), "the token was renewed");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hubgate_tokens_issued_total{grant_type=\"refresh_token\"}"),
+        "renewal used the refresh token: {metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = client(&app, &creds);
+    client.account().await.unwrap();
+    // An admin revokes the token family: access and refresh token die together.
+    let token = client.access_token().await.unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64_decode(token.secret().split('.').nth(1).unwrap())).unwrap();
+    let family = claims["family_id"].as_str().unwrap().parse().unwrap();
+    let until = hubgate_core::now().unix_timestamp() + 3600;
+    app.store
+        .revoke_family(family, creds.integration.id, until, hubgate_core::now())
+        .await
+        .unwrap();
+    let followed = app
+        .eventually(Duration::from_secs(1), || async {
+            app.get("/api/v1/account", token.secret()).await.status() == 401
+        })
+        .await;
+    assert!(
+        followed.is_some(),
+        "the server did not learn of the revocation"
+    );
+    let before = token_requests(&app).await;
+    // 401 → refresh refused (invalid_grant) → client_credentials → retry succeeds.
+    client.account().await.expect("the call recovers");
+    assert_eq!(token_requests(&app).await - before, 2);
+}
+
+#[tokio::test]
+async fn a_deleted_integration_gives_a_clear_error_and_no_retry_loop() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = client(&app, &creds);
+    client.account().await.unwrap();
+    hubgate_server::manage::delete_integration(app.store.as_ref(), &creds.integration)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = token_requests(&app).await;
+    let error = client
+        .account()
+        .await
+        .expect_err("a deleted integration cannot work");
+    assert!(error.is_authentication(), "{error}");
+    assert_eq!(error.code(), Some(ErrorCode::InvalidClient));
+    // One refresh attempt refused, nothing more.
+    assert!(token_requests(&app).await - before <= 2);
+    let again = client.account().await.expect_err("still deleted");
+    assert!(again.is_authentication());
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_fast_with_invalid_client() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = Client::builder(&app.url)
+        .client_credentials(&creds.client_id, "hgs_wrong")
+        .build()
+        .unwrap();
+    let error = client.account().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::OAuth {
+                status: 401,
+                code: ErrorCode::InvalidClient,
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn typed_calls_cover_the_whole_api() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = client(&app, &creds);
+    assert_eq!(client.account().await.unwrap().name, "Demo");
+    let me = client.userinfo().await.unwrap();
+    assert_eq!(me.email.as_deref(), Some("owner@example.com"));
+
+    let page = client
+        .hubs(&HubQuery {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.next_cursor.is_some());
+    let all: Vec<_> = client
+        .all_hubs(HubQuery {
+            limit: Some(4),
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6);
+    let switches: Vec<_> = client
+        .all_hubs(HubQuery {
+            kind: Some(HubKind::Switch),
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(switches.len(), 2);
+
+    let id = &all[0].id;
+    assert_eq!(&client.hub(id).await.unwrap().id, id);
+    assert!(
+        client
+            .hub_state(id)
+            .await
+            .unwrap()
+            .state
+            .contains_key("connected")
+    );
+    let patch = HubPatch {
+        name: Some("Renamed".into()),
+        ..Default::default()
+    };
+    assert_eq!(client.update_hub(id, &patch).await.unwrap().name, "Renamed");
+
+    let missing = client
+        .hub("hub_00000000000000000000000000000000")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            missing,
+            Error::Api {
+                status: 404,
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "{missing}"
+    );
+    let narrow = Client::builder(&app.url)
+        .client_credentials(&creds.client_id, &creds.secret)
+        .scopes(["hubs:read"])
+        .build()
+        .unwrap();
+    let forbidden = narrow.account().await.unwrap_err();
+    assert_eq!(forbidden.code(), Some(ErrorCode::InsufficientScope));
+}
+
+#[tokio::test]
+async fn secrets_never_show_in_debug_output() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let client = client(&app, &creds);
+    let token = client.access_token().await.unwrap();
+    let printed = format!("{client:?} {token:?}");
+    assert!(!printed.contains(&creds.secret));
+    assert!(!printed.contains(token.secret()));
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
