@@ -26,8 +26,20 @@ pub enum Error {
     #[error("unexpected answer ({status}): {detail}")]
     Unexpected { status: u16, detail: String },
     /// Connecting, sending or reading failed (includes timeouts).
-    #[error("transport: {0}")]
+    #[error("transport: {}", with_causes(.0))]
     Transport(#[from] reqwest::Error),
+}
+
+/// reqwest's message and what caused it ("connection refused"), on one line.
+fn with_causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl Error {

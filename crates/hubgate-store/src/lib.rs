@@ -3,7 +3,7 @@
 //! [`Store`] is everything the server and the admin tool ask of a database.
 //! [`sqlite::SqliteStore`] is the embedded default; PostgreSQL implements the
 //! same trait for several nodes. Which backend runs is decided once, in
-//! [`open`]; nothing above this crate knows.
+//! [`open_sqlite`] (and its PostgreSQL sibling); nothing above this crate knows.
 //!
 //! Writes that change which tokens are valid (integrations, revocations,
 //! signing keys) append to a change log in the same transaction; nodes follow

@@ -56,11 +56,10 @@ pub async fn run(args: AdminArgs) -> ExitCode {
     match execute(&data_dir, args.command).await {
         Ok(printed) => {
             match args.output {
-                Output::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&printed.json).unwrap_or_default()
+                Output::Json => crate::print_stdout(
+                    &serde_json::to_string_pretty(&printed.json).unwrap_or_default(),
                 ),
-                Output::Text => println!("{}", printed.text),
+                Output::Text => crate::print_stdout(&printed.text),
             }
             ExitCode::SUCCESS
         }

@@ -6,6 +6,7 @@ mod support;
 
 mod admin_cli;
 mod at_rest;
+mod client_cli;
 mod durability;
 mod external_clients;
 mod first_start;
