@@ -80,9 +80,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let first_start = bootstrap(&store, &options, hubgate_core::now()).await?;
     let state = AppState::new(Arc::new(store), Arc::new(master), config.clone()).await?;
+    let shutdown = shutdown_signal()?;
     print_banner(&config, &settings, bound, first_start.as_ref());
     tracing::info!(listen = %bound, public_url = %config.public_url, "hubgate serving");
-    hubgate_server::serve(listener, state, shutdown_signal()).await?;
+    hubgate_server::serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -145,24 +146,23 @@ fn print_banner(
     println!("Stop with Ctrl-C; in-flight requests finish first.");
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the signal handlers now (before the banner says we are up, so a
+/// prompt SIGTERM is handled, not fatal) and resolves on SIGINT or SIGTERM.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot handle SIGTERM")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot handle SIGINT")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: draining in-flight requests");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: draining in-flight requests");
+    })
 }
