@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The error codes of RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 and the resource API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidRequest,
@@ -57,6 +58,8 @@ impl std::fmt::Display for ErrorCode {
 
 /// The one error body of every JSON surface: `{"error", "error_description"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"error": "invalid_client", "error_description": "client authentication failed"})))]
 pub struct ErrorBody {
     pub error: ErrorCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]

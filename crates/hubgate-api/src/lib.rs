@@ -11,3 +11,5 @@ mod resources;
 pub use error::{ErrorBody, ErrorCode};
 pub use oauth::{IntrospectionResponse, Jwk, JwkSet, ServerMetadata, TokenResponse, UserInfo};
 pub use resources::{Account, Hub, HubKind, HubPatch, HubStateView, Page};
+#[cfg(feature = "openapi")]
+pub use resources::{DesiredSettings, HubState};

@@ -2,6 +2,8 @@ use serde::{Deserialize, Serialize};
 
 /// A successful answer of the token endpoint (RFC 6749 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"access_token": "eyJhbGciOiJFZERTQSIs…", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "hgr_…", "scope": "hubs:read hubs:write accounts:read"})))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -13,6 +15,7 @@ pub struct TokenResponse {
 
 /// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectionResponse {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +43,7 @@ pub struct IntrospectionResponse {
 
 /// `GET /identity/oauth/v2/userinfo`: `sub` with scope `sub`, `email` with scope `email`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
@@ -49,6 +53,7 @@ pub struct UserInfo {
 
 /// One public key of the JWKS endpoint (RFC 7517; OKP keys per RFC 8037).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
@@ -60,12 +65,14 @@ pub struct Jwk {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
 /// RFC 8414 authorization server metadata, limited to what hubgate implements.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerMetadata {
     pub issuer: String,
     pub token_endpoint: String,

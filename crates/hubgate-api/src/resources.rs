@@ -4,6 +4,7 @@ use time::OffsetDateTime;
 
 /// `GET /api/v1/account`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub id: String,
     pub name: String,
@@ -13,6 +14,7 @@ pub struct Account {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HubKind {
     Hub,
     Switch,
@@ -30,6 +32,7 @@ impl HubKind {
 /// A hub or switch as the API shows it: what it reported (`state`) beside what
 /// integrations asked of it (`desired`), as device twins do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hub {
     pub id: String,
     pub serial: String,
@@ -42,8 +45,10 @@ pub struct Hub {
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_seen: Option<OffsetDateTime>,
     /// The state the hub last reported, Ochno-shaped: only the relevant keys.
+    #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
     pub state: Map<String, Value>,
     /// Settings an integration asked for that the hub may not have applied yet.
+    #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
     pub desired: Map<String, Value>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -53,12 +58,15 @@ pub struct Hub {
 
 /// `GET /api/v1/hubs/{id}/state`: Ochno's documented `{"state": {…}}` object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HubStateView {
     pub id: String,
     pub online: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_seen: Option<OffsetDateTime>,
+    #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
     pub state: Map<String, Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
     pub desired: Map<String, Value>,
 }
 
@@ -66,22 +74,26 @@ pub struct HubStateView {
 /// validated by type on the server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HubPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `Some(None)` clears the room.
+    /// `null` clears the room.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
     pub room: Option<Option<String>>,
+    /// Desired settings to merge; a `null` value removes that key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<DesiredSettings>))]
     pub desired: Option<Map<String, Value>>,
 }
 
 /// A page of a list: `{"items": [...], "next_cursor": "…" | null}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -106,4 +118,55 @@ mod double_option {
     ) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(deserializer).map(Some)
     }
+}
+
+/// Ochno's documented state object. Only the relevant keys are present, and a
+/// hub may report keys beyond these.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"connected": [0, 0, 0, 0], "active": 1, "mtrmode": true, "mtrport": 1, "mtrdisable": 0,
+    "mtrextension": "disable", "mtrsync": true, "externalmtr": true, "adminmode": false, "otp": "normal"}))]
+#[allow(dead_code)]
+pub struct HubState {
+    /// The upstream ("user") ports: 0 disconnected, 1 connected.
+    connected: Option<Vec<u8>>,
+    /// The active port, 0 for none.
+    active: Option<u8>,
+    mtrmode: Option<bool>,
+    mtrport: Option<u8>,
+    mtrdisable: Option<u8>,
+    mtrextension: Option<String>,
+    mtrsync: Option<bool>,
+    externalmtr: Option<bool>,
+    adminmode: Option<bool>,
+    otp: Option<String>,
+}
+
+/// The settings an integration may ask a hub to apply. Each is checked by
+/// type; `null` removes a previous wish. Other keys are refused.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"mtrmode": true, "mtrport": 2}))]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct DesiredSettings {
+    /// The active port, 0 for none.
+    #[schema(nullable, minimum = 0, maximum = 4)]
+    active: Option<u8>,
+    #[schema(nullable)]
+    mtrmode: Option<bool>,
+    #[schema(nullable, minimum = 1, maximum = 4)]
+    mtrport: Option<u8>,
+    #[schema(nullable, minimum = 0, maximum = 1)]
+    mtrdisable: Option<u8>,
+    #[schema(nullable, value_type = Option<String>, pattern = "^(enable|disable)$")]
+    mtrextension: Option<String>,
+    #[schema(nullable)]
+    mtrsync: Option<bool>,
+    #[schema(nullable)]
+    externalmtr: Option<bool>,
+    #[schema(nullable)]
+    adminmode: Option<bool>,
+    #[schema(nullable, pattern = "^(normal|disable)$")]
+    otp: Option<String>,
 }

@@ -9,6 +9,7 @@
 //!   shaped by RFC 6750.
 //! - [`registry`]: each node's in-memory view of integrations and revocations,
 //!   following the store's change log.
+//! - [`docs`]: the OpenAPI document generated from the handlers, and Swagger UI.
 //! - [`manage`] and [`bootstrap`]: the operations the admin CLI and console share.
 //!
 //! A request flows router → thin handler (extract, authorise first) → domain
@@ -17,14 +18,15 @@
 // Security code never unwraps: every failure is an error the caller handles.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
-mod api;
+pub(crate) mod api;
 pub mod bootstrap;
 pub mod config;
-mod identity;
+pub mod docs;
+pub(crate) mod identity;
 pub mod keys;
 pub mod manage;
 pub mod metrics;
-mod ops;
+pub(crate) mod ops;
 pub mod registry;
 pub mod state;
 
@@ -47,6 +49,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn build_router(state: AppState) -> Router {
     Router::new()
+        .merge(docs::router(&state.config))
         .merge(identity::router())
         .merge(api::router())
         .route("/healthz", get(ops::healthz))

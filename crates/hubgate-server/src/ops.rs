@@ -9,11 +9,20 @@ use serde_json::json;
 use crate::state::AppState;
 
 /// The process is up and serving.
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", operation_id = "getHealth", tag = "Operations",
+    responses((status = 200, description = "Up", body = crate::docs::Status)))]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
 /// The store answers: this node can serve every request.
+/// Readiness: the store answers, so this node can serve every request.
+#[utoipa::path(get, path = "/readyz", operation_id = "getReadiness", tag = "Operations",
+    responses(
+        (status = 200, description = "Ready", body = crate::docs::Status),
+        (status = 503, description = "The store cannot be reached", body = crate::docs::Status),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     match ping {
@@ -25,6 +34,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Prometheus metrics (text format 0.0.4).
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "Operations",
+    responses((status = 200, description = "Metrics", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

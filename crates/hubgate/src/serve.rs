@@ -101,6 +101,7 @@ fn print_banner(
         config.public_url
     );
     println!("  listening       {bound}");
+    println!("  API docs        {}", config.url("/doc/swagger"));
     println!(
         "  token endpoint  {}",
         config.url("/identity/oauth/v2/token")

@@ -9,6 +9,16 @@ use super::auth::Principal;
 use super::error::ApiError;
 use crate::state::AppState;
 
+/// The account the token acts for.
+#[utoipa::path(get, path = "/api/v1/account", operation_id = "getAccount", tag = "Account",
+    responses(
+        (status = 200, description = "The account", body = hubgate_api::Account),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody),
+        (status = 404, description = "The account no longer exists", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["accounts:read"]), ("bearer" = [])),
+)]
 pub async fn account(
     principal: Principal,
     State(state): State<AppState>,
@@ -28,6 +38,17 @@ pub async fn account(
 
 /// `sub` with scope `sub`, `email` with scope `email`. For a client_credentials
 /// token the user is the one who created the integration.
+/// The user the token acts for: `sub` with scope `sub`, `email` with scope
+/// `email`. For a client_credentials token, the user who created the integration.
+#[utoipa::path(get, path = "/identity/oauth/v2/userinfo", operation_id = "getUserInfo", tag = "Account",
+    responses(
+        (status = 200, description = "The user", body = hubgate_api::UserInfo),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody),
+        (status = 404, description = "The user no longer exists", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["sub", "email"]), ("bearer" = [])),
+)]
 pub async fn userinfo(
     principal: Principal,
     State(state): State<AppState>,

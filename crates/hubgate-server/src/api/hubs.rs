@@ -17,13 +17,21 @@ use crate::state::AppState;
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Hubs per page, 1 to 200.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only hubs or only switches.
+    #[param(value_type = Option<hubgate_api::HubKind>)]
     kind: Option<String>,
+    /// Only hubs that are (or are not) online.
     online: Option<bool>,
+    /// Only hubs in this room (exact name).
     room: Option<String>,
 }
 
@@ -32,6 +40,16 @@ fn hub_id(raw: &str) -> Result<HubId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("hub"))
 }
 
+/// The account's hubs and switches, oldest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/hubs", operation_id = "listHubs", tag = "Hubs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page; follow `next_cursor` for the next", body = hubgate_api::Page<hubgate_api::Hub>),
+        (status = 400, description = "`invalid_request`: a bad filter, limit or cursor", body = hubgate_api::ErrorBody),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody), (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:read"]), ("bearer" = [])),
+)]
 pub async fn list(
     principal: Principal,
     State(state): State<AppState>,
@@ -78,6 +96,15 @@ pub async fn list(
     }))
 }
 
+/// One hub: what it reported (`state`) beside what integrations asked of it (`desired`).
+#[utoipa::path(get, path = "/api/v1/hubs/{id}", operation_id = "getHub", tag = "Hubs",
+    params(("id" = String, Path, description = "The hub's id, `hub_…`")),
+    responses(
+        (status = 200, description = "The hub", body = hubgate_api::Hub),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody), (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody), (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:read"]), ("bearer" = [])),
+)]
 pub async fn get(
     principal: Principal,
     State(state): State<AppState>,
@@ -92,6 +119,15 @@ pub async fn get(
     Ok(Json(hub.to_wire()))
 }
 
+/// A hub's state object, as Ochno documents it, and its desired settings.
+#[utoipa::path(get, path = "/api/v1/hubs/{id}/state", operation_id = "getHubState", tag = "Hubs",
+    params(("id" = String, Path, description = "The hub's id, `hub_…`")),
+    responses(
+        (status = 200, description = "The state", body = hubgate_api::HubStateView),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody), (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody), (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:read"]), ("bearer" = [])),
+)]
 pub async fn state(
     principal: Principal,
     State(state): State<AppState>,
@@ -112,6 +148,20 @@ pub async fn state(
     }))
 }
 
+/// Change a hub's name, room or desired settings. The reported `state` stays
+/// what the hub last reported.
+#[utoipa::path(patch, path = "/api/v1/hubs/{id}", operation_id = "updateHub", tag = "Hubs",
+    params(("id" = String, Path, description = "The hub's id, `hub_…`")),
+    request_body = hubgate_api::HubPatch,
+    responses(
+        (status = 200, description = "The changed hub", body = hubgate_api::Hub),
+        (status = 400, description = "`invalid_request`: not JSON, or an unknown field", body = hubgate_api::ErrorBody),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody), (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody),
+        (status = 422, description = "`validation_failed`: a value of the wrong type or range, or an empty change", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:write"]), ("bearer" = [])),
+)]
 pub async fn patch(
     principal: Principal,
     State(state): State<AppState>,

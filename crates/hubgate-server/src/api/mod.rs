@@ -1,9 +1,9 @@
 //! The bearer-protected resource API under `/api/v1`, and userinfo.
 
-mod account;
+pub(crate) mod account;
 pub mod auth;
 pub mod error;
-mod hubs;
+pub(crate) mod hubs;
 
 use axum::Router;
 use axum::routing::get;

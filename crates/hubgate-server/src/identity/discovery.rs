@@ -9,6 +9,9 @@ use hubgate_core::scope::Scope;
 
 use crate::state::AppState;
 
+/// The public keys that verify access tokens (Ed25519, RFC 8037).
+#[utoipa::path(get, path = "/identity/oauth/v2/jwks", operation_id = "getJwks", tag = "OAuth",
+    responses((status = 200, description = "The key set", body = hubgate_api::JwkSet)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.keys().jwks.clone()).into_response();
     // Short enough that a rotated key is picked up quickly by resource servers.
@@ -19,6 +22,9 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
+/// Authorization server metadata (RFC 8414).
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", operation_id = "getServerMetadata", tag = "OAuth",
+    responses((status = 200, description = "The metadata document", body = hubgate_api::ServerMetadata)))]
 pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
     let config = &state.config;
     let auth_methods = || {

@@ -33,6 +33,22 @@ async fn recognise(state: &AppState, client: &Client, token: &str) -> Option<Kno
     (claims.integration_id == client.integration.id).then_some(Known::Access(claims))
 }
 
+/// Describe a token (RFC 7662). A client learns only about its own tokens;
+/// any other token, or none of ours, is `{"active": false}`.
+#[utoipa::path(
+    post, path = "/identity/oauth/v2/introspect", operation_id = "introspectToken", tag = "OAuth",
+    request_body(content(
+        (crate::docs::TokenLookupForm = "application/x-www-form-urlencoded"),
+        (crate::docs::TokenLookupForm = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The token's state", body = hubgate_api::IntrospectionResponse),
+        (status = 400, description = "`invalid_request` (missing or repeated parameter, malformed body)", body = hubgate_api::ErrorBody),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, or a disabled integration", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the store cannot be reached; retry", body = hubgate_api::ErrorBody),
+    ),
+    security((), ("client_secret_basic" = [])),
+)]
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -101,6 +117,23 @@ pub async fn introspect(
     Ok(response)
 }
 
+/// Revoke a token (RFC 7009). A refresh token takes its whole family with it,
+/// and every access token issued from that family. Unknown tokens are
+/// answered like revoked ones.
+#[utoipa::path(
+    post, path = "/identity/oauth/v2/revoke", operation_id = "revokeToken", tag = "OAuth",
+    request_body(content(
+        (crate::docs::TokenLookupForm = "application/x-www-form-urlencoded"),
+        (crate::docs::TokenLookupForm = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "`invalid_request` (missing or repeated parameter, malformed body)", body = hubgate_api::ErrorBody),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, or a disabled integration", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the store cannot be reached; retry", body = hubgate_api::ErrorBody),
+    ),
+    security((), ("client_secret_basic" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1,11 +1,11 @@
 //! The authorization server under `/identity/oauth/v2` and its discovery document.
 
 mod client_auth;
-mod discovery;
+pub(crate) mod discovery;
 pub mod error;
-mod introspect;
+pub(crate) mod introspect;
 mod params;
-mod token;
+pub(crate) mod token;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -14,6 +14,25 @@ use super::params::OAuthParams;
 use crate::metrics::GrantKind;
 use crate::state::AppState;
 
+/// Issue tokens: `client_credentials` (the guide's step 1) or `refresh_token`
+/// (step 3, rotating the pair).
+///
+/// Client authentication: `client_id` and `client_secret` in the body (as the
+/// guide shows) or HTTP Basic. A JSON body with the same fields is accepted too.
+#[utoipa::path(
+    post, path = "/identity/oauth/v2/token", operation_id = "issueToken", tag = "OAuth",
+    request_body(description = "One grant's parameters, form-encoded (RFC 6749)", content(
+        (crate::docs::TokenForm = "application/x-www-form-urlencoded"),
+        (crate::docs::TokenForm = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = hubgate_api::TokenResponse),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `invalid_scope` or `unsupported_grant_type`", body = hubgate_api::ErrorBody),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, or a disabled integration", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the store cannot be reached; retry", body = hubgate_api::ErrorBody),
+    ),
+    security((), ("client_secret_basic" = [])),
+)]
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,

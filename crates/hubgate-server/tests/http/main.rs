@@ -1,6 +1,7 @@
 //! HTTP tests: the real router on a real socket (port 0) over a fresh SQLite
 //! store per test, driven by reqwest.
 
+mod api_docs;
 mod introspection_and_revocation;
 mod operations;
 mod resource_api;

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_cli;
+mod api_docs;
 mod at_rest;
 mod client_cli;
 mod durability;
