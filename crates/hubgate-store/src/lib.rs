@@ -14,6 +14,8 @@
 
 mod error;
 mod rows;
+#[macro_use]
+mod sql;
 pub mod sqlite;
 
 use std::path::Path;
@@ -65,6 +67,8 @@ pub struct RevocationSnapshot {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+    /// Closes the connections (for short-lived processes like the admin tool).
+    async fn close(&self);
 
     async fn count_users(&self) -> Result<i64>;
     /// `Conflict` when the email is taken.

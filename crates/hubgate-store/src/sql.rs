@@ -1,0 +1,625 @@
+//! The store's SQL, written once for both backends. SQLite and PostgreSQL
+//! share the schema column for column and the `$N` placeholder syntax (sqlx
+//! maps `$N` on SQLite too); what differs — how a transaction that reads then
+//! writes takes its lock — is each backend's `begin_locking` and `ROW_LOCK`.
+//! A macro stamps the one implementation onto each backend's type, so the
+//! backend choice never leaks into the methods.
+
+macro_rules! sql_store {
+    ($module:ident, $store:ty, $db:ty, $conn:ty) => {
+        mod $module {
+            use async_trait::async_trait;
+            use hubgate_core::account::{Account, Membership, Role, User};
+            use hubgate_core::hub::{Hub, HubChange};
+            use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
+            use hubgate_core::integration::Integration;
+            use hubgate_core::refresh::Rotation;
+            use hubgate_core::tokens::StoredKey;
+            use serde_json::{Map, Value};
+            use sqlx::QueryBuilder;
+            use time::OffsetDateTime;
+
+            use crate::error::on_unique;
+            use crate::rows::{self, AccountRoleRow, AccountRow, ChangeRow, HubRow, IntegrationRow, KeyRow, UserRow};
+            use crate::{Change, HubFilter, Result, RevocationSnapshot, Store, StoreError};
+
+const INTEGRATION_COLUMNS: &str = "id, account_id, name, client_id, redirect_uris, scopes, enabled, \
+    refresh_on_client_credentials, require_pkce, access_token_ttl, refresh_token_ttl, created_by, created_at, \
+    sealed_secret, sealed_previous_secret, previous_secret_expires_at, token_epoch";
+
+const HUB_COLUMNS: &str = "id, account_id, serial, kind, model, firmware, name, room, online, last_seen, \
+    state, desired, created_at, updated_at";
+
+async fn log_change(
+    conn: &mut $conn,
+    kind: &str,
+    subject: &str,
+    valid_until: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("INSERT INTO changes (kind, subject, valid_until, at) VALUES ($1, $2, $3, $4)")
+        .bind(kind)
+        .bind(subject)
+        .bind(valid_until)
+        .bind(now.unix_timestamp())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn hub_in_tx(conn: &mut $conn, id: HubId) -> Result<Option<Hub>> {
+    let row: Option<HubRow> =
+        sqlx::query_as(&format!("SELECT {HUB_COLUMNS} FROM hubs WHERE id = $1{}", <$store>::ROW_LOCK))
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
+    row.map(Hub::try_from).transpose()
+}
+
+async fn write_hub(conn: &mut $conn, hub: &Hub) -> Result<()> {
+    sqlx::query(
+        "UPDATE hubs SET name = $2, room = $3, online = $4, last_seen = $5, state = $6, desired = $7, \
+         updated_at = $8 WHERE id = $1",
+    )
+    .bind(hub.id.to_string())
+    .bind(&hub.name)
+    .bind(&hub.room)
+    .bind(hub.online)
+    .bind(hub.last_seen.map(|t| t.unix_timestamp()))
+    .bind(rows::json_text(&hub.state))
+    .bind(rows::json_text(&hub.desired))
+    .bind(hub.updated_at.unix_timestamp())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for $store {
+    async fn close(&self) {
+        self.close_pools().await;
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn insert_user(&self, user: &User) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.created_at.unix_timestamp())
+        .execute(&self.writer)
+        .await
+        .map_err(on_unique("a user with this email"))?;
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, password_hash, created_at FROM users WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn insert_account(&self, account: &Account) -> Result<()> {
+        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(account.id.to_string())
+            .bind(&account.name)
+            .bind(account.created_at.unix_timestamp())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>> {
+        let row: Option<AccountRow> =
+            sqlx::query_as("SELECT id, name, created_at FROM accounts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        let rows: Vec<AccountRow> =
+            sqlx::query_as("SELECT id, name, created_at FROM accounts ORDER BY id")
+                .fetch_all(&self.reader)
+                .await?;
+        rows.into_iter().map(Account::try_from).collect()
+    }
+
+    async fn put_membership(&self, membership: &Membership) -> Result<()> {
+        let result = sqlx::query(
+            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(membership.account_id.to_string())
+        .bind(membership.user_id.to_string())
+        .bind(membership.role.as_str())
+        .bind(hubgate_core::now().unix_timestamp())
+        .execute(&self.writer)
+        .await;
+        match result {
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            other => other.map(drop).map_err(StoreError::from),
+        }
+    }
+
+    async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>> {
+        let rows: Vec<AccountRoleRow> = sqlx::query_as(
+            "SELECT a.id, a.name, a.created_at, m.role FROM memberships m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.user_id = $1 ORDER BY a.name, a.id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(<(Account, Role)>::try_from).collect()
+    }
+
+    async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>> {
+        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.password_hash, u.created_at, m.role FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.account_id = $1 \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at, u.id",
+        )
+        .bind(account.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(id, email, password_hash, created_at, role)| {
+                let user = User {
+                    id: rows::id(&id)?,
+                    email,
+                    password_hash,
+                    created_at: rows::time(created_at)?,
+                };
+                Ok((user, role.parse().map_err(StoreError::Corrupt)?))
+            })
+            .collect()
+    }
+
+    async fn insert_integration(&self, i: &Integration) -> Result<()> {
+        let now = hubgate_core::now();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO integrations ({INTEGRATION_COLUMNS}, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ))
+        .bind(i.id.to_string())
+        .bind(i.account_id.to_string())
+        .bind(&i.name)
+        .bind(i.client_id.as_str())
+        .bind(rows::redirect_uris_json(i))
+        .bind(i.scopes.to_string())
+        .bind(i.enabled)
+        .bind(i.refresh_on_client_credentials)
+        .bind(i.require_pkce)
+        .bind(i.access_token_ttl.map(i64::from))
+        .bind(i.refresh_token_ttl.map(i64::from))
+        .bind(i.created_by.to_string())
+        .bind(i.created_at.unix_timestamp())
+        .bind(&i.sealed_secret)
+        .bind(&i.sealed_previous_secret)
+        .bind(i.previous_secret_expires_at.map(|t| t.unix_timestamp()))
+        .bind(i64::from(i.token_epoch))
+        .bind(now.unix_timestamp())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+            _ => on_unique("an integration with this client_id")(e),
+        })?;
+        log_change(&mut tx, "integration", &i.id.to_string(), None, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_integration(&self, i: &Integration) -> Result<()> {
+        let now = hubgate_core::now();
+        let mut tx = self.writer.begin().await?;
+        let result = sqlx::query(
+            "UPDATE integrations SET name = $2, redirect_uris = $3, scopes = $4, enabled = $5, \
+             refresh_on_client_credentials = $6, require_pkce = $7, access_token_ttl = $8, refresh_token_ttl = $9, \
+             sealed_secret = $10, sealed_previous_secret = $11, previous_secret_expires_at = $12, token_epoch = $13, \
+             updated_at = $14 WHERE id = $1",
+        )
+        .bind(i.id.to_string())
+        .bind(&i.name)
+        .bind(rows::redirect_uris_json(i))
+        .bind(i.scopes.to_string())
+        .bind(i.enabled)
+        .bind(i.refresh_on_client_credentials)
+        .bind(i.require_pkce)
+        .bind(i.access_token_ttl.map(i64::from))
+        .bind(i.refresh_token_ttl.map(i64::from))
+        .bind(&i.sealed_secret)
+        .bind(&i.sealed_previous_secret)
+        .bind(i.previous_secret_expires_at.map(|t| t.unix_timestamp()))
+        .bind(i64::from(i.token_epoch))
+        .bind(now.unix_timestamp())
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        log_change(&mut tx, "integration", &i.id.to_string(), None, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_integration(&self, id: IntegrationId) -> Result<()> {
+        let now = hubgate_core::now();
+        let mut tx = self.writer.begin().await?;
+        let result = sqlx::query("DELETE FROM integrations WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        log_change(&mut tx, "integration", &id.to_string(), None, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>> {
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    async fn integration_by_client_id(&self, client_id: &ClientId) -> Result<Option<Integration>> {
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE client_id = $1"
+        ))
+        .bind(client_id.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    async fn list_integrations(&self, account: Option<AccountId>) -> Result<Vec<Integration>> {
+        let mut query = QueryBuilder::<$db>::new(format!("SELECT {INTEGRATION_COLUMNS} FROM integrations"));
+        if let Some(account) = account {
+            query.push(" WHERE account_id = ").push_bind(account.to_string());
+        }
+        query.push(" ORDER BY id");
+        let rows: Vec<IntegrationRow> = query.build_query_as().fetch_all(&self.reader).await?;
+        rows.into_iter().map(Integration::try_from).collect()
+    }
+
+    async fn insert_hub(&self, hub: &Hub) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO hubs ({HUB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(hub.id.to_string())
+        .bind(hub.account_id.to_string())
+        .bind(&hub.serial)
+        .bind(hub.kind.as_str())
+        .bind(&hub.model)
+        .bind(&hub.firmware)
+        .bind(&hub.name)
+        .bind(&hub.room)
+        .bind(hub.online)
+        .bind(hub.last_seen.map(|t| t.unix_timestamp()))
+        .bind(rows::json_text(&hub.state))
+        .bind(rows::json_text(&hub.desired))
+        .bind(hub.created_at.unix_timestamp())
+        .bind(hub.updated_at.unix_timestamp())
+        .execute(&self.writer)
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+            _ => on_unique("a hub with this serial")(e),
+        })?;
+        Ok(())
+    }
+
+    async fn hub(&self, account: AccountId, id: HubId) -> Result<Option<Hub>> {
+        let row: Option<HubRow> = sqlx::query_as(&format!(
+            "SELECT {HUB_COLUMNS} FROM hubs WHERE id = $1 AND account_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(Hub::try_from).transpose()
+    }
+
+    async fn list_hubs(
+        &self,
+        account: AccountId,
+        filter: &HubFilter,
+        after: Option<HubId>,
+        limit: u32,
+    ) -> Result<Vec<Hub>> {
+        let mut query = QueryBuilder::<$db>::new(format!(
+            "SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "
+        ));
+        query.push_bind(account.to_string());
+        if let Some(after) = after {
+            query.push(" AND id > ").push_bind(after.to_string());
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(online) = filter.online {
+            query.push(" AND online = ").push_bind(online);
+        }
+        if let Some(room) = &filter.room {
+            query.push(" AND room = ").push_bind(room.clone());
+        }
+        query
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<HubRow> = query.build_query_as().fetch_all(&self.reader).await?;
+        rows.into_iter().map(Hub::try_from).collect()
+    }
+
+    async fn patch_hub(
+        &self,
+        account: AccountId,
+        id: HubId,
+        change: &HubChange,
+        now: OffsetDateTime,
+    ) -> Result<Option<Hub>> {
+        let mut tx = self.begin_locking().await?;
+        let Some(hub) = hub_in_tx(&mut tx, id)
+            .await?
+            .filter(|h| h.account_id == account)
+        else {
+            return Ok(None);
+        };
+        let next = change.apply(&hub, now);
+        write_hub(&mut tx, &next).await?;
+        tx.commit().await?;
+        Ok(Some(next))
+    }
+
+    async fn report_hub_state(
+        &self,
+        id: HubId,
+        state: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<Hub> {
+        let mut tx = self.begin_locking().await?;
+        let mut hub = hub_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        hub.state = state.clone();
+        hub.online = true;
+        hub.last_seen = Some(now);
+        hub.updated_at = now;
+        write_hub(&mut tx, &hub).await?;
+        tx.commit().await?;
+        Ok(hub)
+    }
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO signing_keys (id, public_key, sealed_private_key, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(key.id.to_string())
+            .bind(key.public_key.as_slice())
+            .bind(&key.sealed_private_key)
+            .bind(key.created_at.unix_timestamp())
+            .execute(&mut *tx)
+            .await?;
+        log_change(
+            &mut tx,
+            "signing_key",
+            &key.id.to_string(),
+            None,
+            key.created_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT id, public_key, sealed_private_key, created_at FROM signing_keys ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(StoredKey::try_from).collect()
+    }
+
+    async fn rotate_family(
+        &self,
+        family: FamilyId,
+        integration: IntegrationId,
+        presented: u32,
+        expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<Rotation> {
+        let family_text = family.to_string();
+        let mut tx = self.begin_locking().await?;
+        // Generation 0 has no row yet: the first refresh creates it. Either
+        // statement succeeds for exactly one caller per generation.
+        let won = if presented == 0 {
+            sqlx::query(
+                "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+                 VALUES ($1, $2, 1, FALSE, $3, $4) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&family_text)
+            .bind(integration.to_string())
+            .bind(expires_at)
+            .bind(now.unix_timestamp())
+            .execute(&mut *tx)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE refresh_families SET generation = generation + 1, expires_at = $3, updated_at = $4 \
+                 WHERE id = $1 AND generation = $2 AND NOT revoked",
+            )
+            .bind(&family_text)
+            .bind(i64::from(presented))
+            .bind(expires_at)
+            .bind(now.unix_timestamp())
+            .execute(&mut *tx)
+            .await
+        }?
+        .rows_affected()
+            == 1;
+        if won {
+            tx.commit().await?;
+            return Ok(Rotation::Rotated);
+        }
+        let revoked: Option<bool> =
+            sqlx::query_scalar("SELECT revoked FROM refresh_families WHERE id = $1")
+                .bind(&family_text)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if revoked != Some(false) {
+            // Revoked before, or (for a generation past 0) no record at all:
+            // nothing valid can be rotated.
+            return Ok(Rotation::Revoked);
+        }
+        sqlx::query("UPDATE refresh_families SET revoked = TRUE, updated_at = $2 WHERE id = $1")
+            .bind(&family_text)
+            .bind(now.unix_timestamp())
+            .execute(&mut *tx)
+            .await?;
+        log_change(&mut tx, "family", &family_text, Some(expires_at), now).await?;
+        tx.commit().await?;
+        Ok(Rotation::Reused)
+    }
+
+    async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>> {
+        let row: Option<(i64, bool)> =
+            sqlx::query_as("SELECT generation, revoked FROM refresh_families WHERE id = $1")
+                .bind(family.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+        row.map(|(generation, revoked)| {
+            Ok((
+                u32::try_from(generation).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                revoked,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn revoke_family(
+        &self,
+        family: FamilyId,
+        integration: IntegrationId,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let family_text = family.to_string();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+             VALUES ($1, $2, 0, TRUE, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET revoked = TRUE, updated_at = excluded.updated_at, \
+             expires_at = CASE WHEN refresh_families.expires_at > excluded.expires_at \
+             THEN refresh_families.expires_at ELSE excluded.expires_at END",
+        )
+        .bind(&family_text)
+        .bind(integration.to_string())
+        .bind(valid_until)
+        .bind(now.unix_timestamp())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+            _ => StoreError::Database(e),
+        })?;
+        log_change(&mut tx, "family", &family_text, Some(valid_until), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(valid_until)
+            .execute(&mut *tx)
+            .await?;
+        log_change(&mut tx, "access_token", jti, Some(valid_until), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot> {
+        // One read transaction, so the snapshot and its sequence number agree.
+        let mut tx = self.reader.begin().await?;
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .fetch_one(&mut *tx)
+            .await?;
+        let families: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, expires_at FROM refresh_families WHERE revoked AND expires_at > $1",
+        )
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
+        let tokens: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > $1",
+        )
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let revoked_families = families
+            .into_iter()
+            .map(|(id, until)| Ok((rows::id(&id)?, until)))
+            .collect::<Result<_>>()?;
+        Ok(RevocationSnapshot {
+            seq,
+            revoked_families,
+            revoked_access_tokens: tokens,
+        })
+    }
+
+    async fn changes_since(&self, seq: i64) -> Result<Vec<(i64, Change)>> {
+        let rows: Vec<ChangeRow> =
+            sqlx::query_as("SELECT seq, kind, subject, valid_until FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000")
+                .bind(seq)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.into_iter().map(ChangeRow::into_change).collect()
+    }
+}
+        }
+    };
+}
+
+pub(crate) use sql_store;
