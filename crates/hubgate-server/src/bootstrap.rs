@@ -1,7 +1,7 @@
 //! The first start on an empty store: an owner, an account "Demo" and,
 //! unless asked not to, a demo fleet of hubs and switches.
 
-use hubgate_core::account::{Account, Role, User};
+use hubgate_core::account::{Account, Membership, Role, User};
 use hubgate_core::hub::demo_fleet;
 use hubgate_core::password;
 use hubgate_store::Store;
@@ -31,16 +31,20 @@ pub async fn bootstrap(
     if store.count_users().await? > 0 {
         return Ok(None);
     }
-    let account = manage::create_account(store, "Demo", now).await?;
+    // The user first: when several nodes start on one empty database, the
+    // unique email lets exactly one of them bootstrap.
     let password = password::generate_password();
-    let user = manage::create_user(
-        store,
-        &options.admin_email,
-        &password,
-        Some((account.id, Role::Owner)),
-        now,
-    )
-    .await?;
+    let user = match manage::create_user(store, &options.admin_email, &password, None, now).await {
+        Err(ManageError::Conflict(_)) => return Ok(None),
+        other => other?,
+    };
+    let account = manage::create_account(store, "Demo", now).await?;
+    let owner = Membership {
+        account_id: account.id,
+        user_id: user.id,
+        role: Role::Owner,
+    };
+    store.put_membership(&owner).await?;
     let mut hubs = 0;
     if options.demo_hubs {
         for new in demo_fleet() {

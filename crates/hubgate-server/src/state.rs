@@ -82,7 +82,7 @@ impl AppState {
             let mut delay = base;
             let mut last_prune = std::time::Instant::now();
             loop {
-                tokio::time::sleep(delay).await;
+                state.store.wait_for_change(delay).await;
                 match state
                     .registry
                     .follow(state.store.as_ref(), &state.master)

@@ -16,6 +16,7 @@ mod error;
 mod rows;
 #[macro_use]
 mod sql;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::Path;
@@ -69,6 +70,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (for short-lived processes like the admin tool).
     async fn close(&self);
+    /// Returns when the change log may have grown, or after `max_wait`:
+    /// PostgreSQL is notified, SQLite simply waits (its poll interval).
+    async fn wait_for_change(&self, max_wait: std::time::Duration);
 
     async fn count_users(&self) -> Result<i64>;
     /// `Conflict` when the email is taken.
@@ -160,4 +164,16 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the embedded SQLite store in `data_dir`, creating and migrating it.
 pub async fn open_sqlite(data_dir: &Path) -> Result<sqlite::SqliteStore> {
     sqlite::SqliteStore::open(&data_dir.join("hubgate.db")).await
+}
+
+/// Where the store lives: PostgreSQL when a URL is given, else SQLite in `data_dir`.
+pub async fn open(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    pg: &postgres::PgSettings,
+) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(match database_url {
+        Some(url) => std::sync::Arc::new(postgres::PgStore::connect(url, pg).await?),
+        None => std::sync::Arc::new(open_sqlite(data_dir).await?),
+    })
 }

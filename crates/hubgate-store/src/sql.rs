@@ -80,6 +80,10 @@ impl Store for $store {
         self.close_pools().await;
     }
 
+    async fn wait_for_change(&self, max_wait: std::time::Duration) {
+        self.wait_for_change_notification(max_wait).await;
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())

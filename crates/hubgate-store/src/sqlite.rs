@@ -55,6 +55,11 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// No notifications: the follower polls.
+    async fn wait_for_change_notification(&self, max_wait: Duration) {
+        tokio::time::sleep(max_wait).await;
+    }
+
     async fn close_pools(&self) {
         self.reader.close().await;
         self.writer.close().await;

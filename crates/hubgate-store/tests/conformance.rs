@@ -18,18 +18,33 @@ use time::OffsetDateTime;
 
 struct Fixture {
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<hubgate_testkit::TestDatabase>,
 }
 
-async fn sqlite() -> Fixture {
+async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = hubgate_store::open_sqlite(dir.path())
         .await
         .expect("open sqlite");
-    Fixture {
+    Some(Fixture {
         store: Arc::new(store),
-        _dir: dir,
-    }
+        _dir: Some(dir),
+        _database: None,
+    })
+}
+
+async fn postgres() -> Option<Fixture> {
+    let database = hubgate_testkit::TestDatabase::create().await?;
+    let settings = hubgate_store::postgres::PgSettings::default();
+    let store = hubgate_store::postgres::PgStore::connect(&database.url, &settings)
+        .await
+        .expect("connect");
+    Some(Fixture {
+        store: Arc::new(store),
+        _dir: None,
+        _database: Some(database),
+    })
 }
 
 fn now() -> OffsetDateTime {
@@ -85,14 +100,20 @@ fn integration(account: AccountId, user: UserId) -> Integration {
     }
 }
 
+/// Runs every listed behaviour on each backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
+        conformance!(@backend on_sqlite, sqlite, $($name),*);
+        conformance!(@backend on_postgres, postgres, $($name),*);
+    };
+    (@backend $module:ident, $fixture:ident, $($name:ident),*) => {
+        mod $module {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let fixture = super::sqlite().await;
+                    let Some(fixture) = super::$fixture().await else { return };
                     super::$name(fixture.store.as_ref()).await;
+                    fixture.store.close().await;
                 }
             )*
         }

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use hubgate_core::account::Role;
@@ -15,7 +16,6 @@ use hubgate_core::ids::AccountId;
 use hubgate_core::integration::{Integration, IntegrationSettings};
 use hubgate_server::manage::{self, ManageError};
 use hubgate_store::Store;
-use hubgate_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
 use time::Duration;
 use time::format_description::well_known::Rfc3339;
@@ -53,7 +53,7 @@ pub async fn run(args: AdminArgs) -> ExitCode {
         .data_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("hubgate-data"));
-    match execute(&data_dir, args.command).await {
+    match execute(&data_dir, args.database_url.as_deref(), args.command).await {
         Ok(printed) => {
             match args.output {
                 Output::Json => crate::print_stdout(
@@ -79,16 +79,31 @@ struct Printed {
     text: String,
 }
 
-async fn open(data_dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+async fn open(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = database_url {
+        let described = crate::master_key::describe_store(Some(url), data_dir);
+        let settings = hubgate_store::postgres::PgSettings {
+            max_connections: 2,
+            ..Default::default()
+        };
+        let store = hubgate_store::postgres::PgStore::connect(url, &settings)
+            .await
+            .with_context(|| format!("cannot open the store ({described})"))?;
+        return Ok(Arc::new(store));
+    }
     if !data_dir.join("hubgate.db").exists() {
         anyhow::bail!(
             "no hubgate store in {} (start `hubgate serve` there once, or pass --data-dir)",
             data_dir.display()
         );
     }
-    hubgate_store::open_sqlite(data_dir)
+    let store = hubgate_store::open_sqlite(data_dir)
         .await
-        .with_context(|| format!("cannot open the store in {}", data_dir.display()))
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    Ok(Arc::new(store))
 }
 
 fn parse_account(raw: &str) -> Result<AccountId, AdminError> {
@@ -104,24 +119,29 @@ fn time_text(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-async fn execute(data_dir: &std::path::Path, command: AdminCommand) -> Result<Printed, AdminError> {
-    let store = open(data_dir).await?;
+async fn execute(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    command: AdminCommand,
+) -> Result<Printed, AdminError> {
+    let opened = open(data_dir, database_url).await?;
+    let store = opened.as_ref();
     let now = hubgate_core::now();
     let result = match command {
-        AdminCommand::Account(command) => account(&store, command, now).await,
-        AdminCommand::User(command) => user(&store, command, now).await,
+        AdminCommand::Account(command) => account(store, command, now).await,
+        AdminCommand::User(command) => user(store, command, now).await,
         AdminCommand::Integration(command) => {
             let master = master_key::load(data_dir)?;
-            integration(&store, &master, command, now).await
+            integration(store, &master, command, now).await
         }
-        AdminCommand::Hub(command) => hub(&store, command, now).await,
+        AdminCommand::Hub(command) => hub(store, command, now).await,
     };
     store.close().await;
     result
 }
 
 async fn account(
-    store: &SqliteStore,
+    store: &dyn Store,
     command: AccountCommand,
     now: time::OffsetDateTime,
 ) -> Result<Printed, AdminError> {
@@ -157,7 +177,7 @@ async fn account(
 }
 
 async fn user(
-    store: &SqliteStore,
+    store: &dyn Store,
     command: UserCommand,
     now: time::OffsetDateTime,
 ) -> Result<Printed, AdminError> {
@@ -263,7 +283,7 @@ fn printed(integration: &Integration, secret: Option<&str>) -> Printed {
 }
 
 async fn integration(
-    store: &SqliteStore,
+    store: &dyn Store,
     master: &MasterKey,
     command: IntegrationCommand,
     now: time::OffsetDateTime,
@@ -398,7 +418,7 @@ fn hub_printed(hub: &Hub) -> Printed {
 }
 
 async fn hub(
-    store: &SqliteStore,
+    store: &dyn Store,
     command: HubCommand,
     now: time::OffsetDateTime,
 ) -> Result<Printed, AdminError> {

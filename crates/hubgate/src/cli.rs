@@ -130,6 +130,15 @@ pub struct ServeArgs {
     /// Where the SQLite database and the master key file live [default: ./hubgate-data]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite: postgres://user:password@host/db [env: HUBGATE_DATABASE_URL]
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// PostgreSQL connections per node [default: 16]
+    #[arg(long)]
+    pub db_max_connections: Option<u32>,
+    /// Seconds to wait for a PostgreSQL connection before answering 503 [default: 5]
+    #[arg(long)]
+    pub db_acquire_timeout: Option<u64>,
     /// The URL clients use to reach this server [default: http://<listen>]
     #[arg(long)]
     pub public_url: Option<String>,
@@ -171,6 +180,15 @@ pub struct AdminArgs {
     /// The data directory of the store to manage [env: HUBGATE_DATA_DIR] [default: ./hubgate-data]
     #[arg(long, env = "HUBGATE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Manage a PostgreSQL store instead (the master key then comes from
+    /// HUBGATE_MASTER_KEY or the key file in --data-dir)
+    #[arg(
+        long,
+        env = "HUBGATE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub output: Output,

@@ -10,9 +10,10 @@ use hubgate_core::crypto::MasterKey;
 pub const ENV: &str = "HUBGATE_MASTER_KEY";
 pub const FILE: &str = "master.key";
 
-/// Loads the key. Creates a key file only for a store that does not exist yet:
-/// a new key for an existing database would make its secrets unreadable.
-pub fn load_or_create(data_dir: &Path, database_exists: bool) -> anyhow::Result<MasterKey> {
+/// Loads the key. Creates a key file only for a store that holds nothing
+/// sealed yet: a new key for an existing database would make its secrets
+/// unreadable.
+pub fn load_or_create(data_dir: &Path, store_has_data: bool) -> anyhow::Result<MasterKey> {
     if let Ok(text) = std::env::var(ENV) {
         return MasterKey::from_base64(&text).with_context(|| format!("{ENV} is malformed"));
     }
@@ -21,10 +22,11 @@ pub fn load_or_create(data_dir: &Path, database_exists: bool) -> anyhow::Result<
         Ok(text) => MasterKey::from_base64(&text)
             .with_context(|| format!("{} is malformed", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if database_exists {
+            if store_has_data {
                 bail!(
-                    "{} is missing but the database exists: restore the key file or set {ENV}; a new key could not \
-                     read the stored secrets",
+                    "{} is missing but the store already holds data sealed with a master key: restore the key file \
+                     or set {ENV} (every node of one store needs the same key); a new key could not read the \
+                     stored secrets",
                     path.display()
                 );
             }
@@ -64,4 +66,20 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.write_all(contents)?;
     file.write_all(b"\n")?;
     file.sync_all()
+}
+
+/// Names the store for messages without its credentials.
+pub fn describe_store(database_url: Option<&str>, data_dir: &Path) -> String {
+    match database_url {
+        Some(url) => match url::Url::parse(url) {
+            Ok(parsed) => format!(
+                "PostgreSQL at {}{}{}",
+                parsed.host_str().unwrap_or("localhost"),
+                parsed.port().map(|p| format!(":{p}")).unwrap_or_default(),
+                parsed.path()
+            ),
+            Err(_) => "PostgreSQL (unparsable URL)".to_owned(),
+        },
+        None => format!("SQLite in {}", data_dir.display()),
+    }
 }

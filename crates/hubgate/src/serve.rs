@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use hubgate_server::bootstrap::{BootstrapOptions, Bootstrapped, bootstrap};
 use hubgate_server::{AppState, ServerConfig};
+use hubgate_store::postgres::PgSettings;
 use time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -53,11 +54,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.data_dir.display()
         )
     })?;
-    let database_exists = settings.data_dir.join("hubgate.db").exists();
-    let master = master_key::load_or_create(&settings.data_dir, database_exists)?;
-    let store = hubgate_store::open_sqlite(&settings.data_dir)
+    let pg = PgSettings {
+        max_connections: settings.db_max_connections,
+        acquire_timeout: std::time::Duration::from_secs(settings.db_acquire_timeout),
+    };
+    let where_ =
+        crate::master_key::describe_store(settings.database_url.as_deref(), &settings.data_dir);
+    let store = hubgate_store::open(settings.database_url.as_deref(), &settings.data_dir, &pg)
         .await
-        .with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?;
+        .with_context(|| format!("cannot open the store ({where_})"))?;
+    // A store that already has signing keys was sealed with some master key:
+    // never mint a new one for it.
+    let has_data = !store.signing_keys().await?.is_empty();
+    let master = master_key::load_or_create(&settings.data_dir, has_data)?;
 
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -78,8 +87,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         admin_email: settings.admin_email.clone(),
         demo_hubs: settings.demo,
     };
-    let first_start = bootstrap(&store, &options, hubgate_core::now()).await?;
-    let state = AppState::new(Arc::new(store), Arc::new(master), config.clone()).await?;
+    let first_start = bootstrap(store.as_ref(), &options, hubgate_core::now()).await?;
+    let state = AppState::new(store, Arc::new(master), config.clone()).await?;
     let shutdown = shutdown_signal()?;
     print_banner(&config, &settings, bound, first_start.as_ref());
     tracing::info!(listen = %bound, public_url = %config.public_url, "hubgate serving");
@@ -95,6 +104,10 @@ fn print_banner(
     first_start: Option<&Bootstrapped>,
 ) {
     let data_dir = settings.data_dir.display();
+    let store_flag = match &settings.database_url {
+        Some(_) => "--database-url \"$HUBGATE_DATABASE_URL\"".to_owned(),
+        None => format!("--data-dir {data_dir}"),
+    };
     println!(
         "hubgate {} is serving at {}",
         env!("CARGO_PKG_VERSION"),
@@ -111,7 +124,10 @@ fn print_banner(
         "  discovery       {}",
         config.url("/.well-known/oauth-authorization-server")
     );
-    println!("  data            {data_dir}");
+    println!(
+        "  store           {}",
+        crate::master_key::describe_store(settings.database_url.as_deref(), &settings.data_dir)
+    );
     match first_start {
         Some(first) => {
             println!();
@@ -135,7 +151,7 @@ fn print_banner(
                 "Create an integration, then trade its client_id and client_secret for tokens:"
             );
             println!(
-                "  hubgate admin --data-dir {data_dir} integration create --account {} --name \"My integration\" \\\n    \
+                "  hubgate admin {store_flag} integration create --account {} --name \"My integration\" \\\n    \
                  --redirect-uri https://example.com/callback --scope \"sub email hubs:read hubs:write accounts:read\"",
                 first.account.id
             );

@@ -13,6 +13,9 @@ use crate::cli::{LogFormat, ServeArgs};
 pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: u64,
     pub public_url: Option<String>,
     pub issuer: Option<String>,
     pub access_token_ttl: u32,
@@ -27,6 +30,9 @@ impl Default for Settings {
         Self {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("hubgate-data"),
+            database_url: None,
+            db_max_connections: 16,
+            db_acquire_timeout: 5,
             public_url: None,
             issuer: None,
             access_token_ttl: 3600,
@@ -46,6 +52,12 @@ struct FlagLayer {
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_max_connections: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_acquire_timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     issuer: Option<String>,
@@ -64,6 +76,9 @@ struct FlagLayer {
 const ENV_KEYS: &[&str] = &[
     "listen",
     "data_dir",
+    "database_url",
+    "db_max_connections",
+    "db_acquire_timeout",
     "public_url",
     "issuer",
     "access_token_ttl",
@@ -82,6 +97,9 @@ impl Settings {
         let flags = FlagLayer {
             listen: args.listen.clone(),
             data_dir: args.data_dir.clone(),
+            database_url: args.database_url.clone(),
+            db_max_connections: args.db_max_connections,
+            db_acquire_timeout: args.db_acquire_timeout,
             public_url: args.public_url.clone(),
             issuer: args.issuer.clone(),
             access_token_ttl: args.access_token_ttl,

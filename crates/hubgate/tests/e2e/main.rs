@@ -12,3 +12,4 @@ mod durability;
 mod external_clients;
 mod first_start;
 mod live_revocation;
+mod scale_out;

@@ -28,6 +28,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        Self::start_with_env(data_dir, extra, &[])
+    }
+
+    /// Starts with extra environment (e.g. a shared `HUBGATE_MASTER_KEY`).
+    pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        std::fs::create_dir_all(data_dir.parent().unwrap_or(data_dir)).expect("parent dir");
         let stderr_path = data_dir.with_extension("stderr.log");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -41,6 +47,7 @@ impl Server {
             .args(extra)
             .env("HUBGATE_LOG", "info")
             .env_remove("HUBGATE_MASTER_KEY")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -1,0 +1,100 @@
+//! The PostgreSQL store, for several stateless nodes sharing one database.
+//!
+//! Transactions that read then write lock the rows they read (`FOR UPDATE`);
+//! refresh rotation is a conditional update, so across nodes exactly one of
+//! concurrent rotations wins. Each insert into the change log fires
+//! `pg_notify('hubgate_changes')` (a trigger in the migration); a listener
+//! task turns notifications into wake-ups of the node's change follower, and
+//! reconnects with a re-sync when its connection drops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use tokio::sync::Notify;
+
+use crate::Result;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+const CHANNEL: &str = "hubgate_changes";
+
+/// Pool settings; the defaults suit a node on a 2-core machine.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    reader: PgPool,
+    writer: PgPool,
+    changed: Arc<Notify>,
+    listener: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl PgStore {
+    /// Readers lock nothing; a write transaction that read a row locks it.
+    const ROW_LOCK: &'static str = " FOR UPDATE";
+
+    pub async fn connect(url: &str, settings: &PgSettings) -> Result<Self> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        // sqlx takes an advisory lock: nodes starting together migrate once.
+        MIGRATOR.run(&pool).await?;
+        let changed = Arc::new(Notify::new());
+        let listener = Arc::new(tokio::spawn(listen(pool.clone(), changed.clone())));
+        Ok(Self {
+            reader: pool.clone(),
+            writer: pool,
+            changed,
+            listener,
+        })
+    }
+
+    async fn begin_locking(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.writer.begin().await?)
+    }
+
+    async fn close_pools(&self) {
+        self.listener.abort();
+        self.writer.close().await;
+    }
+
+    async fn wait_for_change_notification(&self, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.changed.notified()).await;
+    }
+}
+
+/// Forwards notifications; after every (re)connect it wakes the follower
+/// once, so changes made while disconnected are picked up at once.
+async fn listen(pool: PgPool, changed: Arc<Notify>) {
+    loop {
+        if let Ok(mut listener) = PgListener::connect_with(&pool).await
+            && listener.listen(CHANNEL).await.is_ok()
+        {
+            changed.notify_one();
+            while listener.recv().await.is_ok() {
+                changed.notify_one();
+            }
+            tracing::warn!("lost the PostgreSQL notification connection; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+crate::sql::sql_store!(sql, super::PgStore, sqlx::Postgres, sqlx::PgConnection);

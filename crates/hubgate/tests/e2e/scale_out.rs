@@ -1,0 +1,476 @@
+//! Several `hubgate serve` nodes on one PostgreSQL: tokens, revocations and
+//! refresh rotation are shared; a node killed under load loses nothing it
+//! acknowledged, and the others go on.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hubgate_core::crypto::MasterKey;
+use hubgate_testkit::TestDatabase;
+use serde_json::Value;
+
+use crate::support::{ALL_SCOPES, BIN, Integration, Server, demo_account};
+
+struct Cluster {
+    nodes: Vec<Option<Server>>,
+    urls: Vec<String>,
+    database_url: String,
+    master_key: String,
+    banner: String,
+    _dir: tempfile::TempDir,
+    _database: TestDatabase,
+}
+
+impl Cluster {
+    async fn start(count: usize) -> Option<Cluster> {
+        let database = TestDatabase::create().await?;
+        let dir = tempfile::tempdir().unwrap();
+        let (bytes, _) = MasterKey::generate();
+        let master_key = MasterKey::encode(&bytes);
+        let mut nodes = Vec::new();
+        for i in 0..count {
+            let data = dir.path().join(format!("node{i}"));
+            let args = [
+                "--database-url",
+                database.url.as_str(),
+                "--public-url",
+                "http://hubgate.test",
+            ];
+            nodes.push(Server::start_with_env(
+                &data,
+                &args,
+                &[("HUBGATE_MASTER_KEY", &master_key)],
+            ));
+        }
+        let banner = nodes[0].banner.clone();
+        let urls = nodes.iter().map(|n| n.url.clone()).collect();
+        Some(Cluster {
+            nodes: nodes.into_iter().map(Some).collect(),
+            urls,
+            database_url: database.url.clone(),
+            master_key,
+            banner,
+            _dir: dir,
+            _database: database,
+        })
+    }
+
+    fn admin(&self, args: &[&str]) -> Value {
+        let output = std::process::Command::new(BIN)
+            .args([
+                "admin",
+                "--output",
+                "json",
+                "--database-url",
+                &self.database_url,
+            ])
+            .args(args)
+            .env("HUBGATE_MASTER_KEY", &self.master_key)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    fn integration(&self) -> Integration {
+        let account = demo_account(&self.banner);
+        let created = self.admin(&[
+            "integration",
+            "create",
+            "--account",
+            &account,
+            "--name",
+            "Fleet",
+            "--redirect-uri",
+            "https://integrator.example/callback",
+            "--scope",
+            ALL_SCOPES,
+        ]);
+        Integration {
+            client_id: created["client_id"].as_str().unwrap().to_owned(),
+            client_secret: created["client_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+async fn token(
+    http: &reqwest::Client,
+    url: &str,
+    integration: &Integration,
+    grant: &[(&str, &str)],
+) -> reqwest::Result<reqwest::Response> {
+    let mut form = vec![
+        ("client_id", integration.client_id.as_str()),
+        ("client_secret", integration.client_secret.as_str()),
+    ];
+    form.extend_from_slice(grant);
+    http.post(format!("{url}/identity/oauth/v2/token"))
+        .form(&form)
+        .send()
+        .await
+}
+
+async fn hubs_status(http: &reqwest::Client, url: &str, access: &str) -> u16 {
+    http.get(format!("{url}/api/v1/hubs"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+async fn rejected_within(
+    http: &reqwest::Client,
+    url: &str,
+    access: &str,
+    limit: Duration,
+) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if hubs_status(http, url, access).await == 401 {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn three_nodes_share_tokens_revocations_and_refresh_rotation() {
+    let Some(cluster) = Cluster::start(3).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let integration = cluster.integration();
+    let [one, two, three] = [&cluster.urls[0], &cluster.urls[1], &cluster.urls[2]];
+
+    // A token issued by node 1 works on nodes 2 and 3.
+    let issued: Value = token(
+        &http,
+        one,
+        &integration,
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let access = issued["access_token"].as_str().unwrap();
+    assert_eq!(hubs_status(&http, two, access).await, 200);
+    assert_eq!(hubs_status(&http, three, access).await, 200);
+
+    // 16 concurrent refreshes of one token, spread over the nodes: one winner.
+    let refresh = issued["refresh_token"].as_str().unwrap();
+    let attempts = (0..16).map(|i| {
+        let (http, url, integration) = (http.clone(), cluster.urls[i % 3].clone(), &integration);
+        async move {
+            token(
+                &http,
+                &url,
+                integration,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            )
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+
+    // A refresh token revoked through node 3: node 1 rejects its access tokens within 1 s.
+    let family: Value = token(
+        &http,
+        one,
+        &integration,
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let family_access = family["access_token"].as_str().unwrap();
+    assert_eq!(hubs_status(&http, one, family_access).await, 200);
+    let revoked = http
+        .post(format!("{three}/identity/oauth/v2/revoke"))
+        .form(&[
+            ("client_id", integration.client_id.as_str()),
+            ("client_secret", integration.client_secret.as_str()),
+            ("token", family["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let took = rejected_within(&http, one, family_access, Duration::from_secs(1)).await;
+    assert!(
+        took.is_some(),
+        "node 1 still accepts a token revoked through node 3"
+    );
+    eprintln!("revocation through node 3 reached node 1 in {took:?}");
+
+    // The integration deleted (admin tool on the shared database): node 1 rejects within 1 s.
+    let fresh: Value = token(
+        &http,
+        two,
+        &integration,
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let fresh_access = fresh["access_token"].as_str().unwrap();
+    assert_eq!(hubs_status(&http, one, fresh_access).await, 200);
+    cluster.admin(&["integration", "delete", &integration.client_id]);
+    let took = rejected_within(&http, one, fresh_access, Duration::from_secs(1)).await;
+    assert!(
+        took.is_some(),
+        "node 1 still accepts a deleted integration's token"
+    );
+    eprintln!("deletion reached node 1 in {took:?}");
+}
+
+/// Each chain refreshes over and over, moving between nodes, and remembers
+/// the last pair a node acknowledged. A request that was in flight on the
+/// killed node is ambiguous (it may have committed without answering), so
+/// that chain stops there and is not checked.
+#[tokio::test]
+async fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
+    let Some(mut cluster) = Cluster::start(3).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let integration = Arc::new(cluster.integration());
+    let urls = Arc::new(cluster.urls.clone());
+    let stop_at = Instant::now() + Duration::from_millis(2500);
+
+    let chains = (0..12).map(|chain| {
+        let (http, urls, integration) = (http.clone(), urls.clone(), integration.clone());
+        tokio::spawn(async move {
+            let mut acknowledged: Option<(usize, Value)> = None;
+            let mut acked_by_victim = Vec::new();
+            let mut step = chain;
+            while Instant::now() < stop_at {
+                let node = step % 3;
+                step += 1;
+                let grant = match &acknowledged {
+                    None => vec![("grant_type", "client_credentials".to_owned())],
+                    Some((_, pair)) => vec![
+                        ("grant_type", "refresh_token".to_owned()),
+                        (
+                            "refresh_token",
+                            pair["refresh_token"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        ),
+                    ],
+                };
+                let grant: Vec<(&str, &str)> =
+                    grant.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                match token(&http, &urls[node], &integration, &grant).await {
+                    Ok(response) if response.status() == 200 => {
+                        let pair: Value = response.json().await.unwrap();
+                        if node == 1 {
+                            acked_by_victim.push(pair["access_token"].as_str().unwrap().to_owned());
+                        }
+                        acknowledged = Some((node, pair));
+                    }
+                    Ok(response) => {
+                        panic!("chain {chain}: node {node} answered {}", response.status())
+                    }
+                    // Refused before it was sent: the victim is gone, try the next node.
+                    Err(error) if error.is_connect() => continue,
+                    // Cut off in flight: it may or may not have committed.
+                    Err(_) => return (None, acked_by_victim),
+                }
+            }
+            (acknowledged, acked_by_victim)
+        })
+    });
+    let chains: Vec<_> = chains.collect();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    if let Some(victim) = cluster.nodes[1].take() {
+        victim.kill9();
+    }
+    let mut checked = 0;
+    let mut victim_tokens = 0;
+    for chain in chains {
+        let (last, acked_by_victim) = chain.await.unwrap();
+        for access in &acked_by_victim {
+            assert_eq!(
+                hubs_status(&http, &cluster.urls[0], access).await,
+                200,
+                "a token node 2 acknowledged was lost"
+            );
+            victim_tokens += 1;
+        }
+        if let Some((_, pair)) = last {
+            let refresh = pair["refresh_token"].as_str().unwrap();
+            let again = token(
+                &http,
+                &cluster.urls[2],
+                &integration,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                again.status(),
+                200,
+                "the last acknowledged refresh token no longer works"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "too few chains survived to check: {checked}");
+    assert!(
+        victim_tokens > 0,
+        "node 2 acknowledged nothing before it was killed"
+    );
+    eprintln!("checked {checked} chains; {victim_tokens} tokens node 2 acknowledged still work");
+}
+
+/// A TCP relay to PostgreSQL that can be cut and restored, to make the
+/// database briefly unreachable for one node without stopping it for others.
+struct Relay {
+    address: std::net::SocketAddr,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (accept_open, accept_connections) = (open.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !accept_open.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the database "is down"
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                accept_connections.lock().unwrap().push(task);
+            }
+        });
+        Relay {
+            address,
+            open,
+            connections,
+        }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// Multi-threaded: the relay must run while `Server::start` blocks on the banner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_the_database_reports_not_ready_and_recovers_by_itself() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let url = url::Url::parse(&database.url).unwrap();
+    let relay = Relay::start(format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port().unwrap_or(5432)
+    ))
+    .await;
+    let mut relayed = url.clone();
+    relayed.set_port(Some(relay.address.port())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = MasterKey::generate();
+    let key = MasterKey::encode(&bytes);
+    let node = Server::start_with_env(
+        &dir.path().join("node"),
+        &[
+            "--database-url",
+            relayed.as_str(),
+            "--db-acquire-timeout",
+            "1",
+        ],
+        &[("HUBGATE_MASTER_KEY", &key)],
+    );
+    let http = reqwest::Client::new();
+    let ready = |http: reqwest::Client, url: String| async move {
+        http.get(format!("{url}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(ready(http.clone(), node.url.clone()).await, 200);
+
+    relay.cut();
+    let mut went_unready = false;
+    for _ in 0..100 {
+        if ready(http.clone(), node.url.clone()).await == 503 {
+            went_unready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        went_unready,
+        "/readyz stayed 200 with the database unreachable"
+    );
+    assert_eq!(ready(http.clone(), node.url.clone()).await, 503);
+    // Still alive, just not ready.
+    assert_eq!(
+        http.get(format!("{}/healthz", node.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    relay.restore();
+    let started = Instant::now();
+    let mut recovered = false;
+    while started.elapsed() < Duration::from_secs(15) {
+        if ready(http.clone(), node.url.clone()).await == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "the node did not recover after the database came back"
+    );
+    eprintln!(
+        "recovered {:?} after the database came back",
+        started.elapsed()
+    );
+    drop(node);
+    drop(database);
+}
