@@ -1,8 +1,9 @@
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use hubgate_core::crypto::MasterKey;
+use hubgate_core::tokens::{AccessClaims, VerifyError};
 use hubgate_store::Store;
 
 use crate::config::ServerConfig;
@@ -23,6 +24,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// False while the store is unreachable (reported by `/readyz`).
     store_reachable: AtomicBool,
+    /// Unix second of the last reload caused by an unknown `kid`.
+    last_key_reload: AtomicI64,
 }
 
 impl Deref for AppState {
@@ -50,6 +53,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             metrics: Metrics::default(),
             store_reachable: AtomicBool::new(true),
+            last_key_reload: AtomicI64::new(0),
         })))
     }
 
@@ -67,6 +71,25 @@ impl AppState {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
         Ok(())
+    }
+
+    /// Verifies an access token's signature and claims. A key this node does
+    /// not know yet may come from a rotation on another node: reload the keys
+    /// (at most once a second) and try again.
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        let now = hubgate_core::now();
+        match self.keys().verifier.verify(token, now) {
+            Err(VerifyError::UnknownKey) => {
+                let second = now.unix_timestamp();
+                if self.last_key_reload.swap(second, Ordering::Relaxed) != second {
+                    if let Err(error) = self.reload_keys().await {
+                        tracing::warn!(%error, "could not reload signing keys");
+                    }
+                }
+                self.keys().verifier.verify(token, now)
+            }
+            other => other,
+        }
     }
 
     pub fn store_reachable(&self) -> bool {

@@ -21,7 +21,8 @@ use time::Duration;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{
-    AccountCommand, AdminArgs, AdminCommand, HubCommand, IntegrationCommand, Output, UserCommand,
+    AccountCommand, AdminArgs, AdminCommand, HubCommand, IntegrationCommand, KeyCommand, Output,
+    UserCommand,
 };
 use crate::master_key;
 
@@ -135,6 +136,10 @@ async fn execute(
             integration(store, &master, command, now).await
         }
         AdminCommand::Hub(command) => hub(store, command, now).await,
+        AdminCommand::Key(command) => {
+            let master = master_key::load(data_dir)?;
+            key(store, &master, command, now).await
+        }
     };
     store.close().await;
     result
@@ -443,4 +448,42 @@ async fn hub(
             ))
         }
     }
+}
+
+async fn key(
+    store: &dyn Store,
+    master: &MasterKey,
+    command: KeyCommand,
+    now: time::OffsetDateTime,
+) -> Result<Printed, AdminError> {
+    if let KeyCommand::Rotate = command {
+        let (_, stored) = hubgate_core::tokens::AccessTokenSigner::generate(master, now);
+        store
+            .insert_signing_key(&stored)
+            .await
+            .map_err(ManageError::from)?;
+    }
+    let mut keys = store.signing_keys().await.map_err(ManageError::from)?;
+    keys.sort_by_key(|k| (k.created_at, k.id));
+    let newest = keys.last().map(|k| k.id);
+    let json = keys
+        .iter()
+        .map(|k| json!({"kid": k.id, "created_at": time_text(k.created_at), "signing": Some(k.id) == newest}))
+        .collect();
+    let text = keys
+        .iter()
+        .map(|k| {
+            let role = if Some(k.id) == newest {
+                "signs and verifies"
+            } else {
+                "verifies"
+            };
+            format!("{}  {}  {role}", k.id, time_text(k.created_at))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(Printed {
+        json: Value::Array(json),
+        text,
+    })
 }

@@ -210,6 +210,18 @@ pub enum AdminCommand {
     /// Hubs and switches.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Access-token signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// List the signing keys; the newest signs, all verify.
+    List,
+    /// Add a new signing key; every node signs with it within a second. Older
+    /// keys keep verifying the tokens they signed.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

@@ -69,9 +69,8 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
         let claims = state
-            .keys()
-            .verifier
-            .verify(token, hubgate_core::now())
+            .verify_access_token(token)
+            .await
             .map_err(|error| match error {
                 VerifyError::Expired => ApiError::invalid_token("the access token has expired"),
                 _ => ApiError::invalid_token("the access token is invalid"),

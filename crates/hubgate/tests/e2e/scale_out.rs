@@ -474,3 +474,80 @@ async fn a_node_cut_off_from_the_database_reports_not_ready_and_recovers_by_itse
     drop(node);
     drop(database);
 }
+
+/// The `kid` in a JWT's header.
+fn kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap_or_default();
+    let header: Value = serde_json::from_slice(&decoded).unwrap_or_default();
+    header["kid"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_signing_key_rotated_on_the_shared_store_signs_on_every_node_while_old_tokens_still_verify()
+ {
+    let Some(cluster) = Cluster::start(3).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let integration = cluster.integration();
+    let cc = [("grant_type", "client_credentials")];
+    let old: Value = token(&http, &cluster.urls[0], &integration, &cc)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let old_access = old["access_token"].as_str().unwrap().to_owned();
+
+    let keys = cluster.admin(&["key", "rotate"]);
+    let new_kid = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["signing"] == true)
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(kid(&old_access), new_kid);
+
+    for url in &cluster.urls {
+        let started = Instant::now();
+        let fresh = loop {
+            let pair: Value = token(&http, url, &integration, &cc)
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let access = pair["access_token"].as_str().unwrap().to_owned();
+            if kid(&access) == new_kid || started.elapsed() > Duration::from_secs(1) {
+                break access;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            kid(&fresh),
+            new_kid,
+            "{url} still signs with the old key after 1 s"
+        );
+        for other in &cluster.urls {
+            assert_eq!(
+                hubs_status(&http, other, &fresh).await,
+                200,
+                "a token from {url} fails on {other}"
+            );
+        }
+    }
+    for url in &cluster.urls {
+        assert_eq!(
+            hubs_status(&http, url, &old_access).await,
+            200,
+            "the old key no longer verifies on {url}"
+        );
+    }
+}
