@@ -81,10 +81,10 @@ impl AppState {
         match self.keys().verifier.verify(token, now) {
             Err(VerifyError::UnknownKey) => {
                 let second = now.unix_timestamp();
-                if self.last_key_reload.swap(second, Ordering::Relaxed) != second {
-                    if let Err(error) = self.reload_keys().await {
-                        tracing::warn!(%error, "could not reload signing keys");
-                    }
+                if self.last_key_reload.swap(second, Ordering::Relaxed) != second
+                    && let Err(error) = self.reload_keys().await
+                {
+                    tracing::warn!(%error, "could not reload signing keys");
                 }
                 self.keys().verifier.verify(token, now)
             }
