@@ -57,6 +57,10 @@ pub enum InvalidGrant {
     Revoked,
     #[error("the redirect_uri does not match a registered one")]
     RedirectUriMismatch,
+    #[error("the PKCE code_verifier is missing, malformed or does not match")]
+    PkceMismatch,
+    #[error("the code was already used; what it issued is now revoked")]
+    CodeReplayed,
 }
 
 /// An integration ready to authenticate its client: secrets opened once into

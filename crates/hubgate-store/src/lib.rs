@@ -23,10 +23,12 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use hubgate_core::account::{Account, Membership, Role, User};
+use hubgate_core::authorize::{AuthorizationCode, CodeUse};
 use hubgate_core::hub::{Hub, HubChange, HubKind};
 use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
 use hubgate_core::integration::Integration;
 use hubgate_core::refresh::Rotation;
+use hubgate_core::scope::ScopeSet;
 use hubgate_core::tokens::StoredKey;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -34,6 +36,16 @@ use time::OffsetDateTime;
 pub use error::StoreError;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What a user approved for an integration in one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: UserId,
+    pub account_id: AccountId,
+    pub integration_id: IntegrationId,
+    pub scope: ScopeSet,
+    pub granted_at: OffsetDateTime,
+}
 
 /// Filters of `GET /api/v1/hubs`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,6 +167,40 @@ pub trait Store: Send + Sync + 'static {
         valid_until: i64,
         now: OffsetDateTime,
     ) -> Result<()>;
+
+    /// Stores a new authorization code (its hash and what it binds).
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<()>;
+    /// Spends a code: the first use gets its record; any later use learns the
+    /// family the first use issued, to revoke it.
+    async fn use_code(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<CodeUse>;
+    async fn set_code_family(&self, hash: &[u8; 32], family: FamilyId) -> Result<()>;
+
+    /// Records (or widens) what a user approved for an integration in an account.
+    async fn put_consent(&self, consent: &Consent) -> Result<()>;
+    async fn consent(
+        &self,
+        user: UserId,
+        account: AccountId,
+        integration: IntegrationId,
+    ) -> Result<Option<Consent>>;
+    async fn consents_of_user(&self, user: UserId) -> Result<Vec<Consent>>;
+    async fn delete_consent(
+        &self,
+        user: UserId,
+        account: AccountId,
+        integration: IntegrationId,
+    ) -> Result<()>;
+
+    async fn insert_session(
+        &self,
+        hash: &[u8; 32],
+        user: UserId,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// The user of a live session.
+    async fn session_user(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<Option<UserId>>;
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<()>;
 
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
     /// Entries after `seq`, oldest first, with their sequence numbers.

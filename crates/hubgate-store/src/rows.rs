@@ -250,3 +250,67 @@ impl ChangeRow {
 pub(crate) fn json_text(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    integration_id: String,
+    user_id: String,
+    account_id: String,
+    redirect_uri: String,
+    scope: String,
+    code_challenge: Option<String>,
+    expires_at: i64,
+    family_id: Option<String>,
+}
+
+impl CodeRow {
+    /// `first`: this call spent the code.
+    pub fn into_use(
+        self,
+        hash: [u8; 32],
+        first: bool,
+    ) -> Result<hubgate_core::authorize::CodeUse, StoreError> {
+        use hubgate_core::authorize::{AuthorizationCode, CodeUse};
+        let integration_id = id(&self.integration_id)?;
+        if !first {
+            let family = self.family_id.as_deref().map(id).transpose()?;
+            return Ok(CodeUse::Replayed {
+                family,
+                integration_id,
+            });
+        }
+        Ok(CodeUse::First(AuthorizationCode {
+            hash,
+            integration_id,
+            user_id: id(&self.user_id)?,
+            account_id: id(&self.account_id)?,
+            redirect_uri: self.redirect_uri,
+            scope: ScopeSet::parse(&self.scope).map_err(corrupt)?,
+            code_challenge: self.code_challenge,
+            expires_at: time(self.expires_at)?,
+        }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConsentRow {
+    user_id: String,
+    account_id: String,
+    integration_id: String,
+    scope: String,
+    granted_at: i64,
+}
+
+impl TryFrom<ConsentRow> for crate::Consent {
+    type Error = StoreError;
+
+    fn try_from(row: ConsentRow) -> Result<Self, StoreError> {
+        Ok(crate::Consent {
+            user_id: id(&row.user_id)?,
+            account_id: id(&row.account_id)?,
+            integration_id: id(&row.integration_id)?,
+            scope: ScopeSet::parse(&row.scope).map_err(corrupt)?,
+            granted_at: time(row.granted_at)?,
+        })
+    }
+}

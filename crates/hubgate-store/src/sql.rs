@@ -20,8 +20,11 @@ macro_rules! sql_store {
             use time::OffsetDateTime;
 
             use crate::error::on_unique;
-            use crate::rows::{self, AccountRoleRow, AccountRow, ChangeRow, HubRow, IntegrationRow, KeyRow, UserRow};
-            use crate::{Change, HubFilter, Result, RevocationSnapshot, Store, StoreError};
+            use crate::rows::{
+                self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, HubRow, IntegrationRow, KeyRow, UserRow,
+            };
+            use crate::{Change, Consent, HubFilter, Result, RevocationSnapshot, Store, StoreError};
+            use hubgate_core::authorize::{AuthorizationCode, CodeUse};
 
 const INTEGRATION_COLUMNS: &str = "id, account_id, name, client_id, redirect_uris, scopes, enabled, \
     refresh_on_client_credentials, require_pkce, access_token_ttl, refresh_token_ttl, created_by, created_at, \
@@ -580,6 +583,135 @@ impl Store for $store {
             .await?;
         log_change(&mut tx, "access_token", jti, Some(valid_until), now).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (hash, integration_id, user_id, account_id, redirect_uri, scope, \
+             code_challenge, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(code.hash.as_slice())
+        .bind(code.integration_id.to_string())
+        .bind(code.user_id.to_string())
+        .bind(code.account_id.to_string())
+        .bind(&code.redirect_uri)
+        .bind(code.scope.to_string())
+        .bind(&code.code_challenge)
+        .bind(code.expires_at.unix_timestamp())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn use_code(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<CodeUse> {
+        let mut tx = self.begin_locking().await?;
+        let spent = sqlx::query("UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL")
+            .bind(hash.as_slice())
+            .bind(now.unix_timestamp())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let row: Option<CodeRow> = sqlx::query_as(
+            "SELECT integration_id, user_id, account_id, redirect_uri, scope, code_challenge, expires_at, family_id \
+             FROM authorization_codes WHERE hash = $1",
+        )
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(CodeUse::Unknown) };
+        row.into_use(*hash, spent)
+    }
+
+    async fn set_code_family(&self, hash: &[u8; 32], family: FamilyId) -> Result<()> {
+        sqlx::query("UPDATE authorization_codes SET family_id = $2 WHERE hash = $1")
+            .bind(hash.as_slice())
+            .bind(family.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO consents (user_id, account_id, integration_id, scope, granted_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, account_id, integration_id) DO UPDATE SET scope = excluded.scope, \
+             granted_at = excluded.granted_at",
+        )
+        .bind(consent.user_id.to_string())
+        .bind(consent.account_id.to_string())
+        .bind(consent.integration_id.to_string())
+        .bind(consent.scope.to_string())
+        .bind(consent.granted_at.unix_timestamp())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn consent(&self, user: UserId, account: AccountId, integration: IntegrationId) -> Result<Option<Consent>> {
+        let row: Option<ConsentRow> = sqlx::query_as(
+            "SELECT user_id, account_id, integration_id, scope, granted_at FROM consents \
+             WHERE user_id = $1 AND account_id = $2 AND integration_id = $3",
+        )
+        .bind(user.to_string())
+        .bind(account.to_string())
+        .bind(integration.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(Consent::try_from).transpose()
+    }
+
+    async fn consents_of_user(&self, user: UserId) -> Result<Vec<Consent>> {
+        let rows: Vec<ConsentRow> = sqlx::query_as(
+            "SELECT user_id, account_id, integration_id, scope, granted_at FROM consents WHERE user_id = $1 \
+             ORDER BY granted_at, integration_id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(Consent::try_from).collect()
+    }
+
+    async fn delete_consent(&self, user: UserId, account: AccountId, integration: IntegrationId) -> Result<()> {
+        sqlx::query("DELETE FROM consents WHERE user_id = $1 AND account_id = $2 AND integration_id = $3")
+            .bind(user.to_string())
+            .bind(account.to_string())
+            .bind(integration.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_session(
+        &self,
+        hash: &[u8; 32],
+        user: UserId,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash.as_slice())
+            .bind(user.to_string())
+            .bind(now.unix_timestamp())
+            .bind(expires_at.unix_timestamp())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<Option<UserId>> {
+        let user: Option<String> = sqlx::query_scalar("SELECT user_id FROM sessions WHERE hash = $1 AND expires_at > $2")
+            .bind(hash.as_slice())
+            .bind(now.unix_timestamp())
+            .fetch_optional(&self.reader)
+            .await?;
+        user.map(|u| rows::id(&u)).transpose()
+    }
+
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE hash = $1").bind(hash.as_slice()).execute(&self.writer).await?;
         Ok(())
     }
 

@@ -132,6 +132,9 @@ conformance!(
     concurrent_rotations_of_one_generation_have_one_winner,
     revocations_appear_in_the_snapshot_and_the_change_log,
     signing_keys_round_trip,
+    a_code_is_spent_once_and_a_replay_names_its_family,
+    consents_are_kept_per_user_account_and_integration,
+    sessions_expire,
 );
 
 async fn users_are_unique_by_email(store: &dyn Store) {
@@ -537,4 +540,100 @@ async fn signing_keys_round_trip(store: &dyn Store) {
     let (_, stored) = AccessTokenSigner::generate(&master, now());
     store.insert_signing_key(&stored).await.unwrap();
     assert_eq!(store.signing_keys().await.unwrap(), vec![stored]);
+}
+
+async fn a_code_is_spent_once_and_a_replay_names_its_family(store: &dyn Store) {
+    use hubgate_core::authorize::{AuthorizationCode, CodeUse, code_hash};
+    let (account, user) = account_with_owner(store).await;
+    let integration = integration(account.id, user.id);
+    store.insert_integration(&integration).await.unwrap();
+    let code = AuthorizationCode {
+        hash: code_hash("hga_test"),
+        integration_id: integration.id,
+        user_id: user.id,
+        account_id: account.id,
+        redirect_uri: "https://example.com/cb".into(),
+        scope: ScopeSet::parse("sub hubs:read").unwrap(),
+        code_challenge: Some("c".repeat(43)),
+        expires_at: now() + time::Duration::seconds(60),
+    };
+    store.insert_code(&code).await.unwrap();
+    assert_eq!(
+        store.use_code(&code.hash, now()).await.unwrap(),
+        CodeUse::First(code.clone())
+    );
+    let family = FamilyId::new();
+    store.set_code_family(&code.hash, family).await.unwrap();
+    assert_eq!(
+        store.use_code(&code.hash, now()).await.unwrap(),
+        CodeUse::Replayed {
+            family: Some(family),
+            integration_id: integration.id
+        }
+    );
+    assert_eq!(
+        store
+            .use_code(&code_hash("hga_other"), now())
+            .await
+            .unwrap(),
+        CodeUse::Unknown
+    );
+}
+
+async fn consents_are_kept_per_user_account_and_integration(store: &dyn Store) {
+    use hubgate_store::Consent;
+    let (account, user) = account_with_owner(store).await;
+    let integration = integration(account.id, user.id);
+    store.insert_integration(&integration).await.unwrap();
+    let consent = Consent {
+        user_id: user.id,
+        account_id: account.id,
+        integration_id: integration.id,
+        scope: ScopeSet::parse("sub").unwrap(),
+        granted_at: now(),
+    };
+    store.put_consent(&consent).await.unwrap();
+    let wider = Consent {
+        scope: ScopeSet::parse("sub email").unwrap(),
+        ..consent.clone()
+    };
+    store.put_consent(&wider).await.unwrap();
+    assert_eq!(
+        store
+            .consent(user.id, account.id, integration.id)
+            .await
+            .unwrap(),
+        Some(wider.clone())
+    );
+    assert_eq!(store.consents_of_user(user.id).await.unwrap(), vec![wider]);
+    assert_eq!(
+        store
+            .consent(user.id, AccountId::new(), integration.id)
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .delete_consent(user.id, account.id, integration.id)
+        .await
+        .unwrap();
+    assert_eq!(store.consents_of_user(user.id).await.unwrap(), vec![]);
+}
+
+async fn sessions_expire(store: &dyn Store) {
+    let (_, user) = account_with_owner(store).await;
+    let hash = [7u8; 32];
+    let expires = now() + time::Duration::hours(1);
+    store
+        .insert_session(&hash, user.id, expires, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_user(&hash, now()).await.unwrap(),
+        Some(user.id)
+    );
+    assert_eq!(store.session_user(&hash, expires).await.unwrap(), None);
+    assert_eq!(store.session_user(&[8u8; 32], now()).await.unwrap(), None);
+    store.delete_session(&hash).await.unwrap();
+    assert_eq!(store.session_user(&hash, now()).await.unwrap(), None);
 }
