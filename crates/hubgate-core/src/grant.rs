@@ -6,7 +6,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::crypto::{MasterKey, OpenError};
-use crate::ids::{FamilyId, UserId};
+use crate::ids::{AccountId, FamilyId, UserId};
 use crate::integration::Integration;
 use crate::refresh::RefreshClaims;
 use crate::scope::ScopeSet;
@@ -206,6 +206,9 @@ impl Lifetimes {
 #[derive(Debug, Clone)]
 pub struct Grant<'a> {
     pub integration: &'a Integration,
+    /// The account the tokens act for: the integration's own for
+    /// client_credentials, the one the user picked for authorization codes.
+    pub account: AccountId,
     pub user: UserId,
     pub scope: ScopeSet,
     /// `Some` continues an existing family at the given next generation.
@@ -242,7 +245,7 @@ pub fn mint(
             family,
             generation,
             integration: integration.id,
-            account: integration.account_id,
+            account: grant.account,
             user: grant.user,
             scope: grant.scope,
             epoch: integration.token_epoch,
@@ -258,7 +261,7 @@ pub fn mint(
         jti: new_jti(),
         client_id: integration.client_id.clone(),
         scope: grant.scope,
-        account_id: integration.account_id,
+        account_id: grant.account,
         integration_id: integration.id,
         family_id: refresh.as_ref().map(|r| r.family),
         epoch: integration.token_epoch,
@@ -373,6 +376,7 @@ mod tests {
         let minted = mint(
             Grant {
                 integration: &integration,
+                account: integration.account_id,
                 user: integration.created_by,
                 scope: integration.scopes,
                 family: None,
@@ -425,6 +429,7 @@ mod tests {
         let minted = mint(
             Grant {
                 integration: &integration,
+                account: integration.account_id,
                 user: integration.created_by,
                 scope: integration.scopes,
                 family: None,

@@ -29,6 +29,7 @@ pub mod metrics;
 pub(crate) mod ops;
 pub mod registry;
 pub mod state;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(docs::router(&state.config))
         .merge(identity::router())
         .merge(api::router())
+        .route("/assets/hubgate.css", get(web::stylesheet))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -295,3 +295,30 @@ pub async fn set_hub_state(
         other => Ok(other?),
     }
 }
+
+/// A real Argon2id hash to verify against when the email is unknown, so the
+/// answer takes as long either way and does not reveal which emails exist.
+static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    password::hash_password("decoy password never used").unwrap_or_default()
+});
+
+/// The user with this email and password, or `None`. Argon2 runs on the
+/// blocking pool: it takes tens of milliseconds on purpose.
+pub async fn check_password(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+) -> Result<Option<User>, StoreError> {
+    let user = match clean_email(email) {
+        Ok(email) => store.user_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DECOY_HASH.clone(), |u| u.password_hash.clone());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(user.filter(|_| matches))
+}

@@ -26,6 +26,7 @@ pub struct Metrics {
 pub enum GrantKind {
     ClientCredentials,
     RefreshToken,
+    AuthorizationCode,
 }
 
 impl Default for Metrics {
@@ -54,6 +55,7 @@ impl Metrics {
         let grant = match grant {
             GrantKind::ClientCredentials => "client_credentials",
             GrantKind::RefreshToken => "refresh_token",
+            GrantKind::AuthorizationCode => "authorization_code",
         };
         self.counter(
             "hubgate_tokens_issued_total",

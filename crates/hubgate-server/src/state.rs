@@ -22,6 +22,7 @@ pub struct Inner {
     pub registry: Registry,
     keys: RwLock<Arc<KeyRing>>,
     pub metrics: Metrics,
+    pub login_throttle: crate::web::LoginThrottle,
     /// False while the store is unreachable (reported by `/readyz`).
     store_reachable: AtomicBool,
     /// Unix second of the last reload caused by an unknown `kid`.
@@ -52,6 +53,7 @@ impl AppState {
             registry,
             keys: RwLock::new(Arc::new(keys)),
             metrics: Metrics::default(),
+            login_throttle: Default::default(),
             store_reachable: AtomicBool::new(true),
             last_key_reload: AtomicI64::new(0),
         })))

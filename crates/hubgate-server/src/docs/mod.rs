@@ -47,6 +47,25 @@ pub struct RefreshTokenForm {
     scope: Option<String>,
 }
 
+/// The `authorization_code` grant: trade the code the redirect brought back.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"grant_type": "authorization_code", "code": "hga_…", "redirect_uri": "https://integrator.example/callback", "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "client_id": "hgc_…", "client_secret": "hgs_…"}))]
+#[allow(dead_code)]
+pub struct AuthorizationCodeForm {
+    #[schema(pattern = "^authorization_code$")]
+    grant_type: String,
+    code: String,
+    /// Exactly the one sent to the authorization endpoint.
+    redirect_uri: String,
+    /// The PKCE verifier (RFC 7636); required when a challenge was sent.
+    code_verifier: Option<String>,
+    /// The guide's spelling of `code_verifier`; either is accepted.
+    #[serde(rename = "codeVerifier")]
+    code_verifier_camel: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
 /// The parameters of one grant.
 #[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -54,6 +73,7 @@ pub struct RefreshTokenForm {
 pub enum TokenForm {
     ClientCredentials(ClientCredentialsForm),
     RefreshToken(RefreshTokenForm),
+    AuthorizationCode(AuthorizationCodeForm),
 }
 
 /// A token to introspect or revoke, and the caller's credentials.
@@ -84,6 +104,7 @@ pub struct Status {
         license(name = "Apache-2.0"),
     ),
     paths(
+        crate::identity::authorize::authorize,
         crate::identity::token::token,
         crate::identity::introspect::introspect,
         crate::identity::introspect::revoke,

@@ -41,9 +41,15 @@ pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
         revocation_endpoint: config.url("/identity/oauth/v2/revoke"),
         userinfo_endpoint: config.url("/identity/oauth/v2/userinfo"),
         scopes_supported: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-        // No authorization endpoint yet: the authorization-code flow is not served.
-        response_types_supported: vec![],
-        grant_types_supported: vec!["client_credentials".into(), "refresh_token".into()],
+        authorization_endpoint: config.url("/identity/oauth/v2/authorize"),
+        response_types_supported: vec!["code".into()],
+        code_challenge_methods_supported: vec!["S256".into()],
+        authorization_response_iss_parameter_supported: true,
+        grant_types_supported: vec![
+            "authorization_code".into(),
+            "client_credentials".into(),
+            "refresh_token".into(),
+        ],
         token_endpoint_auth_methods_supported: auth_methods(),
         introspection_endpoint_auth_methods_supported: auth_methods(),
         revocation_endpoint_auth_methods_supported: auth_methods(),

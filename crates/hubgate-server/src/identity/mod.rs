@@ -1,5 +1,6 @@
 //! The authorization server under `/identity/oauth/v2` and its discovery document.
 
+pub(crate) mod authorize;
 mod client_auth;
 pub(crate) mod discovery;
 pub mod error;
@@ -25,6 +26,20 @@ pub fn router() -> Router<AppState> {
         )
         .route("/identity/oauth/v2/revoke", post(introspect::revoke))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .route("/identity/oauth/v2/authorize", get(authorize::authorize))
+        .route(
+            "/identity/oauth/v2/authorize/continue",
+            get(authorize::resume),
+        )
+        .route("/identity/oauth/v2/authorize/login", post(authorize::login))
+        .route(
+            "/identity/oauth/v2/authorize/account",
+            post(authorize::choose_account),
+        )
+        .route(
+            "/identity/oauth/v2/authorize/decision",
+            post(authorize::decide),
+        )
         .route("/identity/oauth/v2/jwks", get(discovery::jwks))
         .route(
             "/.well-known/oauth-authorization-server",

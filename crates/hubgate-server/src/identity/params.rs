@@ -18,6 +18,11 @@ pub struct OAuthParams {
     pub scope: Option<String>,
     pub refresh_token: Option<String>,
     pub redirect_uri: Option<String>,
+    pub code: Option<String>,
+    pub code_verifier: Option<String>,
+    /// The guide's spelling of `code_verifier`.
+    #[serde(rename = "codeVerifier")]
+    pub code_verifier_camel: Option<String>,
     /// Introspection and revocation. `token_type_hint` is not read: the
     /// token's own form tells its type (RFC 7009 §2.1 allows ignoring it).
     pub token: Option<String>,

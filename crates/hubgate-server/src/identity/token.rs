@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hubgate_api::TokenResponse;
+use hubgate_core::authorize::{self, CodeUse};
 use hubgate_core::grant::{self, Client, Grant, GrantError, InvalidGrant, Minted};
 use hubgate_core::refresh::{RefreshClaims, Rotation};
 
@@ -42,9 +43,10 @@ pub async fn token(
     let kind = match grant_type {
         "client_credentials" => GrantKind::ClientCredentials,
         "refresh_token" => GrantKind::RefreshToken,
+        "authorization_code" => GrantKind::AuthorizationCode,
         other => {
             return Err(GrantError::UnsupportedGrantType(format!(
-                "grant_type {other:?} is not supported; use client_credentials or refresh_token"
+                "grant_type {other:?} is not supported; use client_credentials, refresh_token or authorization_code"
             ))
             .into());
         }
@@ -53,6 +55,7 @@ pub async fn token(
     let minted = match kind {
         GrantKind::ClientCredentials => client_credentials(&state, &client, &params)?,
         GrantKind::RefreshToken => refresh_token(&state, &client, &params).await?,
+        GrantKind::AuthorizationCode => authorization_code(&state, &client, &params).await?,
     };
     state.metrics.token_issued(kind);
     tracing::debug!(client_id = %client.integration.client_id, ?kind, "tokens issued");
@@ -71,6 +74,7 @@ fn client_credentials(
     )?;
     let grant = Grant {
         integration,
+        account: integration.account_id,
         // The token acts for the account through the user who created the integration.
         user: integration.created_by,
         scope,
@@ -137,6 +141,7 @@ async fn refresh_token(
     }
     let grant = Grant {
         integration,
+        account: claims.account,
         user: claims.user,
         scope,
         family: Some((claims.family, claims.generation + 1)),
@@ -149,6 +154,86 @@ async fn refresh_token(
         state.config.lifetimes(),
         now,
     ))
+}
+
+async fn authorization_code(
+    state: &AppState,
+    client: &Client,
+    params: &OAuthParams,
+) -> Result<Minted, OAuthError> {
+    let now = hubgate_core::now();
+    let integration = &client.integration;
+    let code = OAuthParams::required(&params.code, "code")?;
+    let verifier = match (
+        OAuthParams::optional(&params.code_verifier),
+        OAuthParams::optional(&params.code_verifier_camel),
+    ) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(OAuthError::invalid_request(
+                "code_verifier and codeVerifier disagree; send one",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    let refused = |reason: InvalidGrant| {
+        tracing::info!(client_id = %integration.client_id, ?reason, "authorization code refused");
+        OAuthError::from(GrantError::InvalidGrant(reason))
+    };
+    let hash = authorize::code_hash(code);
+    let record = match state.store.use_code(&hash, now).await? {
+        CodeUse::First(record) => record,
+        CodeUse::Unknown => return Err(refused(InvalidGrant::Unreadable)),
+        CodeUse::Replayed { family, .. } => {
+            // RFC 6749 §4.1.2: a code used twice revokes what it issued.
+            if let Some(family) = family {
+                let until = now.unix_timestamp() + state.config.refresh_token_ttl.whole_seconds();
+                state
+                    .store
+                    .revoke_family(family, integration.id, until, now)
+                    .await?;
+                state.registry.note_family_revoked(family, until);
+            }
+            tracing::warn!(client_id = %integration.client_id, "authorization code replayed: its tokens are revoked");
+            return Err(refused(InvalidGrant::CodeReplayed));
+        }
+    };
+    authorize::check_exchange(
+        &record,
+        integration,
+        OAuthParams::optional(&params.redirect_uri),
+        verifier,
+        now,
+    )
+    .map_err(refused)?;
+    // The user may have left the account since approving.
+    let member = state
+        .store
+        .accounts_of_user(record.user_id)
+        .await?
+        .iter()
+        .any(|(a, _)| a.id == record.account_id);
+    if !member {
+        return Err(refused(InvalidGrant::Revoked));
+    }
+    let grant = Grant {
+        integration,
+        account: record.account_id,
+        user: record.user_id,
+        scope: record.scope,
+        family: None,
+        with_refresh_token: true,
+    };
+    let minted = grant::mint(
+        grant,
+        &state.config.issuer,
+        &state.config.audience(),
+        state.config.lifetimes(),
+        now,
+    );
+    if let Some(family) = minted.refresh.as_ref().map(|r| r.family) {
+        state.store.set_code_family(&hash, family).await?;
+    }
+    Ok(minted)
 }
 
 /// Signs and seals what was minted into the RFC 6749 §5.1 response.

@@ -41,6 +41,7 @@ async fn the_spec_documents_every_route_and_the_client_credentials_scheme() {
     assert_eq!(spec["servers"][0]["url"], app.url.as_str());
     let paths = spec["paths"].as_object().unwrap();
     for path in [
+        "/identity/oauth/v2/authorize",
         "/identity/oauth/v2/token",
         "/identity/oauth/v2/introspect",
         "/identity/oauth/v2/revoke",

@@ -2,6 +2,7 @@
 //! store per test, driven by reqwest.
 
 mod api_docs;
+mod authorization_code;
 mod introspection_and_revocation;
 mod operations;
 mod resource_api;

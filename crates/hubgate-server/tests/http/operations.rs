@@ -118,6 +118,7 @@ async fn the_metadata_document_lists_every_endpoint() {
         .unwrap();
     assert_eq!(meta["issuer"], app.url.as_str());
     for (field, path) in [
+        ("authorization_endpoint", "/identity/oauth/v2/authorize"),
         ("token_endpoint", "/identity/oauth/v2/token"),
         ("jwks_uri", "/identity/oauth/v2/jwks"),
         ("introspection_endpoint", "/identity/oauth/v2/introspect"),
@@ -128,6 +129,6 @@ async fn the_metadata_document_lists_every_endpoint() {
     }
     assert_eq!(
         meta["grant_types_supported"],
-        serde_json::json!(["client_credentials", "refresh_token"])
+        serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
     );
 }

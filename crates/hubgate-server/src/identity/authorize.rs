@@ -1,0 +1,566 @@
+//! `GET /identity/oauth/v2/authorize` and its pages: log in, pick the
+//! account, consent. The validated request travels sealed in a hidden field
+//! (no server state until a code is issued); every form carries the CSRF token.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hubgate_core::account::Account;
+use hubgate_core::authorize::{self, AuthorizationRequest, AuthorizeError, AuthorizeQuery};
+use hubgate_core::grant::Client;
+use hubgate_core::ids::{AccountId, ClientId, UserId};
+use hubgate_store::Consent;
+use serde::Deserialize;
+
+use crate::state::AppState;
+use crate::web::{Browser, Page, error_page, origin_of, see_other};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    action: &'static str,
+    app_name: Option<String>,
+    error: Option<String>,
+    email: String,
+    csrf: String,
+    request: String,
+}
+
+#[derive(Template)]
+#[template(path = "choose_account.html")]
+struct AccountPage {
+    app_name: String,
+    user_email: String,
+    accounts: Vec<(String, String, String)>,
+    csrf: String,
+    request: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    app_name: String,
+    user_email: String,
+    account_name: String,
+    account_id: String,
+    scopes: Vec<(&'static str, &'static str)>,
+    redirect_host: String,
+    csrf: String,
+    request: String,
+}
+
+const LOGIN_ACTION: &str = "/identity/oauth/v2/authorize/login";
+
+fn store_unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "The server cannot reach its store right now.",
+        None,
+    )
+}
+
+fn expired_request() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "Start again",
+        "This authorization request has expired or was altered. Go back to the application and start again.",
+        None,
+    )
+}
+
+/// The client's redirect URI with the answer's parameters, and `iss` (RFC 9207).
+fn redirect_to_client(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    params: &[(&str, &str)],
+) -> Response {
+    let Ok(mut url) = url::Url::parse(&request.redirect_uri) else {
+        return expired_request();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (key, value) in params {
+            query.append_pair(key, value);
+        }
+        if let Some(state_value) = &request.state {
+            query.append_pair("state", state_value);
+        }
+        query.append_pair("iss", &state.config.issuer);
+    }
+    see_other(url.as_str())
+}
+
+async fn client(
+    state: &AppState,
+    client_id: Option<&str>,
+) -> Result<Option<std::sync::Arc<Client>>, Response> {
+    let Some(client_id) = client_id.and_then(ClientId::parse) else {
+        return Ok(None);
+    };
+    state
+        .registry
+        .client(state.store.as_ref(), &state.master, &client_id)
+        .await
+        .map_err(|_| store_unavailable())
+}
+
+/// Start the authorization-code flow (a browser page, not an API call): the
+/// user logs in, picks the organisation account and approves the scopes; the
+/// browser then goes to `redirect_uri?code=…&state=…&iss=…`. An unknown
+/// client or an unregistered redirect URI gets an error page and is never
+/// redirected; other errors go back to the client as `error=…&state=…`.
+#[utoipa::path(get, path = "/identity/oauth/v2/authorize", operation_id = "authorize", tag = "OAuth",
+    params(
+        ("client_id" = String, Query, description = "The integration's client_id"),
+        ("redirect_uri" = String, Query, description = "Exactly one the integration registered"),
+        ("response_type" = String, Query, description = "`code`"),
+        ("scope" = Option<String>, Query, description = "Space-separated; default: the integration's"),
+        ("state" = Option<String>, Query, description = "Returned unchanged with the answer"),
+        ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge; required unless the integration turned PKCE off"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256` (`plain` is refused)"),
+    ),
+    responses(
+        (status = 200, description = "The login, account or consent page", content_type = "text/html", body = String),
+        (status = 303, description = "To the client's redirect_uri with `code` or `error`, `state` and `iss`"),
+        (status = 400, description = "Unknown client or unregistered redirect URI: an error page, no redirect", content_type = "text/html", body = String),
+        (status = 403, description = "The user may not authorize (no account)", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn authorize(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(query): Query<AuthorizeQuery>,
+) -> Response {
+    let now = hubgate_core::now();
+    let client = match client(&state, query.client_id.as_deref()).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let request = match authorize::validate(&query, client.as_ref().map(|c| &c.integration), now) {
+        Ok(request) => request,
+        Err(AuthorizeError::UnknownClient) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "Unknown application",
+                "This application is not registered here, or has been disabled. Nothing was shared.",
+                None,
+            );
+        }
+        Err(AuthorizeError::BadRedirectUri) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid redirect",
+                "The redirect_uri is missing or is not one this application registered. For your safety you are \
+                 not sent anywhere.",
+                None,
+            );
+        }
+        Err(AuthorizeError::Redirect { error, description }) => {
+            let Some(redirect_uri) = query.redirect_uri.clone() else {
+                return expired_request();
+            };
+            let request = AuthorizationRequest {
+                client_id: ClientId::parse(query.client_id.as_deref().unwrap_or_default())
+                    .unwrap_or_else(ClientId::generate),
+                redirect_uri,
+                scope: Default::default(),
+                state: query.state.clone(),
+                code_challenge: None,
+                expires_at: 0,
+            };
+            return redirect_to_client(
+                &state,
+                &request,
+                &[("error", error), ("error_description", &description)],
+            );
+        }
+    };
+    let name = client.map(|c| c.integration.name.clone());
+    continue_flow(&state, browser, request, None, name).await
+}
+
+/// Where the flow goes next for this browser: log in, pick an account,
+/// consent, or (consent remembered) straight back to the client with a code.
+async fn continue_flow(
+    state: &AppState,
+    browser: Browser,
+    request: AuthorizationRequest,
+    chosen: Option<AccountId>,
+    app_name: Option<String>,
+) -> Response {
+    let Some(client) = client(state, Some(request.client_id.as_str()))
+        .await
+        .ok()
+        .flatten()
+    else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown application",
+            "This application is no longer available.",
+            None,
+        );
+    };
+    let integration = &client.integration;
+    let target = origin_of(&request.redirect_uri);
+    let csrf = browser.csrf_token(state);
+    let sealed = request.seal(&state.master);
+    let Some(user_id) = browser.user else {
+        let page = LoginPage {
+            action: LOGIN_ACTION,
+            app_name: app_name.or_else(|| Some(integration.name.clone())),
+            error: None,
+            email: String::new(),
+            csrf,
+            request: sealed,
+        };
+        return (
+            browser.jar,
+            Page::render(&page).allowing_form_target(target),
+        )
+            .into_response();
+    };
+    let (Ok(Some(user)), Ok(accounts)) = (
+        state.store.user_by_id(user_id).await,
+        state.store.accounts_of_user(user_id).await,
+    ) else {
+        return store_unavailable();
+    };
+    if accounts.is_empty() {
+        let deny = deny_url(state, &request);
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "No organisation account",
+            "Your user is not a member of any organisation account, so there is nothing to authorize. Ask an \
+             account admin to add you.",
+            deny.map(|href| {
+                (
+                    href,
+                    format!("Return to {} without authorizing", integration.name),
+                )
+            }),
+        );
+    }
+    let account: Account = match chosen {
+        Some(id) => match accounts.iter().find(|(a, _)| a.id == id) {
+            Some((account, _)) => account.clone(),
+            None => {
+                return error_page(
+                    StatusCode::FORBIDDEN,
+                    "Not your account",
+                    "You are not a member of that account.",
+                    None,
+                );
+            }
+        },
+        None if accounts.len() == 1 => accounts[0].0.clone(),
+        None => {
+            let page = AccountPage {
+                app_name: integration.name.clone(),
+                user_email: user.email,
+                accounts: accounts
+                    .iter()
+                    .map(|(a, r)| (a.id.to_string(), a.name.clone(), r.to_string()))
+                    .collect(),
+                csrf,
+                request: sealed,
+            };
+            return (
+                browser.jar,
+                Page::render(&page).allowing_form_target(target),
+            )
+                .into_response();
+        }
+    };
+    match state
+        .store
+        .consent(user_id, account.id, integration.id)
+        .await
+    {
+        Ok(Some(consent)) if request.scope.is_subset_of(consent.scope) => {
+            return issue_code(state, &request, &client, user_id, account.id).await;
+        }
+        Ok(_) => {}
+        Err(_) => return store_unavailable(),
+    }
+    let page = ConsentPage {
+        app_name: integration.name.clone(),
+        user_email: user.email,
+        account_name: account.name,
+        account_id: account.id.to_string(),
+        scopes: request
+            .scope
+            .iter()
+            .map(|s| (s.as_str(), s.description()))
+            .collect(),
+        redirect_host: url::Url::parse(&request.redirect_uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default(),
+        csrf,
+        request: sealed,
+    };
+    (
+        browser.jar,
+        Page::render(&page).allowing_form_target(target),
+    )
+        .into_response()
+}
+
+fn deny_url(state: &AppState, request: &AuthorizationRequest) -> Option<String> {
+    let response = redirect_to_client(
+        state,
+        request,
+        &[
+            ("error", "access_denied"),
+            ("error_description", "the user has no account to authorize"),
+        ],
+    );
+    response
+        .headers()
+        .get(axum::http::header::LOCATION)?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+async fn issue_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    client: &Client,
+    user: UserId,
+    account: AccountId,
+) -> Response {
+    let (code, record) = authorize::issue_code(
+        request,
+        &client.integration,
+        user,
+        account,
+        hubgate_core::now(),
+    );
+    if state.store.insert_code(&record).await.is_err() {
+        return store_unavailable();
+    }
+    tracing::info!(client_id = %client.integration.client_id, %user, %account, "authorization code issued");
+    redirect_to_client(state, request, &[("code", &code)])
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    request: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    browser: Browser,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !browser.csrf_ok(&state, &form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the page and try again.",
+            None,
+        );
+    }
+    let Some(request) =
+        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
+    else {
+        return expired_request();
+    };
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let relogin = |message: String, status: StatusCode| {
+        let page = LoginPage {
+            action: LOGIN_ACTION,
+            app_name: None,
+            error: Some(message),
+            email: form.email.clone(),
+            csrf: browser.csrf_token(&state),
+            request: form.request.clone(),
+        };
+        Page::render(&page)
+            .with_status(status)
+            .allowing_form_target(origin_of(&request.redirect_uri))
+            .into_response()
+    };
+    if let Some(wait) = state.login_throttle.retry_after(&form.email, address) {
+        return relogin(
+            format!(
+                "Too many failed attempts. Try again in {} minutes.",
+                wait.as_secs().div_ceil(60)
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let Ok(user) =
+        crate::manage::check_password(state.store.as_ref(), &form.email, &form.password).await
+    else {
+        return store_unavailable();
+    };
+    let Some(user) = user else {
+        state.login_throttle.failed(&form.email, address);
+        tracing::info!("failed login on the authorization page");
+        return relogin(
+            "The email or password is wrong.".into(),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    state.login_throttle.succeeded(&form.email);
+    let Ok(browser) = browser.log_in(&state, user.id).await else {
+        return store_unavailable();
+    };
+    let next = format!(
+        "/identity/oauth/v2/authorize/continue?request={}",
+        form.request
+    );
+    (browser.jar, see_other(&next)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct ContinueQuery {
+    request: String,
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(query): Query<ContinueQuery>,
+) -> Response {
+    let Some(request) =
+        AuthorizationRequest::open(&state.master, &query.request, hubgate_core::now())
+    else {
+        return expired_request();
+    };
+    continue_flow(&state, browser, request, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    account: String,
+    csrf: String,
+    request: String,
+}
+
+pub async fn choose_account(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    if !browser.csrf_ok(&state, &form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the page and try again.",
+            None,
+        );
+    }
+    let Some(request) =
+        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
+    else {
+        return expired_request();
+    };
+    let Ok(account) = form.account.parse::<AccountId>() else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Choose an account",
+            "Pick one of your accounts.",
+            None,
+        );
+    };
+    continue_flow(&state, browser, request, Some(account), None).await
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    account: String,
+    decision: String,
+    csrf: String,
+    request: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    if !browser.csrf_ok(&state, &form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the page and try again.",
+            None,
+        );
+    }
+    let Some(request) =
+        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
+    else {
+        return expired_request();
+    };
+    let Some(user) = browser.user else {
+        return continue_flow(&state, browser, request, None, None).await;
+    };
+    if form.decision != "approve" {
+        tracing::info!(client_id = %request.client_id, "authorization denied by the user");
+        return redirect_to_client(
+            &state,
+            &request,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "the user denied the request"),
+            ],
+        );
+    }
+    let Ok(account) = form.account.parse::<AccountId>() else {
+        return expired_request();
+    };
+    let member = matches!(state.store.accounts_of_user(user).await, Ok(accounts) if accounts.iter().any(|(a, _)| a.id == account));
+    if !member {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not your account",
+            "You are not a member of that account.",
+            None,
+        );
+    }
+    let Some(client) = client(&state, Some(request.client_id.as_str()))
+        .await
+        .ok()
+        .flatten()
+    else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown application",
+            "This application is no longer available.",
+            None,
+        );
+    };
+    // Remember what was approved, adding to what was approved before.
+    let earlier = match state
+        .store
+        .consent(user, account, client.integration.id)
+        .await
+    {
+        Ok(earlier) => earlier.map(|c| c.scope).unwrap_or_default(),
+        Err(_) => return store_unavailable(),
+    };
+    let consent = Consent {
+        user_id: user,
+        account_id: account,
+        integration_id: client.integration.id,
+        scope: earlier.iter().chain(request.scope.iter()).collect(),
+        granted_at: hubgate_core::now(),
+    };
+    if state.store.put_consent(&consent).await.is_err() {
+        return store_unavailable();
+    }
+    issue_code(&state, &request, &client, user, account).await
+}

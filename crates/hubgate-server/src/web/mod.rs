@@ -1,0 +1,282 @@
+//! What every server-rendered page shares: the browser's cookies (session
+//! and CSRF seed), CSRF tokens, login throttling, security headers and the
+//! stylesheet. Used by the authorization pages and the console.
+
+mod throttle;
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use hubgate_core::crypto;
+use hubgate_core::ids::UserId;
+use subtle::ConstantTimeEq;
+use time::Duration;
+
+use crate::state::AppState;
+
+pub use throttle::LoginThrottle;
+
+pub const SESSION_COOKIE: &str = "hubgate_session";
+pub const CSRF_COOKIE: &str = "hubgate_csrf";
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+pub const STYLESHEET: &str = include_str!("../../assets/hubgate.css");
+
+/// The browser making a request: its cookies, its CSRF seed (created on the
+/// first visit) and, with a live session, its user.
+pub struct Browser {
+    pub jar: CookieJar,
+    csrf_seed: String,
+    pub user: Option<UserId>,
+    secure: bool,
+}
+
+fn cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    max_age: Option<Duration>,
+) -> Cookie<'static> {
+    let mut builder = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure);
+    if let Some(age) = max_age {
+        builder = builder.max_age(age);
+    }
+    builder.build()
+}
+
+fn random_value() -> String {
+    crypto::base64url(&rand::random::<[u8; 32]>())
+}
+
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let mut jar = CookieJar::from_headers(&parts.headers);
+        let secure = state.config.public_url.starts_with("https://");
+        let csrf_seed = match jar
+            .get(CSRF_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|v| v.len() >= 32)
+        {
+            Some(seed) => seed,
+            None => {
+                let seed = random_value();
+                jar = jar.add(cookie(CSRF_COOKIE, seed.clone(), secure, None));
+                seed
+            }
+        };
+        let user = match jar.get(SESSION_COOKIE) {
+            Some(session) => {
+                let hash = crypto::sha256(session.value().as_bytes());
+                state
+                    .store
+                    .session_user(&hash, hubgate_core::now())
+                    .await
+                    .map_err(|_| {
+                        error_page(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "Try again",
+                            "The server cannot reach its store right now.",
+                            None,
+                        )
+                    })?
+            }
+            None => None,
+        };
+        Ok(Browser {
+            jar,
+            csrf_seed,
+            user,
+            secure,
+        })
+    }
+}
+
+impl Browser {
+    /// The token every form of this browser carries.
+    pub fn csrf_token(&self, state: &AppState) -> String {
+        crypto::base64url(&state.master.mac(b"csrf", self.csrf_seed.as_bytes()))
+    }
+
+    /// Compares in constant time; a form without the token fails.
+    pub fn csrf_ok(&self, state: &AppState, presented: &str) -> bool {
+        let expected = self.csrf_token(state);
+        expected.len() == presented.len()
+            && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    }
+
+    /// Starts a session for `user`: a new random cookie, its hash stored.
+    pub async fn log_in(
+        mut self,
+        state: &AppState,
+        user: UserId,
+    ) -> Result<Self, hubgate_store::StoreError> {
+        let value = random_value();
+        let now = hubgate_core::now();
+        state
+            .store
+            .insert_session(
+                &crypto::sha256(value.as_bytes()),
+                user,
+                now + SESSION_LIFETIME,
+                now,
+            )
+            .await?;
+        self.jar = self.jar.add(cookie(
+            SESSION_COOKIE,
+            value,
+            self.secure,
+            Some(SESSION_LIFETIME),
+        ));
+        self.user = Some(user);
+        Ok(self)
+    }
+
+    pub async fn log_out(mut self, state: &AppState) -> Self {
+        if let Some(session) = self.jar.get(SESSION_COOKIE) {
+            let _ = state
+                .store
+                .delete_session(&crypto::sha256(session.value().as_bytes()))
+                .await;
+        }
+        self.jar = self.jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+        self.user = None;
+        self
+    }
+}
+
+/// An HTML page with the headers every page gets: a strict CSP (no script,
+/// no framing), `no-store`, no referrer (codes and secrets stay out of
+/// Referer headers).
+pub struct Page {
+    pub status: StatusCode,
+    pub html: String,
+    /// Origins forms on this page may end up at (a redirect after POST).
+    pub form_targets: Vec<String>,
+}
+
+impl Page {
+    pub fn render(template: &impl Template) -> Page {
+        match template.render() {
+            Ok(html) => Page {
+                status: StatusCode::OK,
+                html,
+                form_targets: Vec::new(),
+            },
+            Err(error) => {
+                tracing::error!(%error, "a page failed to render");
+                Page {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    html: "<h1>Something went wrong</h1>".into(),
+                    form_targets: Vec::new(),
+                }
+            }
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Page {
+        self.status = status;
+        self
+    }
+
+    pub fn allowing_form_target(mut self, origin: Option<String>) -> Page {
+        self.form_targets.extend(origin);
+        self
+    }
+}
+
+pub fn security_headers(response: &mut Response, form_targets: &[String]) {
+    let form_action = std::iter::once("'self'".to_owned())
+        .chain(form_targets.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::response::Html(self.html)).into_response();
+        security_headers(&mut response, &self.form_targets);
+        response
+    }
+}
+
+/// A 303 to `location` with the pages' headers.
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    security_headers(&mut response, &[]);
+    response
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    title: &'a str,
+    message: &'a str,
+    back: Option<(String, String)>,
+}
+
+/// A readable error page; `back` is an optional (href, label) link.
+pub fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    back: Option<(String, String)>,
+) -> Response {
+    Page::render(&ErrorTemplate {
+        title,
+        message,
+        back,
+    })
+    .with_status(status)
+    .into_response()
+}
+
+pub async fn stylesheet() -> Response {
+    let mut response = STYLESHEET.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, for CSP.
+pub fn origin_of(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+}
