@@ -232,3 +232,74 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap()
 }
+
+#[tokio::test]
+async fn the_authorization_helpers_complete_the_code_flow_with_pkce() {
+    use hubgate_client::authorization::AuthorizationRequest;
+    use hubgate_core::account::Role;
+    use hubgate_testkit::REDIRECT_URI;
+    use hubgate_testkit::browser::{Flow, redirect_query};
+
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let password = "correct horse battery";
+    let account = Some((app.account, Role::Member));
+    hubgate_server::manage::create_user(
+        app.store.as_ref(),
+        "dana@example.com",
+        password,
+        account,
+        hubgate_core::now(),
+    )
+    .await
+    .unwrap();
+    let request = AuthorizationRequest::new(
+        &app.url,
+        &creds.client_id,
+        REDIRECT_URI,
+        ["sub", "email", "hubs:read"],
+    )
+    .unwrap();
+    let flow = Flow::new(&app);
+    let login = flow.get(request.url()).await.text().await.unwrap();
+    let consent = flow
+        .log_in(&login, "dana@example.com", password)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let answer = redirect_query(&flow.decide(&consent, "approve").await);
+
+    let forged =
+        AuthorizationRequest::new(&app.url, &creds.client_id, REDIRECT_URI, ["sub"]).unwrap();
+    let refused = forged
+        .exchange(
+            &creds.client_id,
+            &creds.secret,
+            &answer["code"],
+            &answer["state"],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(Error::Config(_))),
+        "a state from another request is refused before sending"
+    );
+
+    let client = request
+        .exchange(
+            &creds.client_id,
+            &creds.secret,
+            &answer["code"],
+            &answer["state"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client.userinfo().await.unwrap().email.as_deref(),
+        Some("dana@example.com")
+    );
+    assert_eq!(
+        client.hubs(&HubQuery::default()).await.unwrap().items.len(),
+        6
+    );
+}

@@ -1,6 +1,8 @@
 //! A real hubgate server for tests: the production router on a socket bound
 //! to port 0, over a fresh SQLite store bootstrapped with the demo fleet.
 
+pub mod browser;
+
 use std::sync::Arc;
 
 use hubgate_api::TokenResponse;

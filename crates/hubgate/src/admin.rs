@@ -112,6 +112,18 @@ fn parse_account(raw: &str) -> Result<AccountId, AdminError> {
         .map_err(|_| invalid(format!("\"{raw}\" is not an account id (acc_…)")))
 }
 
+async fn user_by_email(
+    store: &dyn Store,
+    email: &str,
+) -> Result<hubgate_core::account::User, AdminError> {
+    let email = hubgate_core::account::clean_email(email).map_err(|e| invalid(e.to_string()))?;
+    let user = store
+        .user_by_email(&email)
+        .await
+        .map_err(ManageError::from)?;
+    Ok(user.ok_or(ManageError::NotFound("user"))?)
+}
+
 fn parse_role(raw: &str) -> Result<Role, AdminError> {
     raw.parse().map_err(invalid)
 }
@@ -212,6 +224,58 @@ async fn user(
                 text.push_str(&format!("\npassword: {password}   (shown once)"));
             }
             Ok(Printed { json, text })
+        }
+        UserCommand::Consents { email } => {
+            let user = user_by_email(store, &email).await?;
+            let consents = store
+                .consents_of_user(user.id)
+                .await
+                .map_err(ManageError::from)?;
+            let mut json = Vec::new();
+            let mut lines = Vec::new();
+            for consent in consents {
+                let integration = store
+                    .integration_by_id(consent.integration_id)
+                    .await
+                    .map_err(ManageError::from)?;
+                let (client_id, name) = integration
+                    .map(|i| (i.client_id.to_string(), i.name))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "{client_id}  {}  {}  {name}",
+                    consent.account_id, consent.scope
+                ));
+                json.push(json!({
+                    "client_id": client_id, "integration": name, "account": consent.account_id,
+                    "scope": consent.scope.to_string(), "granted_at": time_text(consent.granted_at),
+                }));
+            }
+            let text = if lines.is_empty() {
+                "no consents".to_owned()
+            } else {
+                lines.join("\n")
+            };
+            Ok(Printed {
+                json: Value::Array(json),
+                text,
+            })
+        }
+        UserCommand::WithdrawConsent {
+            email,
+            client_id,
+            account,
+        } => {
+            let user = user_by_email(store, &email).await?;
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            let account = parse_account(&account)?;
+            store
+                .delete_consent(user.id, account, integration.id)
+                .await
+                .map_err(ManageError::from)?;
+            Ok(Printed {
+                json: json!({"withdrawn": true, "client_id": client_id, "account": account}),
+                text: format!("{} will ask {} again", integration.name, user.email),
+            })
         }
         UserCommand::AddMember {
             email,

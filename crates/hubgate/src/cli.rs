@@ -247,6 +247,20 @@ pub enum UserCommand {
         #[arg(long, requires = "account")]
         role: Option<String>,
     },
+    /// List the consents a user gave integrations (authorization-code flow).
+    Consents {
+        #[arg(long)]
+        email: String,
+    },
+    /// Withdraw a consent: the integration must ask the user again.
+    WithdrawConsent {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        account: String,
+    },
     /// Give an existing user a role in an account (or change it).
     AddMember {
         #[arg(long)]

@@ -4,37 +4,13 @@
 use hubgate_core::account::Role;
 use hubgate_core::authorize::s256;
 use hubgate_server::manage;
+use hubgate_testkit::browser::{Flow, field, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use reqwest::header::LOCATION;
 use serde_json::Value;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const PASSWORD: &str = "correct horse battery";
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of a hidden input in a page.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in:\n{html}"))
-        + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .replace("&#x2b;", "+")
-        .replace("&#x2f;", "/")
-        .replace("&#61;", "=")
-}
-
 fn authorize_url(app: &TestApp, creds: &Creds, extra: &[(&str, &str)]) -> String {
     let challenge = s256(VERIFIER);
     let mut url = url::Url::parse(&format!("{}/identity/oauth/v2/authorize", app.url)).unwrap();
@@ -62,81 +38,6 @@ fn authorize_url(app: &TestApp, creds: &Creds, extra: &[(&str, &str)]) -> String
         }
     }
     url.to_string()
-}
-
-struct Flow<'a> {
-    app: &'a TestApp,
-    browser: reqwest::Client,
-}
-
-impl<'a> Flow<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            browser: browser(),
-        }
-    }
-
-    async fn get(&self, url: &str) -> reqwest::Response {
-        self.browser.get(url).send().await.unwrap()
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.browser
-            .post(format!("{}{path}", self.app.url))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Logs in on the page `page` showed; returns the next response after the redirect.
-    async fn log_in(&self, page: &str, email: &str, password: &str) -> reqwest::Response {
-        let (csrf, request) = (field(page, "csrf"), field(page, "request"));
-        let response = self
-            .post(
-                "/identity/oauth/v2/authorize/login",
-                &[
-                    ("email", email),
-                    ("password", password),
-                    ("csrf", &csrf),
-                    ("request", &request),
-                ],
-            )
-            .await;
-        if response.status() != 303 {
-            return response;
-        }
-        let next = response.headers()[LOCATION].to_str().unwrap().to_owned();
-        self.get(&format!("{}{next}", self.app.url)).await
-    }
-
-    async fn decide(&self, page: &str, decision: &str) -> reqwest::Response {
-        let form = [
-            ("csrf", field(page, "csrf")),
-            ("request", field(page, "request")),
-            ("account", field(page, "account")),
-            ("decision", decision.to_owned()),
-        ];
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.post("/identity/oauth/v2/authorize/decision", &form)
-            .await
-    }
-}
-
-/// The query of a redirect to the client.
-fn redirect_query(response: &reqwest::Response) -> std::collections::HashMap<String, String> {
-    assert_eq!(response.status(), 303, "expected a redirect to the client");
-    let location = response.headers()[LOCATION].to_str().unwrap();
-    assert!(
-        location.starts_with(REDIRECT_URI),
-        "redirected to {location}"
-    );
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
 }
 
 async fn exchange(

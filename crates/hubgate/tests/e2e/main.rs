@@ -7,6 +7,7 @@ mod support;
 mod admin_cli;
 mod api_docs;
 mod at_rest;
+mod authorization_code;
 mod client_cli;
 mod durability;
 mod external_clients;
