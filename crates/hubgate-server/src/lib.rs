@@ -19,8 +19,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub(crate) mod api;
+pub mod auditor;
 pub mod bootstrap;
 pub mod config;
+mod console;
 pub mod docs;
 pub(crate) mod identity;
 pub mod keys;
@@ -51,9 +53,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn build_router(state: AppState) -> Router {
     Router::new()
         .merge(docs::router(&state.config))
+        .merge(console::router())
         .merge(identity::router())
         .merge(api::router())
         .route("/assets/hubgate.css", get(web::stylesheet))
+        .route("/assets/console.js", get(web::console_script))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -103,7 +107,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let follower = state.spawn_change_follower();
-    let app = build_router(state);
+    let app = build_router(state.clone());
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -111,5 +115,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     follower.abort();
+    state.auditor.flush().await;
     result
 }

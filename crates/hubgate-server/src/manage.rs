@@ -322,3 +322,89 @@ pub async fn check_password(
         .unwrap_or(false);
     Ok(user.filter(|_| matches))
 }
+
+/// Who did something, as the audit log names them.
+pub enum Actor<'a> {
+    User(&'a User),
+    AdminTool,
+}
+
+impl Actor<'_> {
+    fn name(&self) -> String {
+        match self {
+            Actor::User(user) => user.email.clone(),
+            Actor::AdminTool => "admin tool".to_owned(),
+        }
+    }
+}
+
+/// Records a management action in the account's audit log (and the log).
+pub async fn audit(
+    store: &dyn Store,
+    account: AccountId,
+    actor: &Actor<'_>,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let event = hubgate_store::AuditEvent {
+        account_id: account,
+        at: hubgate_core::now(),
+        actor: actor.name(),
+        action: action.to_owned(),
+        subject: subject.to_owned(),
+        detail: detail.to_owned(),
+    };
+    tracing::info!(target: "hubgate::audit", account = %account, actor = %event.actor, action, subject, detail);
+    store.append_audit(&[event]).await
+}
+
+/// Changes a member's role; the last owner cannot be demoted.
+pub async fn set_role(
+    store: &dyn Store,
+    account: AccountId,
+    user: UserId,
+    role: Role,
+) -> Result<(), ManageError> {
+    let members = store.account_members(account).await?;
+    let current = members
+        .iter()
+        .find(|(u, _)| u.id == user)
+        .map(|(_, r)| *r)
+        .ok_or(ManageError::NotFound("member"))?;
+    let owners = members.iter().filter(|(_, r)| *r == Role::Owner).count();
+    if current == Role::Owner && role != Role::Owner && owners == 1 {
+        return Err(ManageError::Invalid(
+            "the account's last owner cannot be demoted; make someone else owner first".into(),
+        ));
+    }
+    store
+        .put_membership(&Membership {
+            account_id: account,
+            user_id: user,
+            role,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Removes a member; the last owner cannot be removed.
+pub async fn remove_member(
+    store: &dyn Store,
+    account: AccountId,
+    user: UserId,
+) -> Result<(), ManageError> {
+    let members = store.account_members(account).await?;
+    let current = members
+        .iter()
+        .find(|(u, _)| u.id == user)
+        .map(|(_, r)| *r)
+        .ok_or(ManageError::NotFound("member"))?;
+    if current == Role::Owner && members.iter().filter(|(_, r)| *r == Role::Owner).count() == 1 {
+        return Err(ManageError::Invalid(
+            "the account's last owner cannot be removed".into(),
+        ));
+    }
+    store.remove_membership(account, user).await?;
+    Ok(())
+}

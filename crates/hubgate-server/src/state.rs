@@ -23,6 +23,7 @@ pub struct Inner {
     keys: RwLock<Arc<KeyRing>>,
     pub metrics: Metrics,
     pub login_throttle: crate::web::LoginThrottle,
+    pub auditor: crate::auditor::Auditor,
     /// False while the store is unreachable (reported by `/readyz`).
     store_reachable: AtomicBool,
     /// Unix second of the last reload caused by an unknown `kid`.
@@ -46,6 +47,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let keys = KeyRing::load(store.as_ref(), &master, &config).await?;
         let registry = Registry::load(store.as_ref(), &master).await?;
+        let auditor = crate::auditor::Auditor::start(store.clone());
         Ok(Self(Arc::new(Inner {
             store,
             master,
@@ -54,6 +56,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             metrics: Metrics::default(),
             login_throttle: Default::default(),
+            auditor,
             store_reachable: AtomicBool::new(true),
             last_key_reload: AtomicI64::new(0),
         })))

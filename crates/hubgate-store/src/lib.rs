@@ -47,6 +47,17 @@ pub struct Consent {
     pub granted_at: OffsetDateTime,
 }
 
+/// One entry of an account's audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub account_id: AccountId,
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
 /// Filters of `GET /api/v1/hubs`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HubFilter {
@@ -98,6 +109,7 @@ pub trait Store: Send + Sync + 'static {
     /// Adds the user to the account, or changes their role there.
     async fn put_membership(&self, membership: &Membership) -> Result<()>;
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
+    async fn remove_membership(&self, account: AccountId, user: UserId) -> Result<()>;
     /// Members with their roles, owners first, then by when they joined.
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>>;
 
@@ -201,6 +213,14 @@ pub trait Store: Send + Sync + 'static {
     /// The user of a live session.
     async fn session_user(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<Option<UserId>>;
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<()>;
+
+    /// Appends events in one transaction.
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<()>;
+    /// The newest events of an account, newest first.
+    async fn audit_events(&self, account: AccountId, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// Records when integrations were last used (only ever moves forward).
+    async fn touch_integrations(&self, used: &[(IntegrationId, OffsetDateTime)]) -> Result<()>;
+    async fn integration_last_used(&self, id: IntegrationId) -> Result<Option<OffsetDateTime>>;
 
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
     /// Entries after `seq`, oldest first, with their sequence numbers.

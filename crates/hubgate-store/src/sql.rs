@@ -23,7 +23,7 @@ macro_rules! sql_store {
             use crate::rows::{
                 self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, HubRow, IntegrationRow, KeyRow, UserRow,
             };
-            use crate::{Change, Consent, HubFilter, Result, RevocationSnapshot, Store, StoreError};
+            use crate::{AuditEvent, Change, Consent, HubFilter, Result, RevocationSnapshot, Store, StoreError};
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};
 
 const INTEGRATION_COLUMNS: &str = "id, account_id, name, client_id, redirect_uris, scopes, enabled, \
@@ -189,6 +189,15 @@ impl Store for $store {
         .fetch_all(&self.reader)
         .await?;
         rows.into_iter().map(<(Account, Role)>::try_from).collect()
+    }
+
+    async fn remove_membership(&self, account: AccountId, user: UserId) -> Result<()> {
+        sqlx::query("DELETE FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account.to_string())
+            .bind(user.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>> {
@@ -713,6 +722,75 @@ impl Store for $store {
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE hash = $1").bind(hash.as_slice()).execute(&self.writer).await?;
         Ok(())
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for event in events {
+            sqlx::query(
+                "INSERT INTO audit_events (account_id, at, actor, action, subject, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(event.account_id.to_string())
+            .bind(event.at.unix_timestamp())
+            .bind(&event.actor)
+            .bind(&event.action)
+            .bind(&event.subject)
+            .bind(&event.detail)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match e.as_database_error() {
+                Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+                _ => StoreError::Database(e),
+            })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, account: AccountId, limit: u32) -> Result<Vec<AuditEvent>> {
+        let rows: Vec<(String, i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT account_id, at, actor, action, subject, detail FROM audit_events WHERE account_id = $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(account.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(account_id, at, actor, action, subject, detail)| {
+                Ok(AuditEvent { account_id: rows::id(&account_id)?, at: rows::time(at)?, actor, action, subject, detail })
+            })
+            .collect()
+    }
+
+    async fn touch_integrations(&self, used: &[(IntegrationId, OffsetDateTime)]) -> Result<()> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for (id, at) in used {
+            sqlx::query(
+                "UPDATE integrations SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+            )
+            .bind(id.to_string())
+            .bind(at.unix_timestamp())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn integration_last_used(&self, id: IntegrationId) -> Result<Option<OffsetDateTime>> {
+        let at: Option<Option<i64>> = sqlx::query_scalar("SELECT last_used_at FROM integrations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        at.flatten().map(rows::time).transpose()
     }
 
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot> {

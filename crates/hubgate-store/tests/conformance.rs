@@ -135,6 +135,7 @@ conformance!(
     a_code_is_spent_once_and_a_replay_names_its_family,
     consents_are_kept_per_user_account_and_integration,
     sessions_expire,
+    the_audit_log_keeps_events_per_account_newest_first,
 );
 
 async fn users_are_unique_by_email(store: &dyn Store) {
@@ -636,4 +637,51 @@ async fn sessions_expire(store: &dyn Store) {
     assert_eq!(store.session_user(&[8u8; 32], now()).await.unwrap(), None);
     store.delete_session(&hash).await.unwrap();
     assert_eq!(store.session_user(&hash, now()).await.unwrap(), None);
+}
+
+async fn the_audit_log_keeps_events_per_account_newest_first(store: &dyn Store) {
+    use hubgate_store::AuditEvent;
+    let (account, user) = account_with_owner(store).await;
+    let (other, _) = account_with_owner(store).await;
+    let event = |account_id, action: &str| AuditEvent {
+        account_id,
+        at: now(),
+        actor: user.id.to_string(),
+        action: action.into(),
+        subject: "hgc_x".into(),
+        detail: String::new(),
+    };
+    store
+        .append_audit(&[
+            event(account.id, "integration.created"),
+            event(account.id, "token.issued"),
+        ])
+        .await
+        .unwrap();
+    store
+        .append_audit(&[event(other.id, "token.issued")])
+        .await
+        .unwrap();
+    let log = store.audit_events(account.id, 10).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["token.issued", "integration.created"]
+    );
+    assert_eq!(store.audit_events(account.id, 1).await.unwrap().len(), 1);
+
+    let integration = integration(account.id, user.id);
+    store.insert_integration(&integration).await.unwrap();
+    assert_eq!(
+        store.integration_last_used(integration.id).await.unwrap(),
+        None
+    );
+    let later = now() + time::Duration::seconds(5);
+    store
+        .touch_integrations(&[(integration.id, later), (integration.id, now())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.integration_last_used(integration.id).await.unwrap(),
+        Some(later)
+    );
 }

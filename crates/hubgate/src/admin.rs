@@ -394,6 +394,7 @@ async fn integration(
             let created =
                 manage::create_integration(store, master, account, created_by, settings, now)
                     .await?;
+            audited(store, &created.integration, "integration.created", "").await?;
             Ok(printed(&created.integration, Some(created.secret.expose())))
         }
         IntegrationCommand::List { account } => {
@@ -441,25 +442,42 @@ async fn integration(
                 now,
             )
             .await?;
+            let detail = if grace == 0 {
+                "no grace: earlier tokens revoked".to_owned()
+            } else {
+                format!("old secret valid {grace} s")
+            };
+            audited(
+                store,
+                &rotated.integration,
+                "integration.secret_rotated",
+                &detail,
+            )
+            .await?;
             Ok(printed(&rotated.integration, Some(rotated.secret.expose())))
         }
         IntegrationCommand::Disable { client_id } => {
             let integration = manage::integration_by_client_id(store, &client_id).await?;
-            Ok(printed(
-                &manage::set_enabled(store, integration, false).await?,
-                None,
-            ))
+            let integration = manage::set_enabled(store, integration, false).await?;
+            audited(store, &integration, "integration.disabled", "").await?;
+            Ok(printed(&integration, None))
         }
         IntegrationCommand::Enable { client_id } => {
             let integration = manage::integration_by_client_id(store, &client_id).await?;
-            Ok(printed(
-                &manage::set_enabled(store, integration, true).await?,
-                None,
-            ))
+            let integration = manage::set_enabled(store, integration, true).await?;
+            audited(store, &integration, "integration.enabled", "").await?;
+            Ok(printed(&integration, None))
         }
         IntegrationCommand::Delete { client_id } => {
             let integration = manage::integration_by_client_id(store, &client_id).await?;
             manage::delete_integration(store, &integration).await?;
+            audited(
+                store,
+                &integration,
+                "integration.deleted",
+                &integration.name,
+            )
+            .await?;
             Ok(Printed {
                 json: json!({"deleted": true, "client_id": integration.client_id, "id": integration.id}),
                 text: format!(
@@ -469,6 +487,25 @@ async fn integration(
             })
         }
     }
+}
+
+async fn audited(
+    store: &dyn Store,
+    integration: &Integration,
+    action: &str,
+    detail: &str,
+) -> Result<(), AdminError> {
+    let subject = integration.client_id.to_string();
+    manage::audit(
+        store,
+        integration.account_id,
+        &manage::Actor::AdminTool,
+        action,
+        &subject,
+        detail,
+    )
+    .await
+    .map_err(|e| AdminError::Manage(ManageError::from(e)))
 }
 
 fn hub_printed(hub: &Hub) -> Printed {

@@ -114,6 +114,7 @@ fn print_banner(
         config.public_url
     );
     println!("  listening       {bound}");
+    println!("  console         {}", config.url("/console"));
     println!("  API docs        {}", config.url("/doc/swagger"));
     println!(
         "  token endpoint  {}",

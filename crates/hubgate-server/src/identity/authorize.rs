@@ -17,17 +17,17 @@ use hubgate_store::Consent;
 use serde::Deserialize;
 
 use crate::state::AppState;
-use crate::web::{Browser, Page, error_page, origin_of, see_other};
+use crate::web::{Browser, LoginOutcome, Page, error_page, origin_of, see_other};
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage {
-    action: &'static str,
-    app_name: Option<String>,
-    error: Option<String>,
-    email: String,
-    csrf: String,
-    request: String,
+pub(crate) struct LoginPage {
+    pub action: &'static str,
+    pub app_name: Option<String>,
+    pub error: Option<String>,
+    pub email: String,
+    pub csrf: String,
+    pub request: String,
 }
 
 #[derive(Template)]
@@ -378,7 +378,7 @@ pub async fn login(
         return expired_request();
     };
     let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let relogin = |message: String, status: StatusCode| {
+    let relogin = |browser: &Browser, message: String, status: StatusCode| {
         let page = LoginPage {
             action: LOGIN_ACTION,
             app_name: None,
@@ -392,31 +392,31 @@ pub async fn login(
             .allowing_form_target(origin_of(&request.redirect_uri))
             .into_response()
     };
-    if let Some(wait) = state.login_throttle.retry_after(&form.email, address) {
-        return relogin(
-            format!(
+    let browser = match crate::web::attempt_login(
+        &state,
+        browser,
+        &form.email,
+        &form.password,
+        address,
+    )
+    .await
+    {
+        LoginOutcome::LoggedIn(browser) => browser,
+        LoginOutcome::Throttled(browser, wait) => {
+            let message = format!(
                 "Too many failed attempts. Try again in {} minutes.",
                 wait.as_secs().div_ceil(60)
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let Ok(user) =
-        crate::manage::check_password(state.store.as_ref(), &form.email, &form.password).await
-    else {
-        return store_unavailable();
-    };
-    let Some(user) = user else {
-        state.login_throttle.failed(&form.email, address);
-        tracing::info!("failed login on the authorization page");
-        return relogin(
-            "The email or password is wrong.".into(),
-            StatusCode::UNAUTHORIZED,
-        );
-    };
-    state.login_throttle.succeeded(&form.email);
-    let Ok(browser) = browser.log_in(&state, user.id).await else {
-        return store_unavailable();
+            );
+            return relogin(&browser, message, StatusCode::TOO_MANY_REQUESTS);
+        }
+        LoginOutcome::Refused(browser) => {
+            return relogin(
+                &browser,
+                "The email or password is wrong.".into(),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        LoginOutcome::Unavailable => return store_unavailable(),
     };
     let next = format!(
         "/identity/oauth/v2/authorize/continue?request={}",

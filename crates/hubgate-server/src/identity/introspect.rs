@@ -155,6 +155,14 @@ pub async fn revoke(
                 .revoke_family(claims.family, claims.integration, until, now)
                 .await?;
             state.registry.note_family_revoked(claims.family, until);
+            let integration = &client.integration;
+            state.auditor.count(
+                claims.account,
+                integration.id,
+                integration.client_id.as_str(),
+                "token.revoked",
+                "refresh token family",
+            );
             tracing::info!(client_id = %client.integration.client_id, family = %claims.family, "refresh token family revoked");
         }
         Some(Known::Access(claims)) => {

@@ -58,6 +58,19 @@ pub async fn token(
         GrantKind::AuthorizationCode => authorization_code(&state, &client, &params).await?,
     };
     state.metrics.token_issued(kind);
+    let integration = &client.integration;
+    let (action, grant) = match kind {
+        GrantKind::ClientCredentials => ("token.issued", "client_credentials"),
+        GrantKind::RefreshToken => ("token.refreshed", "refresh_token"),
+        GrantKind::AuthorizationCode => ("token.issued", "authorization_code"),
+    };
+    state.auditor.count(
+        minted.access.account_id,
+        integration.id,
+        integration.client_id.as_str(),
+        action,
+        grant,
+    );
     tracing::debug!(client_id = %client.integration.client_id, ?kind, "tokens issued");
     Ok(respond(&state, minted))
 }

@@ -160,6 +160,8 @@ pub struct Page {
     pub html: String,
     /// Origins forms on this page may end up at (a redirect after POST).
     pub form_targets: Vec<String>,
+    /// The console's own script (copy buttons); other pages run none.
+    pub scripts: bool,
 }
 
 impl Page {
@@ -169,6 +171,7 @@ impl Page {
                 status: StatusCode::OK,
                 html,
                 form_targets: Vec::new(),
+                scripts: false,
             },
             Err(error) => {
                 tracing::error!(%error, "a page failed to render");
@@ -176,6 +179,7 @@ impl Page {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     html: "<h1>Something went wrong</h1>".into(),
                     form_targets: Vec::new(),
+                    scripts: false,
                 }
             }
         }
@@ -190,15 +194,21 @@ impl Page {
         self.form_targets.extend(origin);
         self
     }
+
+    pub fn with_scripts(mut self) -> Page {
+        self.scripts = true;
+        self
+    }
 }
 
-pub fn security_headers(response: &mut Response, form_targets: &[String]) {
+pub fn security_headers(response: &mut Response, form_targets: &[String], scripts: bool) {
     let form_action = std::iter::once("'self'".to_owned())
         .chain(form_targets.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
+    let script = if scripts { " script-src 'self';" } else { "" };
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+        "default-src 'none';{script} style-src 'self'; img-src 'self' data:; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let headers = response.headers_mut();
@@ -220,7 +230,7 @@ pub fn security_headers(response: &mut Response, form_targets: &[String]) {
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::response::Html(self.html)).into_response();
-        security_headers(&mut response, &self.form_targets);
+        security_headers(&mut response, &self.form_targets, self.scripts);
         response
     }
 }
@@ -231,7 +241,7 @@ pub fn see_other(location: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    security_headers(&mut response, &[]);
+    security_headers(&mut response, &[], false);
     response
 }
 
@@ -259,18 +269,85 @@ pub fn error_page(
     .into_response()
 }
 
-pub async fn stylesheet() -> Response {
-    let mut response = STYLESHEET.into_response();
+pub const CONSOLE_SCRIPT: &str = include_str!("../../assets/console.js");
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
     );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
+}
+
+pub async fn stylesheet() -> Response {
+    asset(STYLESHEET, "text/css; charset=utf-8")
+}
+
+pub async fn console_script() -> Response {
+    asset(CONSOLE_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// A form body; a malformed one gets a readable page, not a bare 4xx.
+pub struct WebForm<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for WebForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        axum_extra::extract::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum_extra::extract::Form(value)| WebForm(value))
+            .map_err(|_| {
+                error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Check the form",
+                    "The form was incomplete or malformed.",
+                    None,
+                )
+            })
+    }
+}
+
+/// What a login attempt came to.
+pub enum LoginOutcome {
+    LoggedIn(Browser),
+    Throttled(Browser, std::time::Duration),
+    Refused(Browser),
+    Unavailable,
+}
+
+/// Checks an email and password with throttling, and starts a session.
+pub async fn attempt_login(
+    state: &AppState,
+    browser: Browser,
+    email: &str,
+    password: &str,
+    address: Option<std::net::IpAddr>,
+) -> LoginOutcome {
+    if let Some(wait) = state.login_throttle.retry_after(email, address) {
+        return LoginOutcome::Throttled(browser, wait);
+    }
+    let Ok(user) = crate::manage::check_password(state.store.as_ref(), email, password).await
+    else {
+        return LoginOutcome::Unavailable;
+    };
+    let Some(user) = user else {
+        state.login_throttle.failed(email, address);
+        tracing::info!("failed login");
+        return LoginOutcome::Refused(browser);
+    };
+    state.login_throttle.succeeded(email);
+    match browser.log_in(state, user.id).await {
+        Ok(browser) => LoginOutcome::LoggedIn(browser),
+        Err(_) => LoginOutcome::Unavailable,
+    }
 }
 
 /// The origin (`scheme://host[:port]`) of a URL, for CSP.

@@ -3,6 +3,7 @@
 
 mod api_docs;
 mod authorization_code;
+mod console;
 mod introspection_and_revocation;
 mod operations;
 mod resource_api;

@@ -15,6 +15,10 @@ async fn the_first_start_bootstraps_an_owner_and_prints_how_to_log_in() {
     assert!(banner.contains("listening       127.0.0.1:"), "{banner}");
     assert!(banner.contains("/identity/oauth/v2/token"), "{banner}");
     assert!(banner.contains("/doc/swagger"), "{banner}");
+    assert!(
+        banner.contains(&format!("console         {}/console", server.url)),
+        "{banner}"
+    );
     assert!(banner.contains("log in as  ops@example.com"), "{banner}");
     let password = banner
         .lines()

@@ -9,6 +9,7 @@ mod api_docs;
 mod at_rest;
 mod authorization_code;
 mod client_cli;
+mod console;
 mod durability;
 mod external_clients;
 mod first_start;

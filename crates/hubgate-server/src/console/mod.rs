@@ -1,0 +1,306 @@
+//! The admin console at `/console`: server-rendered pages (no JavaScript
+//! needed but for copy buttons), sharing the login, session and CSRF
+//! machinery of the authorization pages. Role checks happen on the server:
+//! owners and admins manage; members look.
+//!
+//! Checks return `Result<_, Response>`: the error is the page to send, built
+//! once where the check fails.
+#![allow(clippy::result_large_err)]
+
+mod integrations;
+mod people;
+mod views;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form};
+use hubgate_core::account::{Account, Role, User};
+use hubgate_core::ids::AccountId;
+use serde::Deserialize;
+
+use crate::identity::authorize::LoginPage;
+use crate::state::AppState;
+use crate::web::{Browser, LoginOutcome, Page, error_page, see_other};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(root))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/consents", get(people::consents))
+        .route("/console/consents/withdraw", post(people::withdraw_consent))
+        .route(
+            "/console/a/{account}/integrations",
+            get(integrations::list).post(integrations::create),
+        )
+        .route(
+            "/console/a/{account}/integrations/new",
+            get(integrations::new),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}",
+            get(integrations::detail),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}/reveal",
+            post(integrations::reveal),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}/rotate",
+            post(integrations::rotate),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}/disable",
+            post(integrations::disable),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}/enable",
+            post(integrations::enable),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}/delete",
+            get(integrations::confirm_delete).post(integrations::delete),
+        )
+        .route(
+            "/console/a/{account}/members",
+            get(people::members).post(people::add_member),
+        )
+        .route(
+            "/console/a/{account}/members/{user}/role",
+            post(people::set_role),
+        )
+        .route(
+            "/console/a/{account}/members/{user}/remove",
+            post(people::remove_member),
+        )
+        .route("/console/a/{account}/hubs", get(views::hubs))
+        .route("/console/a/{account}/audit", get(views::audit))
+}
+
+/// What the console's frame shows: accounts to switch between, who is
+/// logged in, the CSRF token, and a message from the last action.
+pub struct Nav {
+    pub accounts: Vec<(String, String)>,
+    pub account_id: String,
+    pub email: String,
+    pub csrf: String,
+    pub can_manage: bool,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A logged-in user looking at one of their accounts.
+pub struct Ctx {
+    pub browser: Browser,
+    pub user: User,
+    pub account: Account,
+    pub role: Role,
+    pub accounts: Vec<(Account, Role)>,
+}
+
+fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "The server cannot reach its store right now.",
+        None,
+    )
+}
+
+/// The user behind the browser, or a redirect to the login page.
+async fn logged_in(
+    state: &AppState,
+    browser: &Browser,
+) -> Result<(User, Vec<(Account, Role)>), Response> {
+    let Some(user_id) = browser.user else {
+        return Err(see_other("/console/login"));
+    };
+    let (Ok(Some(user)), Ok(accounts)) = (
+        state.store.user_by_id(user_id).await,
+        state.store.accounts_of_user(user_id).await,
+    ) else {
+        return Err(unavailable());
+    };
+    Ok((user, accounts))
+}
+
+impl Ctx {
+    /// Resolves the account in the path; another account is not found.
+    pub async fn load(state: &AppState, browser: Browser, account: &str) -> Result<Ctx, Response> {
+        let (user, accounts) = logged_in(state, &browser).await?;
+        let found = account
+            .parse::<AccountId>()
+            .ok()
+            .and_then(|id| accounts.iter().find(|(a, _)| a.id == id).cloned());
+        let Some((account, role)) = found else {
+            return Err(error_page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such account among yours.",
+                None,
+            ));
+        };
+        Ok(Ctx {
+            browser,
+            user,
+            account,
+            role,
+            accounts,
+        })
+    }
+
+    pub fn nav(&self, state: &AppState, notice: Option<String>, error: Option<String>) -> Nav {
+        Nav {
+            accounts: self
+                .accounts
+                .iter()
+                .map(|(a, _)| (a.id.to_string(), a.name.clone()))
+                .collect(),
+            account_id: self.account.id.to_string(),
+            email: self.user.email.clone(),
+            csrf: self.browser.csrf_token(state),
+            can_manage: self.role.can_manage(),
+            notice,
+            error,
+        }
+    }
+
+    /// Owners and admins only; and every form must carry the CSRF token.
+    pub fn require_manage(&self, state: &AppState, csrf: &str) -> Result<(), Response> {
+        self.require_csrf(state, csrf)?;
+        if !self.role.can_manage() {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only owners and admins of this account can do that.",
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn require_csrf(&self, state: &AppState, csrf: &str) -> Result<(), Response> {
+        require_csrf(state, &self.browser, csrf)
+    }
+
+    pub fn actor(&self) -> crate::manage::Actor<'_> {
+        crate::manage::Actor::User(&self.user)
+    }
+
+    pub fn base(&self) -> String {
+        format!("/console/a/{}", self.account.id)
+    }
+}
+
+fn require_csrf(state: &AppState, browser: &Browser, csrf: &str) -> Result<(), Response> {
+    if browser.csrf_ok(state, csrf) {
+        Ok(())
+    } else {
+        Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form had no valid CSRF token. Reload the page and try again.",
+            None,
+        ))
+    }
+}
+
+/// Renders a console page (with its script) and keeps the browser's cookies.
+pub fn show(ctx: Ctx, page: &impl askama::Template) -> Response {
+    (ctx.browser.jar, Page::render(page).with_scripts()).into_response()
+}
+
+async fn root(State(state): State<AppState>, browser: Browser) -> Response {
+    match logged_in(&state, &browser).await {
+        Ok((_, accounts)) => match accounts.first() {
+            Some((account, _)) => see_other(&format!("/console/a/{}/integrations", account.id)),
+            None => see_other("/console/consents"),
+        },
+        Err(response) => (browser.jar, response).into_response(),
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    browser: &Browser,
+    email: &str,
+    error: Option<String>,
+) -> LoginPage {
+    LoginPage {
+        action: "/console/login",
+        app_name: None,
+        error,
+        email: email.to_owned(),
+        csrf: browser.csrf_token(state),
+        request: String::new(),
+    }
+}
+
+async fn login_page(State(state): State<AppState>, browser: Browser) -> Response {
+    if browser.user.is_some() {
+        return see_other("/console");
+    }
+    let page = login_form(&state, &browser, "", None);
+    (browser.jar, Page::render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    browser: Browser,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(response) = require_csrf(&state, &browser, &form.csrf) {
+        return response;
+    }
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let again = |browser: Browser, message: String, status: StatusCode| {
+        let page = login_form(&state, &browser, &form.email, Some(message));
+        (browser.jar, Page::render(&page).with_status(status)).into_response()
+    };
+    match crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await {
+        LoginOutcome::LoggedIn(browser) => (browser.jar, see_other("/console")).into_response(),
+        LoginOutcome::Throttled(browser, wait) => {
+            let message = format!(
+                "Too many failed attempts. Try again in {} minutes.",
+                wait.as_secs().div_ceil(60)
+            );
+            again(browser, message, StatusCode::TOO_MANY_REQUESTS)
+        }
+        LoginOutcome::Refused(browser) => again(
+            browser,
+            "The email or password is wrong.".into(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        LoginOutcome::Unavailable => unavailable(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(response) = require_csrf(&state, &browser, &form.csrf) {
+        return response;
+    }
+    let browser = browser.log_out(&state).await;
+    (browser.jar, see_other("/console/login")).into_response()
+}

@@ -1,0 +1,323 @@
+//! Members of an account, and the consents a user gave.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hubgate_core::account::Role;
+use hubgate_core::ids::{AccountId, IntegrationId, UserId};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::{Ctx, Nav, show, unavailable};
+use crate::manage::{self, ManageError};
+use crate::state::AppState;
+use crate::web::{Browser, Page, WebForm, error_page, see_other};
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    nav: Nav,
+    members: Vec<(String, String, String)>,
+    one_time_password: Option<String>,
+}
+
+async fn members_page(
+    state: &AppState,
+    ctx: Ctx,
+    notice: Option<String>,
+    error: Option<String>,
+    password: Option<String>,
+) -> Response {
+    let Ok(members) = state.store.account_members(ctx.account.id).await else {
+        return unavailable();
+    };
+    let page = MembersPage {
+        nav: ctx.nav(state, notice, error),
+        members: members
+            .into_iter()
+            .map(|(u, r)| (u.id.to_string(), u.email, r.to_string()))
+            .collect(),
+        one_time_password: password,
+    };
+    show(ctx, &page)
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(account): Path<String>,
+) -> Response {
+    match Ctx::load(&state, browser, &account).await {
+        Ok(ctx) => members_page(&state, ctx, None, None, None).await,
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    csrf: String,
+    email: String,
+    role: String,
+    create_user: Option<String>,
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(account): Path<String>,
+    WebForm(form): WebForm<AddForm>,
+) -> Response {
+    let ctx = match Ctx::load(&state, browser, &account).await {
+        Ok(ctx) => ctx,
+        Err(response) => return response,
+    };
+    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
+        return response;
+    }
+    let Ok(role) = form.role.parse::<Role>() else {
+        return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
+    };
+    let added = manage::add_member(state.store.as_ref(), ctx.account.id, &form.email, role).await;
+    let (user, password) = match added {
+        Ok(user) => (user, None),
+        Err(ManageError::NotFound("user")) if form.create_user.is_some() => {
+            let password = hubgate_core::password::generate_password();
+            let now = hubgate_core::now();
+            match manage::create_user(
+                state.store.as_ref(),
+                &form.email,
+                &password,
+                Some((ctx.account.id, role)),
+                now,
+            )
+            .await
+            {
+                Ok(user) => (user, Some(password)),
+                Err(error) => {
+                    return members_page(&state, ctx, None, Some(error.to_string()), None).await;
+                }
+            }
+        }
+        Err(ManageError::NotFound(_)) => {
+            let message = "No user has that email. Tick \"Create the user\" to create one with a one-time password.";
+            return members_page(&state, ctx, None, Some(message.into()), None).await;
+        }
+        Err(error) => return members_page(&state, ctx, None, Some(error.to_string()), None).await,
+    };
+    let _ = manage::audit(
+        state.store.as_ref(),
+        ctx.account.id,
+        &ctx.actor(),
+        "member.added",
+        &user.email,
+        role.as_str(),
+    )
+    .await;
+    let notice = format!("{} is now {role}.", user.email);
+    members_page(&state, ctx, Some(notice), None, password).await
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    csrf: String,
+    role: String,
+}
+
+pub async fn set_role(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path((account, user)): Path<(String, String)>,
+    WebForm(form): WebForm<RoleForm>,
+) -> Response {
+    let ctx = match Ctx::load(&state, browser, &account).await {
+        Ok(ctx) => ctx,
+        Err(response) => return response,
+    };
+    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
+        return response;
+    }
+    let (Ok(user), Ok(role)) = (user.parse::<UserId>(), form.role.parse::<Role>()) else {
+        return members_page(
+            &state,
+            ctx,
+            None,
+            Some("Pick a member and a role.".into()),
+            None,
+        )
+        .await;
+    };
+    match manage::set_role(state.store.as_ref(), ctx.account.id, user, role).await {
+        Ok(()) => {
+            let _ = manage::audit(
+                state.store.as_ref(),
+                ctx.account.id,
+                &ctx.actor(),
+                "member.role_changed",
+                &user.to_string(),
+                role.as_str(),
+            )
+            .await;
+            members_page(&state, ctx, Some("Role changed.".into()), None, None).await
+        }
+        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path((account, user)): Path<(String, String)>,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Response {
+    let ctx = match Ctx::load(&state, browser, &account).await {
+        Ok(ctx) => ctx,
+        Err(response) => return response,
+    };
+    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
+        return response;
+    }
+    let Ok(user) = user.parse::<UserId>() else {
+        return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
+    };
+    match manage::remove_member(state.store.as_ref(), ctx.account.id, user).await {
+        Ok(()) => {
+            let _ = manage::audit(
+                state.store.as_ref(),
+                ctx.account.id,
+                &ctx.actor(),
+                "member.removed",
+                &user.to_string(),
+                "",
+            )
+            .await;
+            members_page(&state, ctx, Some("Removed.".into()), None, None).await
+        }
+        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "consents.html")]
+struct ConsentsPage {
+    nav: Nav,
+    /// integration id, application, account id, account name, scopes, since
+    consents: Vec<(String, String, String, String, String, String)>,
+}
+
+/// The consents page is per user, not per account: frame it with the first account.
+async fn consents_page(state: &AppState, browser: Browser, notice: Option<String>) -> Response {
+    let Some(user_id) = browser.user else {
+        return see_other("/console/login");
+    };
+    let (Ok(Some(user)), Ok(accounts), Ok(consents)) = (
+        state.store.user_by_id(user_id).await,
+        state.store.accounts_of_user(user_id).await,
+        state.store.consents_of_user(user_id).await,
+    ) else {
+        return unavailable();
+    };
+    let mut rows = Vec::new();
+    for consent in consents {
+        let app = state
+            .store
+            .integration_by_id(consent.integration_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|i| i.name)
+            .unwrap_or_default();
+        let account = accounts
+            .iter()
+            .find(|(a, _)| a.id == consent.account_id)
+            .map(|(a, _)| a.name.clone())
+            .unwrap_or_default();
+        rows.push((
+            consent.integration_id.to_string(),
+            app,
+            consent.account_id.to_string(),
+            account,
+            consent.scope.to_string(),
+            consent.granted_at.format(&Rfc3339).unwrap_or_default(),
+        ));
+    }
+    let nav = Nav {
+        accounts: accounts
+            .iter()
+            .map(|(a, _)| (a.id.to_string(), a.name.clone()))
+            .collect(),
+        account_id: accounts
+            .first()
+            .map(|(a, _)| a.id.to_string())
+            .unwrap_or_default(),
+        email: user.email,
+        csrf: browser.csrf_token(state),
+        can_manage: false,
+        notice,
+        error: None,
+    };
+    let page = ConsentsPage {
+        nav,
+        consents: rows,
+    };
+    (browser.jar, Page::render(&page).with_scripts()).into_response()
+}
+
+pub async fn consents(State(state): State<AppState>, browser: Browser) -> Response {
+    consents_page(&state, browser, None).await
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    csrf: String,
+    integration: String,
+    account: String,
+}
+
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    browser: Browser,
+    WebForm(form): WebForm<WithdrawForm>,
+) -> Response {
+    if !browser.csrf_ok(&state, &form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the page and try again.",
+            None,
+        );
+    }
+    let Some(user) = browser.user else {
+        return see_other("/console/login");
+    };
+    let (Ok(integration), Ok(account)) = (
+        form.integration.parse::<IntegrationId>(),
+        form.account.parse::<AccountId>(),
+    ) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Check the form",
+            "No such consent.",
+            None,
+        );
+    };
+    if state
+        .store
+        .delete_consent(user, account, integration)
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
+    consents_page(
+        &state,
+        browser,
+        Some("Withdrawn: the application will have to ask you again.".into()),
+    )
+    .await
+}
