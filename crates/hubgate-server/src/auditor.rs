@@ -2,8 +2,7 @@
 //! events and failed client authentications are counted in memory and written
 //! as one row per integration and kind every half second ("token.issued
 //! ×250"), with each integration's last-used time; no write on the token hot
-//! path. Every event is also a structured log line at once (target
-//! `hubgate::audit`). Management actions are written at once by
+//! path. Each row is also a structured log line (target `hubgate::audit`). Management actions are written at once by
 //! [`crate::manage::audit`].
 
 use std::collections::HashMap;
@@ -40,7 +39,8 @@ impl Auditor {
         Self { sender }
     }
 
-    /// A token event or failed authentication, counted per integration.
+    /// A token event or failed authentication, counted per integration; its
+    /// log line comes with the aggregated row, not once per request.
     pub fn count(
         &self,
         account: AccountId,
@@ -49,7 +49,6 @@ impl Auditor {
         action: &'static str,
         detail: &str,
     ) {
-        tracing::info!(target: "hubgate::audit", account = %account, actor = %client_id, action, detail);
         let _ = self.sender.send(Entry::Counted {
             account,
             integration,
@@ -115,6 +114,14 @@ impl Batch {
                 },
             });
         let events: Vec<AuditEvent> = counted.collect();
+        for event in &events {
+            tracing::info!(target: "hubgate::audit", account = %event.account_id, actor = %event.actor,
+                action = %event.action, detail = %event.detail);
+        }
+        for event in &events {
+            tracing::info!(target: "hubgate::audit", account = %event.account_id, actor = %event.actor,
+                action = %event.action, detail = %event.detail);
+        }
         // An event of a just-deleted account cannot be stored: write the rest.
         if let Err(error) = store.append_audit(&events).await {
             for event in &events {

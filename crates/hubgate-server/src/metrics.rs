@@ -1,6 +1,8 @@
 //! Prometheus metrics, kept per app (no global recorder), so several servers
 //! can run in one process (tests) and each reports only its own traffic.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -16,9 +18,15 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// Method, route template, status.
+type RequestKey = (String, String, u16);
+
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// Registered handles per (method, route, status): registering builds
+    /// label vectors, which the hot path should not do per request.
+    requests: RwLock<HashMap<RequestKey, (Counter, Histogram)>>,
 }
 
 /// The grant types the token endpoint counts.
@@ -36,7 +44,11 @@ impl Default for Metrics {
             .expect("static bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
-        Self { recorder, handle }
+        Self {
+            recorder,
+            handle,
+            requests: RwLock::default(),
+        }
     }
 }
 
@@ -77,6 +89,39 @@ impl Metrics {
             .increment(1);
     }
 
+    fn request_handles(&self, method: &str, route: &str, status: u16) -> (Counter, Histogram) {
+        let key = (method.to_owned(), route.to_owned(), status);
+        if let Some(handles) = self
+            .requests
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            return handles.clone();
+        }
+        let counter = self.counter(
+            "hubgate_http_requests_total",
+            vec![
+                Label::new("method", key.0.clone()),
+                Label::new("route", key.1.clone()),
+                Label::new("status", status.to_string()),
+            ],
+        );
+        let histogram = self.histogram(
+            "hubgate_http_request_duration_seconds",
+            vec![
+                Label::new("method", key.0.clone()),
+                Label::new("route", key.1.clone()),
+            ],
+        );
+        let handles = (counter, histogram);
+        self.requests
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, handles.clone());
+        handles
+    }
+
     pub fn render(&self) -> String {
         self.handle.run_upkeep();
         self.handle.render()
@@ -87,29 +132,15 @@ impl Metrics {
 /// path, which would let clients create unbounded series).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let metrics = &state.metrics;
-    metrics
-        .counter(
-            "hubgate_http_requests_total",
-            vec![
-                Label::new("method", method.clone()),
-                Label::new("route", route.clone()),
-                Label::new("status", status),
-            ],
-        )
-        .increment(1);
-    metrics
-        .histogram(
-            "hubgate_http_request_duration_seconds",
-            vec![Label::new("method", method), Label::new("route", route)],
-        )
-        .record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (count, latency) =
+        state
+            .metrics
+            .request_handles(method.as_str(), route, response.status().as_u16());
+    count.increment(1);
+    latency.record(started.elapsed().as_secs_f64());
     response
 }

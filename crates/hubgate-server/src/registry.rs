@@ -12,7 +12,8 @@ use std::sync::{Arc, RwLock};
 
 use hubgate_core::crypto::MasterKey;
 use hubgate_core::grant::Client;
-use hubgate_core::ids::{ClientId, FamilyId, IntegrationId};
+use hubgate_core::hub::Hub;
+use hubgate_core::ids::{ClientId, FamilyId, HubId, IntegrationId};
 use hubgate_core::integration::Integration;
 use hubgate_core::tokens::AccessClaims;
 use hubgate_store::{Change, Store, StoreError};
@@ -30,8 +31,13 @@ pub struct Registry {
     by_client_id: RwLock<HashMap<ClientId, Entry>>,
     revoked_families: RwLock<HashMap<FamilyId, i64>>,
     revoked_access_tokens: RwLock<HashMap<String, i64>>,
+    /// Hubs read recently; dropped when the change log says one changed.
+    hubs: RwLock<HashMap<HubId, Arc<Hub>>>,
     seq: AtomicI64,
 }
+
+/// Hubs kept per node before the cache starts over.
+const MAX_CACHED_HUBS: usize = 100_000;
 
 /// Why a verified access token is no longer valid. Logged; the client hears `invalid_token`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,10 +207,27 @@ impl Registry {
                         self.note_access_token_revoked(jti, valid_until)
                     }
                     Change::SigningKey => keys_changed = true,
+                    Change::Hub(id) => self.forget_hub(id),
                 }
             }
             self.seq.store(last, Ordering::SeqCst);
         }
+    }
+
+    pub fn hub(&self, id: HubId) -> Option<Arc<Hub>> {
+        read(&self.hubs).get(&id).cloned()
+    }
+
+    pub fn remember_hub(&self, hub: Arc<Hub>) {
+        let mut hubs = write(&self.hubs);
+        if hubs.len() >= MAX_CACHED_HUBS {
+            hubs.clear();
+        }
+        hubs.insert(hub.id, hub);
+    }
+
+    pub fn forget_hub(&self, id: HubId) {
+        write(&self.hubs).remove(&id);
     }
 
     /// Forgets revocations of tokens that have expired anyway.

@@ -28,6 +28,7 @@ pub struct Inner {
     store_reachable: AtomicBool,
     /// Unix second of the last reload caused by an unknown `kid`.
     last_key_reload: AtomicI64,
+    verified: crate::token_cache::VerifiedTokens,
 }
 
 impl Deref for AppState {
@@ -59,6 +60,7 @@ impl AppState {
             auditor,
             store_reachable: AtomicBool::new(true),
             last_key_reload: AtomicI64::new(0),
+            verified: Default::default(),
         })))
     }
 
@@ -78,12 +80,16 @@ impl AppState {
         Ok(())
     }
 
-    /// Verifies an access token's signature and claims. A key this node does
-    /// not know yet may come from a rotation on another node: reload the keys
-    /// (at most once a second) and try again.
-    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+    /// Verifies an access token's signature and claims, or finds it among
+    /// those verified before. A key this node does not know yet may come from
+    /// a rotation on another node: reload the keys (at most once a second)
+    /// and try again.
+    pub async fn verify_access_token(&self, token: &str) -> Result<Arc<AccessClaims>, VerifyError> {
         let now = hubgate_core::now();
-        match self.keys().verifier.verify(token, now) {
+        if let Some(claims) = self.verified.get(token, now.unix_timestamp()) {
+            return Ok(claims);
+        }
+        let claims = match self.keys().verifier.verify(token, now) {
             Err(VerifyError::UnknownKey) => {
                 let second = now.unix_timestamp();
                 if self.last_key_reload.swap(second, Ordering::Relaxed) != second
@@ -94,7 +100,10 @@ impl AppState {
                 self.keys().verifier.verify(token, now)
             }
             other => other,
-        }
+        }?;
+        let claims = Arc::new(claims);
+        self.verified.insert(token, claims.clone());
+        Ok(claims)
     }
 
     pub fn store_reachable(&self) -> bool {

@@ -10,6 +10,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store could not complete the work right now (a batch failed, or it is closing).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }
@@ -21,7 +24,7 @@ impl StoreError {
             self,
             Self::Database(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-            )
+            ) | Self::Unavailable(_)
         )
     }
 }

@@ -37,6 +37,16 @@ pub use error::StoreError;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A refresh-token family asked to move past generation `presented`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationRequest {
+    pub family: FamilyId,
+    pub integration: IntegrationId,
+    pub presented: u32,
+    pub expires_at: i64,
+    pub now: OffsetDateTime,
+}
+
 /// What a user approved for an integration in one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
@@ -77,6 +87,8 @@ pub enum Change {
     AccessTokenRevoked { jti: String, valid_until: i64 },
     /// A signing key was added.
     SigningKey,
+    /// A hub was changed (PATCH or a reported state): drop it from caches.
+    Hub(HubId),
 }
 
 /// The revocations still in force, to start following the change log from `seq`.

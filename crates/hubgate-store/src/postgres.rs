@@ -70,6 +70,17 @@ impl PgStore {
         Ok(self.writer.begin().await?)
     }
 
+    /// PostgreSQL already groups concurrent commits into one WAL flush.
+    async fn rotate(
+        &self,
+        request: crate::RotationRequest,
+    ) -> Result<hubgate_core::refresh::Rotation> {
+        let mut tx = self.begin_locking().await?;
+        let rotation = sql::rotate_in_tx(&mut tx, &request).await?;
+        tx.commit().await?;
+        Ok(rotation)
+    }
+
     async fn close_pools(&self) {
         self.listener.abort();
         self.writer.close().await;

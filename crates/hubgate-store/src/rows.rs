@@ -241,6 +241,7 @@ impl ChangeRow {
                 valid_until: until()?,
             },
             "signing_key" => Change::SigningKey,
+            "hub" => Change::Hub(id(&self.subject)?),
             other => return Err(corrupt(format!("unknown change kind {other}"))),
         };
         Ok((self.seq, change))

@@ -23,7 +23,7 @@ macro_rules! sql_store {
             use crate::rows::{
                 self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, HubRow, IntegrationRow, KeyRow, UserRow,
             };
-            use crate::{AuditEvent, Change, Consent, HubFilter, Result, RevocationSnapshot, Store, StoreError};
+            use crate::{AuditEvent, Change, Consent, HubFilter, Result, RevocationSnapshot, RotationRequest, Store, StoreError};
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};
 
 const INTEGRATION_COLUMNS: &str = "id, account_id, name, client_id, redirect_uris, scopes, enabled, \
@@ -57,6 +57,58 @@ async fn hub_in_tx(conn: &mut $conn, id: HubId) -> Result<Option<Hub>> {
             .fetch_optional(conn)
             .await?;
     row.map(Hub::try_from).transpose()
+}
+
+/// One family rotation inside a write transaction (see `Store::rotate_family`).
+/// Generation 0 has no row yet: the first refresh creates it. Either
+/// statement succeeds for exactly one caller per generation.
+pub(super) async fn rotate_in_tx(conn: &mut $conn, request: &RotationRequest) -> Result<Rotation> {
+    let RotationRequest { family, integration, presented, expires_at, now } = *request;
+    let family_text = family.to_string();
+    let won = if presented == 0 {
+        sqlx::query(
+            "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+             VALUES ($1, $2, 1, FALSE, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&family_text)
+        .bind(integration.to_string())
+        .bind(expires_at)
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await
+    } else {
+        sqlx::query(
+            "UPDATE refresh_families SET generation = generation + 1, expires_at = $3, updated_at = $4 \
+             WHERE id = $1 AND generation = $2 AND NOT revoked",
+        )
+        .bind(&family_text)
+        .bind(i64::from(presented))
+        .bind(expires_at)
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await
+    }?
+    .rows_affected()
+        == 1;
+    if won {
+        return Ok(Rotation::Rotated);
+    }
+    let revoked: Option<bool> = sqlx::query_scalar("SELECT revoked FROM refresh_families WHERE id = $1")
+        .bind(&family_text)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if revoked != Some(false) {
+        // Revoked before, or (for a generation past 0) no record at all:
+        // nothing valid can be rotated.
+        return Ok(Rotation::Revoked);
+    }
+    sqlx::query("UPDATE refresh_families SET revoked = TRUE, updated_at = $2 WHERE id = $1")
+        .bind(&family_text)
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await?;
+    log_change(conn, "family", &family_text, Some(expires_at), now).await?;
+    Ok(Rotation::Reused)
 }
 
 async fn write_hub(conn: &mut $conn, hub: &Hub) -> Result<()> {
@@ -420,6 +472,7 @@ impl Store for $store {
         };
         let next = change.apply(&hub, now);
         write_hub(&mut tx, &next).await?;
+        log_change(&mut tx, "hub", &next.id.to_string(), None, now).await?;
         tx.commit().await?;
         Ok(Some(next))
     }
@@ -437,6 +490,7 @@ impl Store for $store {
         hub.last_seen = Some(now);
         hub.updated_at = now;
         write_hub(&mut tx, &hub).await?;
+        log_change(&mut tx, "hub", &hub.id.to_string(), None, now).await?;
         tx.commit().await?;
         Ok(hub)
     }
@@ -479,57 +533,7 @@ impl Store for $store {
         expires_at: i64,
         now: OffsetDateTime,
     ) -> Result<Rotation> {
-        let family_text = family.to_string();
-        let mut tx = self.begin_locking().await?;
-        // Generation 0 has no row yet: the first refresh creates it. Either
-        // statement succeeds for exactly one caller per generation.
-        let won = if presented == 0 {
-            sqlx::query(
-                "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
-                 VALUES ($1, $2, 1, FALSE, $3, $4) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&family_text)
-            .bind(integration.to_string())
-            .bind(expires_at)
-            .bind(now.unix_timestamp())
-            .execute(&mut *tx)
-            .await
-        } else {
-            sqlx::query(
-                "UPDATE refresh_families SET generation = generation + 1, expires_at = $3, updated_at = $4 \
-                 WHERE id = $1 AND generation = $2 AND NOT revoked",
-            )
-            .bind(&family_text)
-            .bind(i64::from(presented))
-            .bind(expires_at)
-            .bind(now.unix_timestamp())
-            .execute(&mut *tx)
-            .await
-        }?
-        .rows_affected()
-            == 1;
-        if won {
-            tx.commit().await?;
-            return Ok(Rotation::Rotated);
-        }
-        let revoked: Option<bool> =
-            sqlx::query_scalar("SELECT revoked FROM refresh_families WHERE id = $1")
-                .bind(&family_text)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if revoked != Some(false) {
-            // Revoked before, or (for a generation past 0) no record at all:
-            // nothing valid can be rotated.
-            return Ok(Rotation::Revoked);
-        }
-        sqlx::query("UPDATE refresh_families SET revoked = TRUE, updated_at = $2 WHERE id = $1")
-            .bind(&family_text)
-            .bind(now.unix_timestamp())
-            .execute(&mut *tx)
-            .await?;
-        log_change(&mut tx, "family", &family_text, Some(expires_at), now).await?;
-        tx.commit().await?;
-        Ok(Rotation::Reused)
+        self.rotate(RotationRequest { family, integration, presented, expires_at, now }).await
     }
 
     async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>> {

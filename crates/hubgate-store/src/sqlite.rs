@@ -14,7 +14,10 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::Result;
+use hubgate_core::refresh::Rotation;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Result, RotationRequest, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -22,6 +25,52 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    rotations: mpsc::Sender<(RotationRequest, oneshot::Sender<Result<Rotation>>)>,
+}
+
+/// Refresh rotations must be on disk before the client hears of them, and
+/// SQLite syncs once per commit: a task runs every rotation waiting at that
+/// moment in one transaction, so one fsync serves them all (group commit).
+/// Within a batch rotations run in arrival order, exactly as they would one
+/// transaction each.
+async fn group_commit(
+    writer: SqlitePool,
+    mut receiver: mpsc::Receiver<(RotationRequest, oneshot::Sender<Result<Rotation>>)>,
+) {
+    const MAX_BATCH: usize = 512;
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcome = async {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            let mut rotations = Vec::with_capacity(batch.len());
+            for (request, _) in &batch {
+                rotations.push(sql::rotate_in_tx(&mut tx, request).await?);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(rotations)
+        }
+        .await;
+        match outcome {
+            Ok(rotations) => {
+                for ((_, reply), rotation) in batch.into_iter().zip(rotations) {
+                    let _ = reply.send(Ok(rotation));
+                }
+            }
+            Err(error) => {
+                // Nothing was committed: every token of the batch is still valid.
+                let text = error.to_string();
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
+                }
+            }
+        }
+    }
 }
 
 impl SqliteStore {
@@ -47,7 +96,24 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { reader, writer })
+        let (rotations, receiver) = mpsc::channel(4096);
+        tokio::spawn(group_commit(writer.clone(), receiver));
+        Ok(Self {
+            reader,
+            writer,
+            rotations,
+        })
+    }
+
+    async fn rotate(&self, request: RotationRequest) -> Result<Rotation> {
+        let (reply, answer) = oneshot::channel();
+        self.rotations
+            .send((request, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?
     }
 
     /// A write transaction that may read first: takes the write lock up front.

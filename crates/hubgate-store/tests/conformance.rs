@@ -343,11 +343,24 @@ async fn a_hub_patch_changes_desired_but_not_reported_state(store: &dyn Store) {
     let patch =
         serde_json::from_value(json!({"name": "Renamed", "desired": {"mtrmode": false}})).unwrap();
     let change = HubChange::from_patch(patch).unwrap();
+    let before = store.revocation_snapshot(now()).await.unwrap().seq;
     let patched = store
         .patch_hub(account.id, hub.id, &change, now())
         .await
         .unwrap()
         .unwrap();
+    let logged: Vec<_> = store
+        .changes_since(before)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    assert_eq!(
+        logged,
+        vec![Change::Hub(hub.id)],
+        "caches elsewhere learn of the change"
+    );
     assert_eq!(patched.name, "Renamed");
     assert_eq!(patched.desired.get("mtrmode"), Some(&json!(false)));
     assert_eq!(patched.state, hub.state);

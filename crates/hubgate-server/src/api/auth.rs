@@ -13,7 +13,7 @@ use crate::state::AppState;
 /// Who a request acts for: a verified, unrevoked access token.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub claims: AccessClaims,
+    pub claims: std::sync::Arc<AccessClaims>,
 }
 
 impl Principal {

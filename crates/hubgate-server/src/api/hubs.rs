@@ -35,6 +35,30 @@ pub struct ListQuery {
     room: Option<String>,
 }
 
+/// A hub of the principal's account, from this node's cache or the store.
+/// A cached hub of another account is not found, exactly like a stored one.
+async fn account_hub(
+    state: &AppState,
+    principal: &Principal,
+    id: HubId,
+) -> Result<std::sync::Arc<hubgate_core::hub::Hub>, ApiError> {
+    if let Some(hub) = state.registry.hub(id) {
+        return if hub.account_id == principal.account() {
+            Ok(hub)
+        } else {
+            Err(ApiError::not_found("hub"))
+        };
+    }
+    let hub = state
+        .store
+        .hub(principal.account(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("hub"))?;
+    let hub = std::sync::Arc::new(hub);
+    state.registry.remember_hub(hub.clone());
+    Ok(hub)
+}
+
 /// Ids are opaque; one that does not parse names no hub at all.
 fn hub_id(raw: &str) -> Result<HubId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("hub"))
@@ -111,11 +135,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Hub>, ApiError> {
     principal.require(Scope::HubsRead)?;
-    let hub = state
-        .store
-        .hub(principal.account(), hub_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("hub"))?;
+    let hub = account_hub(&state, &principal, hub_id(&id)?).await?;
     Ok(Json(hub.to_wire()))
 }
 
@@ -134,17 +154,13 @@ pub async fn state(
     Path(id): Path<String>,
 ) -> Result<Json<HubStateView>, ApiError> {
     principal.require(Scope::HubsRead)?;
-    let hub = state
-        .store
-        .hub(principal.account(), hub_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("hub"))?;
+    let hub = account_hub(&state, &principal, hub_id(&id)?).await?;
     Ok(Json(HubStateView {
         id: hub.id.to_string(),
         online: hub.online,
         last_seen: hub.last_seen,
-        state: hub.state,
-        desired: hub.desired,
+        state: hub.state.clone(),
+        desired: hub.desired.clone(),
     }))
 }
 
@@ -178,6 +194,9 @@ pub async fn patch(
         .patch_hub(principal.account(), id, &change, hubgate_core::now())
         .await?
         .ok_or_else(|| ApiError::not_found("hub"))?;
+    state
+        .registry
+        .remember_hub(std::sync::Arc::new(hub.clone()));
     tracing::info!(client_id = %principal.claims.client_id, hub = %hub.id, "hub changed");
     Ok(Json(hub.to_wire()))
 }

@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// A token presented to introspection or revocation, once recognised as ours
 /// and the caller's.
 enum Known {
-    Access(AccessClaims),
+    Access(std::sync::Arc<AccessClaims>),
     Refresh(RefreshClaims),
 }
 
@@ -74,9 +74,9 @@ pub async fn introspect(
                     exp: Some(claims.exp),
                     iat: Some(claims.iat),
                     sub: Some(claims.sub.to_string()),
-                    aud: Some(claims.aud),
-                    iss: Some(claims.iss),
-                    jti: Some(claims.jti),
+                    aud: Some(claims.aud.clone()),
+                    iss: Some(claims.iss.clone()),
+                    jti: Some(claims.jti.clone()),
                     account_id: Some(claims.account_id.to_string()),
                 },
                 Err(_) => IntrospectionResponse::default(),
@@ -172,7 +172,7 @@ pub async fn revoke(
                 .await?;
             state
                 .registry
-                .note_access_token_revoked(claims.jti, claims.exp);
+                .note_access_token_revoked(claims.jti.clone(), claims.exp);
             tracing::info!(client_id = %client.integration.client_id, "access token revoked");
         }
         None => {}

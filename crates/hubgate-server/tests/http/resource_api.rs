@@ -336,3 +336,64 @@ async fn account_and_userinfo_describe_the_integrations_account_and_creator() {
         .unwrap();
     assert_eq!(info, json!({"sub": app.owner.id.to_string()}));
 }
+
+#[tokio::test]
+async fn a_cached_hub_stays_invisible_to_other_accounts_and_is_refreshed_when_changed_elsewhere() {
+    use hubgate_store::Store;
+    let app = TestApp::spawn().await;
+    let (_, other_creds) = app.other_account().await;
+    let other_token = app
+        .client_credentials(&other_creds, None)
+        .await
+        .access_token;
+    let page: Value = app
+        .get("/api/v1/hubs", &other_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let foreign: hubgate_core::ids::HubId =
+        page["items"][0]["id"].as_str().unwrap().parse().unwrap();
+    // The other account reads it: now this node has it cached.
+    assert_eq!(
+        app.get(&format!("/api/v1/hubs/{foreign}"), &other_token)
+            .await
+            .status(),
+        200
+    );
+    let token = app
+        .client_credentials(&app.integration(ALL_SCOPES).await, None)
+        .await
+        .access_token;
+    assert_eq!(
+        error_of(app.get(&format!("/api/v1/hubs/{foreign}"), &token).await).await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        error_of(
+            app.get(&format!("/api/v1/hubs/{foreign}/state"), &token)
+                .await
+        )
+        .await,
+        (404, "not_found".into())
+    );
+
+    // Another process records a new state: the cached copy gives way within a poll.
+    let reported = serde_json::from_value(json!({"active": 3, "connected": [0, 0, 1, 0]})).unwrap();
+    app.store
+        .report_hub_state(foreign, &reported, hubgate_core::now())
+        .await
+        .unwrap();
+    let fresh = app
+        .eventually(std::time::Duration::from_secs(1), || async {
+            let state: Value = app
+                .get(&format!("/api/v1/hubs/{foreign}/state"), &other_token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            state["state"]["active"] == 3
+        })
+        .await;
+    assert!(fresh.is_some(), "the cached hub was not refreshed");
+}
