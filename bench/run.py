@@ -373,7 +373,7 @@ def main():
         results += r
         if not args.no_postgres:
             log("== hubgate on PostgreSQL")
-            url = subprocess.run([str(ROOT / "scripts" / "start-postgres")], capture_output=True, text=True, check=True).stdout.strip()
+            url = subprocess.run([str(ROOT / "scripts" / "start-postgres")], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
             name = f"hubgate_bench_{uuid.uuid4().hex[:8]}"
             psql = ["psql", url, "-q", "-c"]
             env = {"PGPASSWORD": "hubgate"}

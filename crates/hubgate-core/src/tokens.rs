@@ -1,14 +1,16 @@
 //! JWT access tokens (RFC 9068 `at+jwt`), signed with Ed25519 keys.
 //!
-//! Signing is a small hand-written JWS: the header of each key is encoded once
-//! and the parsed key is kept, where the JWT crate would re-parse the PKCS#8
-//! key on every call (about 3× the cost; CRATES.md). Verification goes through
-//! the `jsonwebtoken` crate, so every token we mint is also checked by an
-//! implementation we did not write.
+//! Signing is a small hand-written JWS over aws-lc-rs's Ed25519: the header of
+//! each key is encoded once and the parsed key is kept, where the JWT crate
+//! would re-parse the PKCS#8 key on every call. aws-lc-rs signs in about a
+//! third of ed25519-dalek's time here (measured: `cargo bench -p hubgate-core`,
+//! see BENCHMARKS.md), and signing is most of a client_credentials grant.
+//! Verification goes through the `jsonwebtoken` crate, so every token we mint
+//! is also checked by an implementation we did not write.
 
 use std::collections::HashMap;
 
-use ed25519_dalek::Signer;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -56,7 +58,7 @@ pub struct StoredKey {
 /// An Ed25519 key ready to sign: parsed once, header pre-encoded.
 pub struct AccessTokenSigner {
     kid: KeyId,
-    key: ed25519_dalek::SigningKey,
+    key: Ed25519KeyPair,
     encoded_header: String,
 }
 
@@ -64,14 +66,15 @@ impl AccessTokenSigner {
     pub fn generate(master: &MasterKey, now: OffsetDateTime) -> (Self, StoredKey) {
         let seed: [u8; 32] = rand::random();
         let kid = KeyId::new();
-        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let signer =
+            Self::from_seed(kid, seed).expect("a random 32-byte seed is a valid Ed25519 key");
         let stored = StoredKey {
             id: kid,
-            public_key: key.verifying_key().to_bytes(),
+            public_key: signer.public_key(),
             sealed_private_key: master.seal(Purpose::SigningKey, &kid.to_bytes(), &seed),
             created_at: now,
         };
-        (Self::from_seed(kid, seed), stored)
+        (signer, stored)
     }
 
     pub fn open(master: &MasterKey, stored: &StoredKey) -> Result<Self, OpenError> {
@@ -81,21 +84,27 @@ impl AccessTokenSigner {
             &stored.sealed_private_key,
         )?;
         let seed: [u8; 32] = seed.try_into().map_err(|_| OpenError)?;
-        let signer = Self::from_seed(stored.id, seed);
-        if signer.key.verifying_key().to_bytes() != stored.public_key {
+        let signer = Self::from_seed(stored.id, seed).ok_or(OpenError)?;
+        if signer.public_key() != stored.public_key {
             return Err(OpenError);
         }
         Ok(signer)
     }
 
-    fn from_seed(kid: KeyId, seed: [u8; 32]) -> Self {
+    fn from_seed(kid: KeyId, seed: [u8; 32]) -> Option<Self> {
         let header =
             serde_json::json!({"alg": "EdDSA", "typ": TOKEN_TYPE_HEADER, "kid": kid.to_string()});
-        Self {
+        Some(Self {
             kid,
-            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+            key: Ed25519KeyPair::from_seed_unchecked(&seed).ok()?,
             encoded_header: crypto::base64url(header.to_string().as_bytes()),
-        }
+        })
+    }
+
+    fn public_key(&self) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(self.key.public_key().as_ref());
+        key
     }
 
     pub fn kid(&self) -> KeyId {
@@ -111,7 +120,7 @@ impl AccessTokenSigner {
         token.push_str(&crypto::base64url(&payload));
         let signature = self.key.sign(token.as_bytes());
         token.push('.');
-        token.push_str(&crypto::base64url(&signature.to_bytes()));
+        token.push_str(&crypto::base64url(signature.as_ref()));
         token
     }
 }

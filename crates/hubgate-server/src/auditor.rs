@@ -1,42 +1,57 @@
 //! The audit log's writer for events that come at request rates: token
 //! events and failed client authentications are counted in memory and written
 //! as one row per integration and kind every half second ("token.issued
-//! ×250"), with each integration's last-used time; no write on the token hot
-//! path. Each row is also a structured log line (target `hubgate::audit`). Management actions are written at once by
-//! [`crate::manage::audit`].
+//! ×250"), with each integration's last-used time. Counting is a map update
+//! under a short lock: no write, no channel, no task wake-up per request.
+//! Each row is also a structured log line (target `hubgate::audit`).
+//! Management actions are written at once by [`crate::manage::audit`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hubgate_core::ids::{AccountId, IntegrationId};
 use hubgate_store::{AuditEvent, Store};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
 
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
-enum Entry {
-    Counted {
-        account: AccountId,
-        integration: IntegrationId,
-        client_id: String,
-        action: &'static str,
-        detail: String,
-    },
-    Flush(oneshot::Sender<()>),
+type CountKey = (AccountId, String, &'static str, String);
+
+#[derive(Default)]
+struct Pending {
+    counts: HashMap<CountKey, u64>,
+    used: HashMap<IntegrationId, OffsetDateTime>,
 }
 
 #[derive(Clone)]
 pub struct Auditor {
-    sender: mpsc::UnboundedSender<Entry>,
+    pending: Arc<Mutex<Pending>>,
+    store: Arc<dyn Store>,
+    /// Serialises flushes, so rows are written in order and none twice.
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Auditor {
     pub fn start(store: Arc<dyn Store>) -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, receiver));
-        Self { sender }
+        let auditor = Self {
+            pending: Arc::default(),
+            store,
+            writing: Arc::default(),
+        };
+        let background = auditor.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                background.flush().await;
+                // Stop with the last handle (the app's state) gone.
+                if Arc::strong_count(&background.pending) == 1 {
+                    return;
+                }
+            }
+        });
+        auditor
     }
 
     /// A token event or failed authentication, counted per integration; its
@@ -49,58 +64,35 @@ impl Auditor {
         action: &'static str,
         detail: &str,
     ) {
-        let _ = self.sender.send(Entry::Counted {
-            account,
-            integration,
-            client_id: client_id.to_owned(),
-            action,
-            detail: detail.to_owned(),
-        });
-    }
-
-    /// Writes everything recorded so far.
-    pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.sender.send(Entry::Flush(done)).is_ok() {
-            let _ = wait.await;
-        }
-    }
-}
-
-#[derive(Default)]
-struct Batch {
-    counts: HashMap<(AccountId, String, &'static str, String), u64>,
-    used: HashMap<IntegrationId, OffsetDateTime>,
-}
-
-impl Batch {
-    fn add(&mut self, entry: Entry) -> Option<oneshot::Sender<()>> {
-        match entry {
-            Entry::Counted {
-                account,
-                integration,
-                client_id,
-                action,
-                detail,
-            } => {
-                *self
-                    .counts
-                    .entry((account, client_id, action, detail))
-                    .or_default() += 1;
-                if action != "client_auth.failed" {
-                    self.used.insert(integration, hubgate_core::now());
-                }
-            }
-            Entry::Flush(done) => return Some(done),
-        }
-        None
-    }
-
-    async fn write(&mut self, store: &dyn Store) {
-        let now = hubgate_core::now();
-        let counted = self
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *pending
             .counts
-            .drain()
+            .entry((account, client_id.to_owned(), action, detail.to_owned()))
+            .or_default() += 1;
+        if action != "client_auth.failed" {
+            pending.used.insert(integration, hubgate_core::now());
+        }
+    }
+
+    /// Writes everything counted so far.
+    pub async fn flush(&self) {
+        let _writing = self.writing.lock().await;
+        let pending = std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if pending.counts.is_empty() && pending.used.is_empty() {
+            return;
+        }
+        let now = hubgate_core::now();
+        let events: Vec<AuditEvent> = pending
+            .counts
+            .into_iter()
             .map(|((account_id, subject, action, detail), n)| AuditEvent {
                 account_id,
                 at: now,
@@ -112,20 +104,17 @@ impl Batch {
                 } else {
                     format!("{detail} ×{n}")
                 },
-            });
-        let events: Vec<AuditEvent> = counted.collect();
-        for event in &events {
-            tracing::info!(target: "hubgate::audit", account = %event.account_id, actor = %event.actor,
-                action = %event.action, detail = %event.detail);
-        }
+            })
+            .collect();
         for event in &events {
             tracing::info!(target: "hubgate::audit", account = %event.account_id, actor = %event.actor,
                 action = %event.action, detail = %event.detail);
         }
         // An event of a just-deleted account cannot be stored: write the rest.
-        if let Err(error) = store.append_audit(&events).await {
+        if let Err(error) = self.store.append_audit(&events).await {
             for event in &events {
-                if store
+                if self
+                    .store
                     .append_audit(std::slice::from_ref(event))
                     .await
                     .is_err()
@@ -134,31 +123,9 @@ impl Batch {
                 }
             }
         }
-        let used: Vec<_> = self.used.drain().collect();
-        if let Err(error) = store.touch_integrations(&used).await {
+        let used: Vec<_> = pending.used.into_iter().collect();
+        if let Err(error) = self.store.touch_integrations(&used).await {
             tracing::warn!(%error, "could not record when integrations were last used");
-        }
-    }
-}
-
-async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Entry>) {
-    let mut batch = Batch::default();
-    loop {
-        let mut waiting = Vec::new();
-        let deadline = tokio::time::sleep(FLUSH_EVERY);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                entry = receiver.recv() => match entry {
-                    Some(entry) => if let Some(done) = batch.add(entry) { waiting.push(done); break },
-                    None => { batch.write(store.as_ref()).await; return }
-                },
-                () = &mut deadline => break,
-            }
-        }
-        batch.write(store.as_ref()).await;
-        for done in waiting {
-            let _ = done.send(());
         }
     }
 }
