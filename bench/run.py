@@ -145,8 +145,9 @@ def hubgate(*args, env=None):
 def start_hubgate(data_dir, store_args, env, port):
     server = Server([str(RELEASE / "hubgate"), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir),
                      "--no-demo", *store_args], env={"HUBGATE_LOG": "warn", **env}, marker="Stop with")
-    account = re.search(r"acc_[0-9a-f]{32}", server.banner).group(0)
-    return server, account
+    # Only a first start prints the bootstrapped account.
+    account = re.search(r"acc_[0-9a-f]{32}", server.banner)
+    return server, account and account.group(0)
 
 
 def prepare(data_dir, store_args, env, account, hubs=60):
@@ -219,9 +220,34 @@ def bench_hubgate(label, data_dir, store_args, env, args, port, families_db=None
             results.append(refresh_round(f"{label}: refresh_token"))
         extra["rss_peak_mb"] = server.rss_peak_mb()
         log(f"  {label}: RSS idle {extra['rss_idle_mb']:.1f} MB, peak under load {extra['rss_peak_mb']:.1f} MB")
+        if args.integrations:
+            server.stop()
+            add_integrations(data_dir, store_args, env, account, args.integrations)
+            server, _ = start_hubgate(data_dir, store_args, env, port)
+            extra[f"rss_idle_with_{args.integrations}_integrations_mb"] = server.rss_now_mb()
+            log(f"  {label}: RSS idle after a restart with {args.integrations} more integrations "
+                f"{server.rss_now_mb():.1f} MB")
     finally:
         server.stop()
     return results, extra
+
+
+def add_integrations(data_dir, store_args, env, account, count):
+    """Creates `count` integrations through the admin tool, 8 at a time."""
+    admin = [str(RELEASE / "hubgate"), "admin", "--data-dir", str(data_dir), "--output", "json", *store_args,
+             "integration", "create", "--account", account, "--redirect-uri", "https://bench.example/cb",
+             "--scope", SCOPES, "--name"]
+    procs = []
+    for i in range(count):
+        procs.append(subprocess.Popen(admin + [f"bench {i}"], stdout=subprocess.DEVNULL,
+                                      env={**os.environ, **env}))
+        if len(procs) >= 8:
+            if procs.pop(0).wait() != 0:
+                raise RuntimeError("hubgate admin integration create failed")
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError("hubgate admin integration create failed")
+    log(f"  created {count} more integrations")
 
 
 def sqlite_families(path):
@@ -265,7 +291,7 @@ def bench_peer(args, port):
     peer_dir = BENCH / "peer"
     if not (peer_dir / "node_modules" / "oidc-provider").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=peer_dir, check=True)
-    server = Server(["node", str(peer_dir / "server.js"), str(port)])
+    server = Server(["node", str(peer_dir / "server.js"), str(port)], env={"NODE_ENV": "production"})
     base = f"http://127.0.0.1:{port}"
     auth = "Basic YmVuY2g6YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC1iZW5jaC1zZWNyZXQ="  # bench:bench-secret-…
     results = []
@@ -276,10 +302,11 @@ def bench_peer(args, port):
         token = post_json(base + "/token", {"grant_type": "client_credentials", "scope": "hubs:read"}, auth=auth)
         results.append(measure("peer: node-oidc-provider bearer GET", base + "/api/v1/hubs/hub_0", "get.lua",
                                {"TOKEN": token["access_token"]}, args))
-        log(f"  peer RSS peak {server.rss_peak_mb():.1f} MB")
+        peak = server.rss_peak_mb()
+        log(f"  peer RSS peak {peak:.1f} MB")
     finally:
         server.stop()
-    return results
+    return results, {"rss_peak_mb": peak}
 
 
 def find(results, prefix, connections=64):
@@ -348,13 +375,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--collect", type=int, default=8, help="seconds of client_credentials that mint refresh tokens")
+    parser.add_argument("--collect", type=int, default=None,
+                        help="seconds of client_credentials that mint the refresh tokens the refresh runs spend "
+                             "[default: duration × reps, enough while client_credentials outpaces refresh]")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--integrations", type=int, default=2000,
+                        help="integrations added (then a restart) to measure memory per integration; 0 skips")
     parser.add_argument("--quick", action="store_true", help="2 s runs, 2 repetitions, no scaling or PostgreSQL")
     args = parser.parse_args()
     args.scaling = [1, 16, 64, 256]
     if args.quick:
         args.duration, args.reps, args.collect, args.scaling, args.no_postgres = 2, 2, 3, [64], True
+        args.integrations = 0
+    args.collect = args.collect or args.duration * args.reps
     for tool in ["wrk", "taskset", "node", "npm"]:
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             sys.exit(f"{tool} is required (scripts/bench installs wrk)")
@@ -364,7 +397,8 @@ def main():
     log("== the limit: bare axum")
     results += bench_bare(args, 18190)
     log("== the peer: node-oidc-provider")
-    results += bench_peer(args, 18191)
+    r, extras["peer: node-oidc-provider"] = bench_peer(args, 18191)
+    results += r
     with tempfile.TemporaryDirectory(prefix="hubgate-bench-") as tmp:
         log("== hubgate on SQLite")
         data = Path(tmp) / "sqlite"

@@ -26,6 +26,7 @@ pub mod password;
 pub mod refresh;
 pub mod scope;
 pub mod secret;
+pub mod token_cache;
 pub mod tokens;
 
 pub use time::OffsetDateTime;

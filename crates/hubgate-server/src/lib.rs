@@ -31,7 +31,6 @@ pub mod metrics;
 pub(crate) mod ops;
 pub mod registry;
 pub mod state;
-mod token_cache;
 pub mod web;
 
 use std::net::SocketAddr;

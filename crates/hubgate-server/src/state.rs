@@ -28,7 +28,7 @@ pub struct Inner {
     store_reachable: AtomicBool,
     /// Unix second of the last reload caused by an unknown `kid`.
     last_key_reload: AtomicI64,
-    verified: crate::token_cache::VerifiedTokens,
+    verified: hubgate_core::token_cache::VerifiedTokens,
 }
 
 impl Deref for AppState {

@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
+mod group_commit;
 mod rows;
 #[macro_use]
 mod sql;

@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 
-use crate::Result;
+use crate::{Result, group_commit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 const CHANNEL: &str = "hubgate_changes";
@@ -41,6 +41,7 @@ pub struct PgStore {
     writer: PgPool,
     changed: Arc<Notify>,
     listener: Arc<tokio::task::JoinHandle<()>>,
+    rotations: group_commit::Rotations,
 }
 
 impl PgStore {
@@ -58,11 +59,25 @@ impl PgStore {
         MIGRATOR.run(&pool).await?;
         let changed = Arc::new(Notify::new());
         let listener = Arc::new(tokio::spawn(listen(pool.clone(), changed.clone())));
+        // PostgreSQL groups concurrent commits into one WAL flush, but only
+        // as many as there are pooled connections: batching here lets one
+        // flush serve hundreds of rotations on a 16-connection pool.
+        let batch_pool = pool.clone();
+        let rotations = group_commit::spawn(move |batch| {
+            let pool = batch_pool.clone();
+            async move {
+                let mut tx = pool.begin().await?;
+                let rotations = sql::rotate_batch(&mut tx, &batch).await?;
+                tx.commit().await?;
+                Ok(rotations)
+            }
+        });
         Ok(Self {
             reader: pool.clone(),
             writer: pool,
             changed,
             listener,
+            rotations,
         })
     }
 
@@ -70,15 +85,11 @@ impl PgStore {
         Ok(self.writer.begin().await?)
     }
 
-    /// PostgreSQL already groups concurrent commits into one WAL flush.
     async fn rotate(
         &self,
         request: crate::RotationRequest,
     ) -> Result<hubgate_core::refresh::Rotation> {
-        let mut tx = self.begin_locking().await?;
-        let rotation = sql::rotate_in_tx(&mut tx, &request).await?;
-        tx.commit().await?;
-        Ok(rotation)
+        self.rotations.rotate(request).await
     }
 
     async fn close_pools(&self) {

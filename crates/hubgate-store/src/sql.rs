@@ -111,6 +111,115 @@ pub(super) async fn rotate_in_tx(conn: &mut $conn, request: &RotationRequest) ->
     Ok(Rotation::Reused)
 }
 
+/// A batch's rotations, in few statements, with the outcomes one transaction
+/// each in arrival order would give (see `crate::group_commit`).
+///
+/// The families of the batch are locked in id order first (PostgreSQL: so two
+/// nodes' batches never wait on each other in a cycle). Then the first
+/// rotation of each family runs in one multi-row UPDATE, and first refreshes
+/// in one multi-row INSERT. Everything else (a family's later rotations in the
+/// batch, and rotations that did not win) runs one by one in arrival order.
+/// Families are independent and, within a family, the first request still
+/// goes first, so no outcome changes.
+pub(super) async fn rotate_batch(conn: &mut $conn, batch: &[RotationRequest]) -> Result<Vec<Rotation>> {
+    let mut first_of_family = std::collections::HashMap::with_capacity(batch.len());
+    for (index, request) in batch.iter().enumerate() {
+        first_of_family.entry(request.family).or_insert(index);
+    }
+    let mut firsts: Vec<usize> = first_of_family.values().copied().collect();
+    firsts.sort_unstable_by_key(|&index| batch[index].family);
+    let lock = <$store>::ROW_LOCK;
+    if !lock.is_empty() {
+        let placeholders: Vec<String> = (1..=firsts.len()).map(|n| format!("${n}")).collect();
+        let statement = format!(
+            "SELECT id FROM refresh_families WHERE id IN ({}) ORDER BY id{lock}",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&statement);
+        for &index in &firsts {
+            query = query.bind(batch[index].family.to_string());
+        }
+        query.fetch_all(&mut *conn).await?;
+    }
+    let (updates, inserts): (Vec<usize>, Vec<usize>) =
+        firsts.into_iter().partition(|&index| batch[index].presented != 0);
+    let mut rotated = std::collections::HashSet::new();
+    rotated.extend(bulk_rotate(conn, batch, &updates, BulkRotation::Update).await?);
+    rotated.extend(bulk_rotate(conn, batch, &inserts, BulkRotation::Insert).await?);
+    let mut rotations = Vec::with_capacity(batch.len());
+    for (index, request) in batch.iter().enumerate() {
+        let won_in_bulk = first_of_family[&request.family] == index && rotated.contains(&request.family);
+        rotations.push(if won_in_bulk {
+            Rotation::Rotated
+        } else {
+            rotate_in_tx(conn, request).await?
+        });
+    }
+    Ok(rotations)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BulkRotation {
+    /// Generation > 0: move an existing family on.
+    Update,
+    /// Generation 0: create the family's row.
+    Insert,
+}
+
+/// One multi-row statement for `batch[indices]`; returns the families it rotated.
+async fn bulk_rotate(
+    conn: &mut $conn,
+    batch: &[RotationRequest],
+    indices: &[usize],
+    kind: BulkRotation,
+) -> Result<Vec<FamilyId>> {
+    if indices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let second = if kind == BulkRotation::Update { "BIGINT" } else { "TEXT" };
+    let rows: Vec<String> = (0..indices.len())
+        .map(|i| {
+            let n = 4 * i;
+            format!(
+                "(CAST(${} AS TEXT), CAST(${} AS {second}), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                n + 1, n + 2, n + 3, n + 4
+            )
+        })
+        .collect();
+    let rows = rows.join(", ");
+    let statement = match kind {
+        BulkRotation::Update => format!(
+            "UPDATE refresh_families \
+             SET generation = generation + 1, expires_at = v.column3, updated_at = v.column4 \
+             FROM (VALUES {rows}) AS v \
+             WHERE refresh_families.id = v.column1 AND refresh_families.generation = v.column2 \
+             AND NOT refresh_families.revoked RETURNING id"
+        ),
+        // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after a SELECT.
+        BulkRotation::Insert => format!(
+            "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+             SELECT v.column1, v.column2, 1, FALSE, v.column3, v.column4 FROM (VALUES {rows}) AS v WHERE TRUE \
+             ON CONFLICT (id) DO NOTHING RETURNING id"
+        ),
+    };
+    let mut query = sqlx::query_scalar::<_, String>(&statement);
+    for &index in indices {
+        let request = &batch[index];
+        query = query.bind(request.family.to_string());
+        query = match kind {
+            BulkRotation::Update => query.bind(i64::from(request.presented)),
+            BulkRotation::Insert => query.bind(request.integration.to_string()),
+        };
+        query = query.bind(request.expires_at).bind(request.now.unix_timestamp());
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("family id {id:?}"))))
+        .collect()
+}
+
 async fn write_hub(conn: &mut $conn, hub: &Hub) -> Result<()> {
     sqlx::query(
         "UPDATE hubs SET name = $2, room = $3, online = $4, last_seen = $5, state = $6, desired = $7, \

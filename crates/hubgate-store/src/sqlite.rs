@@ -15,9 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use hubgate_core::refresh::Rotation;
-use tokio::sync::{mpsc, oneshot};
 
-use crate::{Result, RotationRequest, StoreError};
+use crate::{Result, RotationRequest, group_commit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -25,52 +24,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
-    rotations: mpsc::Sender<(RotationRequest, oneshot::Sender<Result<Rotation>>)>,
-}
-
-/// Refresh rotations must be on disk before the client hears of them, and
-/// SQLite syncs once per commit: a task runs every rotation waiting at that
-/// moment in one transaction, so one fsync serves them all (group commit).
-/// Within a batch rotations run in arrival order, exactly as they would one
-/// transaction each.
-async fn group_commit(
-    writer: SqlitePool,
-    mut receiver: mpsc::Receiver<(RotationRequest, oneshot::Sender<Result<Rotation>>)>,
-) {
-    const MAX_BATCH: usize = 512;
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        let outcome = async {
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-            let mut rotations = Vec::with_capacity(batch.len());
-            for (request, _) in &batch {
-                rotations.push(sql::rotate_in_tx(&mut tx, request).await?);
-            }
-            tx.commit().await?;
-            Ok::<_, StoreError>(rotations)
-        }
-        .await;
-        match outcome {
-            Ok(rotations) => {
-                for ((_, reply), rotation) in batch.into_iter().zip(rotations) {
-                    let _ = reply.send(Ok(rotation));
-                }
-            }
-            Err(error) => {
-                // Nothing was committed: every token of the batch is still valid.
-                let text = error.to_string();
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
-                }
-            }
-        }
-    }
+    rotations: group_commit::Rotations,
 }
 
 impl SqliteStore {
@@ -96,8 +50,17 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        let (rotations, receiver) = mpsc::channel(4096);
-        tokio::spawn(group_commit(writer.clone(), receiver));
+        // SQLite syncs once per commit: one transaction serves a whole batch.
+        let batch_writer = writer.clone();
+        let rotations = group_commit::spawn(move |batch| {
+            let writer = batch_writer.clone();
+            async move {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let rotations = sql::rotate_batch(&mut tx, &batch).await?;
+                tx.commit().await?;
+                Ok(rotations)
+            }
+        });
         Ok(Self {
             reader,
             writer,
@@ -106,14 +69,7 @@ impl SqliteStore {
     }
 
     async fn rotate(&self, request: RotationRequest) -> Result<Rotation> {
-        let (reply, answer) = oneshot::channel();
-        self.rotations
-            .send((request, reply))
-            .await
-            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?
+        self.rotations.rotate(request).await
     }
 
     /// A write transaction that may read first: takes the write lock up front.
@@ -138,3 +94,97 @@ crate::sql::sql_store!(
     sqlx::Sqlite,
     sqlx::SqliteConnection
 );
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use hubgate_core::ids::{FamilyId, IntegrationId};
+    use sqlx::{Connection, SqliteConnection};
+
+    /// A bare database with the schema, foreign keys off so families need no
+    /// integration rows.
+    async fn database(dir: &Path, name: &str) -> SqliteConnection {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .unwrap()
+            .filename(dir.join(name))
+            .create_if_missing(true)
+            .foreign_keys(false);
+        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+        MIGRATOR.run(&mut conn).await.unwrap();
+        conn
+    }
+
+    async fn families(conn: &mut SqliteConnection) -> Vec<(String, i64, bool, i64)> {
+        sqlx::query_as(
+            "SELECT id, generation, revoked, expires_at FROM refresh_families ORDER BY id",
+        )
+        .fetch_all(conn)
+        .await
+        .unwrap()
+    }
+
+    /// Random batches (repeated families, stale and future generations,
+    /// revoked and unknown families) give the same outcomes and the same rows
+    /// batched as one transaction per rotation in arrival order.
+    #[tokio::test]
+    async fn a_batch_rotates_exactly_as_the_same_rotations_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut batched = database(dir.path(), "batched.db").await;
+        let mut one_by_one = database(dir.path(), "one_by_one.db").await;
+        let integration = IntegrationId::new();
+        let family_ids: Vec<FamilyId> = (0..6).map(|_| FamilyId::new()).collect();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random = move |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        let now = hubgate_core::now();
+        let mut seen = HashMap::new();
+        for round in 0..200 {
+            let batch: Vec<RotationRequest> = (0..1 + random(10))
+                .map(|_| RotationRequest {
+                    family: family_ids[random(6) as usize],
+                    integration,
+                    presented: random(4) as u32,
+                    expires_at: round,
+                    now,
+                })
+                .collect();
+            let mut tx = batched.begin().await.unwrap();
+            let got = sql::rotate_batch(&mut tx, &batch).await.unwrap();
+            tx.commit().await.unwrap();
+            let mut tx = one_by_one.begin().await.unwrap();
+            let mut expected = Vec::new();
+            for request in &batch {
+                expected.push(sql::rotate_in_tx(&mut tx, request).await.unwrap());
+            }
+            tx.commit().await.unwrap();
+            assert_eq!(got, expected, "round {round}: {batch:?}");
+            assert_eq!(
+                families(&mut batched).await,
+                families(&mut one_by_one).await,
+                "round {round}"
+            );
+            for outcome in got {
+                *seen.entry(format!("{outcome:?}")).or_insert(0) += 1;
+            }
+            if round % 40 == 39 {
+                // Start over so fresh families are rotated again, not only revoked ones.
+                for conn in [&mut batched, &mut one_by_one] {
+                    sqlx::query("DELETE FROM refresh_families")
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        // Every path was taken, many times.
+        for outcome in ["Rotated", "Reused", "Revoked"] {
+            assert!(seen.get(outcome).copied().unwrap_or(0) > 20, "{seen:?}");
+        }
+    }
+}

@@ -248,6 +248,7 @@ async fn three_nodes_share_tokens_revocations_and_refresh_rotation() {
 /// that chain stops there and is not checked.
 #[tokio::test]
 async fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
+    const CHAINS: usize = 24;
     let Some(mut cluster) = Cluster::start(3).await else {
         return;
     };
@@ -256,15 +257,20 @@ async fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
     let urls = Arc::new(cluster.urls.clone());
     let stop_at = Instant::now() + Duration::from_millis(2500);
 
-    let chains = (0..12).map(|chain| {
+    // Each chain wanders the nodes in its own pseudo-random order: chains
+    // answered in one commit batch must not all move to the same next node,
+    // or the victim would take whole groups of them down at once.
+    let chains = (0..CHAINS).map(|chain| {
         let (http, urls, integration) = (http.clone(), urls.clone(), integration.clone());
         tokio::spawn(async move {
             let mut acknowledged: Option<(usize, Value)> = None;
             let mut acked_by_victim = Vec::new();
-            let mut step = chain;
+            let mut seed = 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(chain as u64 + 1);
             while Instant::now() < stop_at {
-                let node = step % 3;
-                step += 1;
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let node = (seed % 3) as usize;
                 let grant = match &acknowledged {
                     None => vec![("grant_type", "client_credentials".to_owned())],
                     Some((_, pair)) => vec![
@@ -335,7 +341,12 @@ async fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
             checked += 1;
         }
     }
-    assert!(checked >= 6, "too few chains survived to check: {checked}");
+    // About a third of the chains are in flight to the victim when it dies
+    // (more when a commit batch holds several): a quarter must be left to check.
+    assert!(
+        checked >= CHAINS / 4,
+        "too few chains survived to check: {checked} of {CHAINS}"
+    );
     assert!(
         victim_tokens > 0,
         "node 2 acknowledged nothing before it was killed"

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
 
-use hubgate_core::tokens::AccessClaims;
+use crate::tokens::AccessClaims;
 
 const SHARDS: usize = 16;
 const PER_SHARD: usize = 8192;
