@@ -47,6 +47,14 @@ class Server:
     """A process pinned to the server core; waits for its 'listening' line."""
 
     def __init__(self, argv, env=None, marker="listening"):
+        port = next((int(a.rsplit(":", 1)[1]) for a in argv if re.fullmatch(r"127\.0\.0\.1:\d+", a)), None)
+        if port is not None:
+            import socket
+
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"port {port} is already in use (a server left over from an interrupted "
+                                       "run?): stop it and run again")
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE] + argv,
             stdout=subprocess.PIPE,
@@ -385,7 +393,7 @@ def main():
     args = parser.parse_args()
     args.scaling = [1, 16, 64, 256]
     if args.quick:
-        args.duration, args.reps, args.collect, args.scaling, args.no_postgres = 2, 2, 3, [64], True
+        args.duration, args.reps, args.scaling, args.no_postgres = 2, 2, [64], True
         args.integrations = 0
     args.collect = args.collect or args.duration * args.reps
     for tool in ["wrk", "taskset", "node", "npm"]:
