@@ -359,6 +359,22 @@ pub async fn audit(
     store.append_audit(&[event]).await
 }
 
+/// Whether `user` is the account's only owner; not found if not a member.
+async fn is_last_owner(
+    store: &dyn Store,
+    account: AccountId,
+    user: UserId,
+) -> Result<bool, ManageError> {
+    let members = store.account_members(account).await?;
+    let role = members
+        .iter()
+        .find(|(member, _)| member.id == user)
+        .map(|(_, role)| *role)
+        .ok_or(ManageError::NotFound("member"))?;
+    let owners = members.iter().filter(|(_, r)| *r == Role::Owner).count();
+    Ok(role == Role::Owner && owners == 1)
+}
+
 /// Changes a member's role; the last owner cannot be demoted.
 pub async fn set_role(
     store: &dyn Store,
@@ -366,14 +382,7 @@ pub async fn set_role(
     user: UserId,
     role: Role,
 ) -> Result<(), ManageError> {
-    let members = store.account_members(account).await?;
-    let current = members
-        .iter()
-        .find(|(u, _)| u.id == user)
-        .map(|(_, r)| *r)
-        .ok_or(ManageError::NotFound("member"))?;
-    let owners = members.iter().filter(|(_, r)| *r == Role::Owner).count();
-    if current == Role::Owner && role != Role::Owner && owners == 1 {
+    if is_last_owner(store, account, user).await? && role != Role::Owner {
         return Err(ManageError::Invalid(
             "the account's last owner cannot be demoted; make someone else owner first".into(),
         ));
@@ -394,13 +403,7 @@ pub async fn remove_member(
     account: AccountId,
     user: UserId,
 ) -> Result<(), ManageError> {
-    let members = store.account_members(account).await?;
-    let current = members
-        .iter()
-        .find(|(u, _)| u.id == user)
-        .map(|(_, r)| *r)
-        .ok_or(ManageError::NotFound("member"))?;
-    if current == Role::Owner && members.iter().filter(|(_, r)| *r == Role::Owner).count() == 1 {
+    if is_last_owner(store, account, user).await? {
         return Err(ManageError::Invalid(
             "the account's last owner cannot be removed".into(),
         ));

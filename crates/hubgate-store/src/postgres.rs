@@ -47,6 +47,8 @@ pub struct PgStore {
 impl PgStore {
     /// Readers lock nothing; a write transaction that read a row locks it.
     const ROW_LOCK: &'static str = " FOR UPDATE";
+    /// Row locks do the work; the transaction itself is a plain one.
+    const BEGIN_LOCKING: &'static str = "BEGIN";
 
     pub async fn connect(url: &str, settings: &PgSettings) -> Result<Self> {
         let options: PgConnectOptions = url.parse()?;
@@ -62,16 +64,7 @@ impl PgStore {
         // PostgreSQL groups concurrent commits into one WAL flush, but only
         // as many as there are pooled connections: batching here lets one
         // flush serve hundreds of rotations on a 16-connection pool.
-        let batch_pool = pool.clone();
-        let rotations = group_commit::spawn(move |batch| {
-            let pool = batch_pool.clone();
-            async move {
-                let mut tx = pool.begin().await?;
-                let rotations = sql::rotate_batch(&mut tx, &batch).await?;
-                tx.commit().await?;
-                Ok(rotations)
-            }
-        });
+        let rotations = sql::spawn_group_commit(pool.clone());
         Ok(Self {
             reader: pool.clone(),
             writer: pool,
@@ -82,14 +75,7 @@ impl PgStore {
     }
 
     async fn begin_locking(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.writer.begin().await?)
-    }
-
-    async fn rotate(
-        &self,
-        request: crate::RotationRequest,
-    ) -> Result<hubgate_core::refresh::Rotation> {
-        self.rotations.rotate(request).await
+        Ok(self.writer.begin_with(Self::BEGIN_LOCKING).await?)
     }
 
     async fn close_pools(&self) {

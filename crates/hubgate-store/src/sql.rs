@@ -111,6 +111,20 @@ pub(super) async fn rotate_in_tx(conn: &mut $conn, request: &RotationRequest) ->
     Ok(Rotation::Reused)
 }
 
+/// Starts this node's group commit of rotations (see `crate::group_commit`):
+/// each batch is one transaction on `writer`.
+pub(super) fn spawn_group_commit(writer: sqlx::Pool<$db>) -> crate::group_commit::Rotations {
+    crate::group_commit::spawn(move |batch| {
+        let writer = writer.clone();
+        async move {
+            let mut tx = writer.begin_with(<$store>::BEGIN_LOCKING).await?;
+            let rotations = rotate_batch(&mut tx, &batch).await?;
+            tx.commit().await?;
+            Ok(rotations)
+        }
+    })
+}
+
 /// A batch's rotations, in few statements, with the outcomes one transaction
 /// each in arrival order would give (see `crate::group_commit`).
 ///
@@ -642,7 +656,7 @@ impl Store for $store {
         expires_at: i64,
         now: OffsetDateTime,
     ) -> Result<Rotation> {
-        self.rotate(RotationRequest { family, integration, presented, expires_at, now }).await
+        self.rotations.rotate(RotationRequest { family, integration, presented, expires_at, now }).await
     }
 
     async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>> {

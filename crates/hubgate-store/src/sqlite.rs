@@ -14,9 +14,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use hubgate_core::refresh::Rotation;
-
-use crate::{Result, RotationRequest, group_commit};
+use crate::{Result, group_commit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -30,6 +28,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// `BEGIN IMMEDIATE` already holds the write lock: no row lock needed.
     const ROW_LOCK: &'static str = "";
+    /// A write transaction that may read first takes the write lock up front.
+    const BEGIN_LOCKING: &'static str = "BEGIN IMMEDIATE";
 
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
@@ -50,17 +50,7 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        // SQLite syncs once per commit: one transaction serves a whole batch.
-        let batch_writer = writer.clone();
-        let rotations = group_commit::spawn(move |batch| {
-            let writer = batch_writer.clone();
-            async move {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let rotations = sql::rotate_batch(&mut tx, &batch).await?;
-                tx.commit().await?;
-                Ok(rotations)
-            }
-        });
+        let rotations = sql::spawn_group_commit(writer.clone());
         Ok(Self {
             reader,
             writer,
@@ -68,13 +58,8 @@ impl SqliteStore {
         })
     }
 
-    async fn rotate(&self, request: RotationRequest) -> Result<Rotation> {
-        self.rotations.rotate(request).await
-    }
-
-    /// A write transaction that may read first: takes the write lock up front.
     async fn begin_locking(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with(Self::BEGIN_LOCKING).await?)
     }
 
     /// No notifications: the follower polls.
@@ -100,6 +85,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::RotationRequest;
     use hubgate_core::ids::{FamilyId, IntegrationId};
     use sqlx::{Connection, SqliteConnection};
 

@@ -10,7 +10,7 @@ use hubgate_core::scope::Scope;
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Ctx, Nav, show, unavailable};
+use super::{CsrfForm, Ctx, Nav, show, unavailable};
 use crate::manage::{self, ManageError};
 use crate::state::AppState;
 use crate::web::{Browser, WebForm, error_page, see_other};
@@ -185,13 +185,10 @@ pub async fn create(
     Path(account): Path<String>,
     WebForm(form): WebForm<CreateForm>,
 ) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
+    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
         Ok(ctx) => ctx,
         Err(response) => return response,
     };
-    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
-        return response;
-    }
     let uris: Vec<String> = form
         .redirect_uris
         .lines()
@@ -245,10 +242,8 @@ pub async fn create(
         Err(error) => return manage_error(error),
     };
     let client_id = created.integration.client_id.to_string();
-    let _ = manage::audit(
-        state.store.as_ref(),
-        ctx.account.id,
-        &ctx.actor(),
+    ctx.audit(
+        &state,
         "integration.created",
         &client_id,
         &created.integration.name,
@@ -344,11 +339,6 @@ pub async fn detail(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// Loads the context and the integration for a management action.
 async fn for_action(
     state: &AppState,
@@ -357,8 +347,7 @@ async fn for_action(
     client_id: &str,
     csrf: &str,
 ) -> Result<(Ctx, Integration), Response> {
-    let ctx = Ctx::load(state, browser, account).await?;
-    ctx.require_manage(state, csrf)?;
+    let ctx = Ctx::load_to_manage(state, browser, account, csrf).await?;
     let integration = find(state, &ctx, client_id).await?;
     Ok((ctx, integration))
 }
@@ -378,15 +367,8 @@ pub async fn reveal(
         Ok(secret) => secret.expose().to_owned(),
         Err(error) => return manage_error(error),
     };
-    let _ = manage::audit(
-        state.store.as_ref(),
-        ctx.account.id,
-        &ctx.actor(),
-        "integration.secret_revealed",
-        &client_id,
-        "",
-    )
-    .await;
+    ctx.audit(&state, "integration.secret_revealed", &client_id, "")
+        .await;
     detail_page(&state, ctx, integration, Some(secret), None).await
 }
 
@@ -444,15 +426,8 @@ pub async fn rotate(
     } else {
         format!("old secret valid {grace} s")
     };
-    let _ = manage::audit(
-        state.store.as_ref(),
-        ctx.account.id,
-        &ctx.actor(),
-        "integration.secret_rotated",
-        &client_id,
-        &detail,
-    )
-    .await;
+    ctx.audit(&state, "integration.secret_rotated", &client_id, &detail)
+        .await;
     let notice = if grace == 0 {
         "Rotated. The old secret and every token issued before no longer work.".to_owned()
     } else {
@@ -487,15 +462,7 @@ async fn set_enabled(
     } else {
         "integration.disabled"
     };
-    let _ = manage::audit(
-        state.store.as_ref(),
-        ctx.account.id,
-        &ctx.actor(),
-        action,
-        &client_id,
-        "",
-    )
-    .await;
+    ctx.audit(&state, action, &client_id, "").await;
     see_other(&format!("{}/integrations/{client_id}", ctx.base()))
 }
 
@@ -565,14 +532,7 @@ pub async fn delete(
         .registry
         .refresh_integration(state.store.as_ref(), &state.master, integration.id)
         .await;
-    let _ = manage::audit(
-        state.store.as_ref(),
-        ctx.account.id,
-        &ctx.actor(),
-        "integration.deleted",
-        &client_id,
-        &integration.name,
-    )
-    .await;
+    ctx.audit(&state, "integration.deleted", &client_id, &integration.name)
+        .await;
     see_other(&format!("{}/integrations", ctx.base()))
 }

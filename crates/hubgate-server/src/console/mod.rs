@@ -184,8 +184,38 @@ impl Ctx {
         Ok(())
     }
 
+    /// [`Ctx::load`] for a form that changes something: owners and admins
+    /// only, with the CSRF token.
+    pub async fn load_to_manage(
+        state: &AppState,
+        browser: Browser,
+        account: &str,
+        csrf: &str,
+    ) -> Result<Ctx, Response> {
+        let ctx = Self::load(state, browser, account).await?;
+        ctx.require_manage(state, csrf)?;
+        Ok(ctx)
+    }
+
+    /// Records what this user did in the account's audit log. A failure to
+    /// store the event is logged; the action itself already happened.
+    pub async fn audit(&self, state: &AppState, action: &str, subject: &str, detail: &str) {
+        let stored = crate::manage::audit(
+            state.store.as_ref(),
+            self.account.id,
+            &self.actor(),
+            action,
+            subject,
+            detail,
+        )
+        .await;
+        if let Err(error) = stored {
+            tracing::warn!(%error, action, "could not store an audit event");
+        }
+    }
+
     pub fn require_csrf(&self, state: &AppState, csrf: &str) -> Result<(), Response> {
-        require_csrf(state, &self.browser, csrf)
+        self.browser.require_csrf(state, csrf)
     }
 
     pub fn actor(&self) -> crate::manage::Actor<'_> {
@@ -197,17 +227,10 @@ impl Ctx {
     }
 }
 
-fn require_csrf(state: &AppState, browser: &Browser, csrf: &str) -> Result<(), Response> {
-    if browser.csrf_ok(state, csrf) {
-        Ok(())
-    } else {
-        Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "The form had no valid CSRF token. Reload the page and try again.",
-            None,
-        ))
-    }
+/// A form that carries only the CSRF token.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
 }
 
 /// Renders a console page (with its script) and keeps the browser's cookies.
@@ -262,7 +285,7 @@ async fn login(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(response) = require_csrf(&state, &browser, &form.csrf) {
+    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;
     }
     let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
@@ -298,7 +321,7 @@ async fn logout(
     browser: Browser,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(response) = require_csrf(&state, &browser, &form.csrf) {
+    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;
     }
     let browser = browser.log_out(&state).await;

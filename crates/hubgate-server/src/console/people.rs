@@ -9,7 +9,7 @@ use hubgate_core::ids::{AccountId, IntegrationId, UserId};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Ctx, Nav, show, unavailable};
+use super::{CsrfForm, Ctx, Nav, show, unavailable};
 use crate::manage::{self, ManageError};
 use crate::state::AppState;
 use crate::web::{Browser, Page, WebForm, error_page, see_other};
@@ -68,13 +68,10 @@ pub async fn add_member(
     Path(account): Path<String>,
     WebForm(form): WebForm<AddForm>,
 ) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
+    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
         Ok(ctx) => ctx,
         Err(response) => return response,
     };
-    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
-        return response;
-    }
     let Ok(role) = form.role.parse::<Role>() else {
         return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
     };
@@ -105,15 +102,8 @@ pub async fn add_member(
         }
         Err(error) => return members_page(&state, ctx, None, Some(error.to_string()), None).await,
     };
-    let _ = manage::audit(
-        state.store.as_ref(),
-        ctx.account.id,
-        &ctx.actor(),
-        "member.added",
-        &user.email,
-        role.as_str(),
-    )
-    .await;
+    ctx.audit(&state, "member.added", &user.email, role.as_str())
+        .await;
     let notice = format!("{} is now {role}.", user.email);
     members_page(&state, ctx, Some(notice), None, password).await
 }
@@ -130,13 +120,10 @@ pub async fn set_role(
     Path((account, user)): Path<(String, String)>,
     WebForm(form): WebForm<RoleForm>,
 ) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
+    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
         Ok(ctx) => ctx,
         Err(response) => return response,
     };
-    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
-        return response;
-    }
     let (Ok(user), Ok(role)) = (user.parse::<UserId>(), form.role.parse::<Role>()) else {
         return members_page(
             &state,
@@ -149,10 +136,8 @@ pub async fn set_role(
     };
     match manage::set_role(state.store.as_ref(), ctx.account.id, user, role).await {
         Ok(()) => {
-            let _ = manage::audit(
-                state.store.as_ref(),
-                ctx.account.id,
-                &ctx.actor(),
+            ctx.audit(
+                &state,
                 "member.role_changed",
                 &user.to_string(),
                 role.as_str(),
@@ -164,38 +149,23 @@ pub async fn set_role(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn remove_member(
     State(state): State<AppState>,
     browser: Browser,
     Path((account, user)): Path<(String, String)>,
     WebForm(form): WebForm<CsrfForm>,
 ) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
+    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
         Ok(ctx) => ctx,
         Err(response) => return response,
     };
-    if let Err(response) = ctx.require_manage(&state, &form.csrf) {
-        return response;
-    }
     let Ok(user) = user.parse::<UserId>() else {
         return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
     };
     match manage::remove_member(state.store.as_ref(), ctx.account.id, user).await {
         Ok(()) => {
-            let _ = manage::audit(
-                state.store.as_ref(),
-                ctx.account.id,
-                &ctx.actor(),
-                "member.removed",
-                &user.to_string(),
-                "",
-            )
-            .await;
+            ctx.audit(&state, "member.removed", &user.to_string(), "")
+                .await;
             members_page(&state, ctx, Some("Removed.".into()), None, None).await
         }
         Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
@@ -284,13 +254,8 @@ pub async fn withdraw_consent(
     browser: Browser,
     WebForm(form): WebForm<WithdrawForm>,
 ) -> Response {
-    if !browser.csrf_ok(&state, &form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Reload the page and try again.",
-            None,
-        );
+    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
+        return response;
     }
     let Some(user) = browser.user else {
         return see_other("/console/login");

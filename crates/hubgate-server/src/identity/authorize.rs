@@ -364,13 +364,8 @@ pub async fn login(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !browser.csrf_ok(&state, &form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Reload the page and try again.",
-            None,
-        );
+    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
+        return response;
     }
     let Some(request) =
         AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
@@ -455,13 +450,8 @@ pub async fn choose_account(
     browser: Browser,
     Form(form): Form<AccountForm>,
 ) -> Response {
-    if !browser.csrf_ok(&state, &form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Reload the page and try again.",
-            None,
-        );
+    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
+        return response;
     }
     let Some(request) =
         AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
@@ -492,13 +482,8 @@ pub async fn decide(
     browser: Browser,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    if !browser.csrf_ok(&state, &form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Reload the page and try again.",
-            None,
-        );
+    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
+        return response;
     }
     let Some(request) =
         AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())

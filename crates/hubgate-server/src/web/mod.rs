@@ -112,6 +112,21 @@ impl Browser {
             && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
     }
 
+    /// [`Browser::csrf_ok`], or the page a form without a valid token gets.
+    // A Response in the error is the point: handlers return it as it is.
+    #[allow(clippy::result_large_err)]
+    pub fn require_csrf(&self, state: &AppState, presented: &str) -> Result<(), Response> {
+        if self.csrf_ok(state, presented) {
+            return Ok(());
+        }
+        Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form had no valid CSRF token. Reload the page and try again.",
+            None,
+        ))
+    }
+
     /// Starts a session for `user`: a new random cookie, its hash stored.
     pub async fn log_in(
         mut self,
