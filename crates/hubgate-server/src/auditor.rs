@@ -39,15 +39,25 @@ impl Auditor {
             store,
             writing: Arc::default(),
         };
-        let background = auditor.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FLUSH_EVERY);
-            loop {
-                tick.tick().await;
-                background.flush().await;
-                // Stop with the last handle (the app's state) gone.
-                if Arc::strong_count(&background.pending) == 1 {
-                    return;
+        // The task holds the counts weakly, so it stops with the last handle
+        // (the app's state) gone, and a panic restarts it (supervised).
+        let pending = Arc::downgrade(&auditor.pending);
+        let (store, writing) = (auditor.store.clone(), auditor.writing.clone());
+        hubgate_store::supervisor::supervise("auditor", move || {
+            let (pending, store, writing) = (pending.clone(), store.clone(), writing.clone());
+            async move {
+                let mut tick = tokio::time::interval(FLUSH_EVERY);
+                loop {
+                    tick.tick().await;
+                    let Some(pending) = pending.upgrade() else {
+                        return;
+                    };
+                    let background = Auditor {
+                        pending,
+                        store: store.clone(),
+                        writing: writing.clone(),
+                    };
+                    background.flush().await;
                 }
             }
         });
@@ -107,8 +117,9 @@ impl Auditor {
             })
             .collect();
         for event in &events {
-            tracing::info!(target: "hubgate::audit", account = %event.account_id, actor = %event.actor,
-                action = %event.action, detail = %event.detail);
+            tracing::info!(target: "hubgate::audit", account = %event.account_id,
+                actor = %crate::logsafe::untrusted(&event.actor),
+                action = %event.action, detail = %crate::logsafe::untrusted(&event.detail));
         }
         // An event of a just-deleted account cannot be stored: write the rest.
         if let Err(error) = self.store.append_audit(&events).await {

@@ -13,6 +13,10 @@ pub struct ServerConfig {
     /// How often a node reads the change log (revocations made by other
     /// processes or nodes take effect within this interval).
     pub change_poll_interval: std::time::Duration,
+    /// Header-read and idle timeouts, and the connection cap.
+    pub connections: crate::connections::ConnectionLimits,
+    /// Failed client authentications allowed per client_id and per address.
+    pub client_auth_limits: ClientAuthLimits,
 }
 
 impl ServerConfig {
@@ -24,6 +28,8 @@ impl ServerConfig {
             access_token_ttl: Duration::seconds(3600),
             refresh_token_ttl: Duration::days(30),
             change_poll_interval: std::time::Duration::from_millis(250),
+            connections: Default::default(),
+            client_auth_limits: Default::default(),
         }
     }
 
@@ -40,6 +46,24 @@ impl ServerConfig {
         hubgate_core::grant::Lifetimes {
             access: self.access_token_ttl,
             refresh: self.refresh_token_ttl,
+        }
+    }
+}
+
+/// Failures allowed per window before `429`; 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAuthLimits {
+    pub per_client: u32,
+    pub per_address: u32,
+    pub window: std::time::Duration,
+}
+
+impl Default for ClientAuthLimits {
+    fn default() -> Self {
+        Self {
+            per_client: 20,
+            per_address: 100,
+            window: std::time::Duration::from_secs(60),
         }
     }
 }

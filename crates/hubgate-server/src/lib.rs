@@ -20,20 +20,22 @@
 
 pub(crate) mod api;
 pub mod auditor;
+pub mod body_limit;
 pub mod bootstrap;
 pub mod config;
+pub mod connections;
 mod console;
 pub mod docs;
 pub(crate) mod identity;
 pub mod keys;
+pub mod logsafe;
 pub mod manage;
 pub mod metrics;
-pub(crate) mod ops;
+pub mod ops;
 pub mod registry;
 pub mod state;
 pub mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +67,9 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(
+            body_limit::refuse_oversized::<{ body_limit::DEFAULT_LIMIT }>,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -83,7 +88,8 @@ pub fn build_router(state: AppState) -> Router {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), route, request_id)
+                let method = metrics::method_label(request.method());
+                tracing::info_span!("request", method, route, request_id)
             }),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -140,12 +146,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let follower = state.spawn_change_follower();
     let app = build_router(state.clone());
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let metrics_state = state.clone();
+    let events = Arc::new(move |event| metrics_state.metrics.connection_event(event));
+    connections::serve(listener, app, state.config.connections, events, shutdown).await;
+    let result = Ok(());
     follower.abort();
     state.auditor.flush().await;
     result

@@ -302,13 +302,26 @@ static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     password::hash_password("decoy password never used").unwrap_or_default()
 });
 
+/// Why a password could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordCheckError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Every Argon2 memory block is busy and the queue is full.
+    #[error("too many login attempts right now")]
+    Busy,
+}
+
 /// The user with this email and password, or `None`. Argon2 runs on the
-/// blocking pool: it takes tens of milliseconds on purpose.
+/// blocking pool in one of a few preallocated memory blocks: it takes tens of
+/// milliseconds on purpose, and past a short queue the check is refused at
+/// once ([`PasswordCheckError::Busy`]).
 pub async fn check_password(
     store: &dyn Store,
     email: &str,
     password: &str,
-) -> Result<Option<User>, StoreError> {
+) -> Result<Option<User>, PasswordCheckError> {
+    let admission = password::admit().map_err(|_| PasswordCheckError::Busy)?;
     let user = match clean_email(email) {
         Ok(email) => store.user_by_email(&email).await?,
         Err(_) => None,
@@ -317,7 +330,7 @@ pub async fn check_password(
         .as_ref()
         .map_or_else(|| DECOY_HASH.clone(), |u| u.password_hash.clone());
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || password::verify_password(&password, &hash))
+    let matches = tokio::task::spawn_blocking(move || admission.verify(&password, &hash))
         .await
         .unwrap_or(false);
     Ok(user.filter(|_| matches))
@@ -355,7 +368,9 @@ pub async fn audit(
         subject: subject.to_owned(),
         detail: detail.to_owned(),
     };
-    tracing::info!(target: "hubgate::audit", account = %account, actor = %event.actor, action, subject, detail);
+    tracing::info!(target: "hubgate::audit", account = %account,
+        actor = %crate::logsafe::untrusted(&event.actor), action,
+        subject = %crate::logsafe::untrusted(subject), detail = %crate::logsafe::untrusted(detail));
     store.append_audit(&[event]).await
 }
 

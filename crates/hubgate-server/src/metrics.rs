@@ -18,8 +18,8 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// Method, route template, status.
-type RequestKey = (String, String, u16);
+/// Method label, route template, status: all from fixed sets.
+type RequestKey = (&'static str, String, u16);
 
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -84,13 +84,55 @@ impl Metrics {
         .increment(1);
     }
 
+    pub fn client_auth_limited(&self, endpoint: &'static str) {
+        self.counter(
+            "hubgate_client_auth_limited_total",
+            vec![Label::new("endpoint", endpoint)],
+        )
+        .increment(1);
+    }
+
     pub fn refresh_reuse_detected(&self) {
         self.counter("hubgate_refresh_token_reuse_total", vec![])
             .increment(1);
     }
 
-    fn request_handles(&self, method: &str, route: &str, status: u16) -> (Counter, Histogram) {
-        let key = (method.to_owned(), route.to_owned(), status);
+    pub fn connection_event(&self, event: crate::connections::ConnectionEvent) {
+        use crate::connections::ConnectionEvent;
+        match event {
+            ConnectionEvent::Opened => {
+                self.counter("hubgate_connections_opened_total", vec![])
+                    .increment(1);
+                self.recorder
+                    .register_gauge(&Key::from_name("hubgate_connections_open"), &METADATA)
+                    .increment(1.0);
+            }
+            ConnectionEvent::Refused => self
+                .counter("hubgate_connections_refused_total", vec![])
+                .increment(1),
+            ConnectionEvent::AcceptError => self
+                .counter("hubgate_accept_errors_total", vec![])
+                .increment(1),
+            ConnectionEvent::Closed(reason) => {
+                self.counter(
+                    "hubgate_connections_closed_total",
+                    vec![Label::new("reason", reason.as_str())],
+                )
+                .increment(1);
+                self.recorder
+                    .register_gauge(&Key::from_name("hubgate_connections_open"), &METADATA)
+                    .decrement(1.0);
+            }
+        }
+    }
+
+    fn request_handles(
+        &self,
+        method: &'static str,
+        route: &str,
+        status: u16,
+    ) -> (Counter, Histogram) {
+        let key = (method, route.to_owned(), status);
         if let Some(handles) = self
             .requests
             .read()
@@ -102,7 +144,7 @@ impl Metrics {
         let counter = self.counter(
             "hubgate_http_requests_total",
             vec![
-                Label::new("method", key.0.clone()),
+                Label::new("method", key.0),
                 Label::new("route", key.1.clone()),
                 Label::new("status", status.to_string()),
             ],
@@ -110,7 +152,7 @@ impl Metrics {
         let histogram = self.histogram(
             "hubgate_http_request_duration_seconds",
             vec![
-                Label::new("method", key.0.clone()),
+                Label::new("method", key.0),
                 Label::new("route", key.1.clone()),
             ],
         );
@@ -124,12 +166,39 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         self.handle.run_upkeep();
-        self.handle.render()
+        let mut text = self.handle.render();
+        // Restarts of the supervised background tasks (process-wide).
+        text.push_str("# TYPE hubgate_task_restarts_total counter\n");
+        for (task, restarts) in hubgate_store::supervisor::restarts() {
+            text.push_str(&format!(
+                "hubgate_task_restarts_total{{task=\"{task}\"}} {restarts}\n"
+            ));
+        }
+        text
+    }
+}
+
+/// The method as a label: one of the standard methods, or `other`, so made-up
+/// methods cannot create series.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
     }
 }
 
 /// Counts every request and its latency by route template (never the raw
-/// path, which would let clients create unbounded series).
+/// path, which would let clients create unbounded series) and method (the
+/// standard ones or `other`).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -139,7 +208,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let (count, latency) =
         state
             .metrics
-            .request_handles(method.as_str(), route, response.status().as_u16());
+            .request_handles(method_label(&method), route, response.status().as_u16());
     count.increment(1);
     latency.record(started.elapsed().as_secs_f64());
     response

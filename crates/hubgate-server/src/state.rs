@@ -23,7 +23,9 @@ pub struct Inner {
     keys: RwLock<Arc<KeyRing>>,
     pub metrics: Metrics,
     pub login_throttle: crate::web::LoginThrottle,
+    pub client_auth_limiter: crate::identity::client_auth_limit::ClientAuthLimiter,
     pub auditor: crate::auditor::Auditor,
+    pub write_probe: crate::ops::WriteProbe,
     /// False while the store is unreachable (reported by `/readyz`).
     store_reachable: AtomicBool,
     /// Unix second of the last reload caused by an unknown `kid`.
@@ -57,7 +59,9 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             metrics: Metrics::default(),
             login_throttle: Default::default(),
+            client_auth_limiter: Default::default(),
             auditor,
+            write_probe: Default::default(),
             store_reachable: AtomicBool::new(true),
             last_key_reload: AtomicI64::new(0),
             verified: Default::default(),
@@ -114,36 +118,39 @@ impl AppState {
     /// that cannot be reached is retried with backoff and reported on `/readyz`.
     pub fn spawn_change_follower(&self) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
-        tokio::spawn(async move {
-            let base = state.config.change_poll_interval;
-            let mut delay = base;
-            let mut last_prune = std::time::Instant::now();
-            loop {
-                state.store.wait_for_change(delay).await;
-                match state
-                    .registry
-                    .follow(state.store.as_ref(), &state.master)
-                    .await
-                {
-                    Ok(keys_changed) => {
-                        if !state.store_reachable.swap(true, Ordering::Relaxed) {
-                            tracing::info!("store reachable again");
+        hubgate_store::supervisor::supervise("change_follower", move || {
+            let state = state.clone();
+            async move {
+                let base = state.config.change_poll_interval;
+                let mut delay = base;
+                let mut last_prune = std::time::Instant::now();
+                loop {
+                    state.store.wait_for_change(delay).await;
+                    match state
+                        .registry
+                        .follow(state.store.as_ref(), &state.master)
+                        .await
+                    {
+                        Ok(keys_changed) => {
+                            if !state.store_reachable.swap(true, Ordering::Relaxed) {
+                                tracing::info!("store reachable again");
+                            }
+                            delay = base;
+                            if keys_changed && let Err(error) = state.reload_keys().await {
+                                tracing::error!(%error, "could not reload signing keys");
+                            }
                         }
-                        delay = base;
-                        if keys_changed && let Err(error) = state.reload_keys().await {
-                            tracing::error!(%error, "could not reload signing keys");
+                        Err(error) => {
+                            if state.store_reachable.swap(false, Ordering::Relaxed) {
+                                tracing::warn!(%error, "cannot read the change log; retrying with backoff");
+                            }
+                            delay = (delay * 2).min(std::time::Duration::from_secs(5));
                         }
                     }
-                    Err(error) => {
-                        if state.store_reachable.swap(false, Ordering::Relaxed) {
-                            tracing::warn!(%error, "cannot read the change log; retrying with backoff");
-                        }
-                        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                    if last_prune.elapsed() > std::time::Duration::from_secs(60) {
+                        state.registry.prune(hubgate_core::now().unix_timestamp());
+                        last_prune = std::time::Instant::now();
                     }
-                }
-                if last_prune.elapsed() > std::time::Duration::from_secs(60) {
-                    state.registry.prune(hubgate_core::now().unix_timestamp());
-                    last_prune = std::time::Instant::now();
                 }
             }
         })

@@ -27,32 +27,40 @@ pub struct Rotations(mpsc::Sender<Waiting>);
 /// and answers one outcome per request, in order.
 pub fn spawn<F, Fut>(run_batch: F) -> Rotations
 where
-    F: Fn(Vec<RotationRequest>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Vec<Rotation>>> + Send,
+    F: Fn(Vec<RotationRequest>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<Rotation>>> + Send + 'static,
 {
-    let (sender, mut receiver) = mpsc::channel::<Waiting>(4 * MAX_BATCH);
-    tokio::spawn(async move {
-        while let Some(first) = receiver.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            match run_batch(requests).await {
-                Ok(rotations) => {
-                    for (reply, rotation) in replies.into_iter().zip(rotations) {
-                        let _ = reply.send(Ok(rotation));
+    let (sender, receiver) = mpsc::channel::<Waiting>(4 * MAX_BATCH);
+    // Shared with every restart of the task, so a panic loses no waiting rotation.
+    let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+    let run_batch = std::sync::Arc::new(run_batch);
+    crate::supervisor::supervise("group_commit", move || {
+        let receiver = receiver.clone();
+        let run_batch = run_batch.clone();
+        async move {
+            let mut receiver = receiver.lock().await;
+            while let Some(first) = receiver.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
                     }
                 }
-                Err(error) => {
-                    // Nothing was committed: every token of the batch is still valid.
-                    let text = error.to_string();
-                    tracing::warn!(error = %text, "a batch of refresh rotations failed");
-                    for reply in replies {
-                        let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
+                let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                match run_batch(requests).await {
+                    Ok(rotations) => {
+                        for (reply, rotation) in replies.into_iter().zip(rotations) {
+                            let _ = reply.send(Ok(rotation));
+                        }
+                    }
+                    Err(error) => {
+                        // Nothing was committed: every token of the batch is still valid.
+                        let text = error.to_string();
+                        tracing::warn!(error = %text, "a batch of refresh rotations failed");
+                        for reply in replies {
+                            let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
+                        }
                     }
                 }
             }

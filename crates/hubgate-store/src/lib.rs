@@ -19,6 +19,7 @@ mod rows;
 mod sql;
 pub mod postgres;
 pub mod sqlite;
+pub mod supervisor;
 
 use std::path::Path;
 
@@ -104,6 +105,9 @@ pub struct RevocationSnapshot {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+    /// Commits a one-row write (for `/readyz`: a node whose writes fail,
+    /// say on a full disk, is not ready).
+    async fn probe_write(&self, now: OffsetDateTime) -> Result<()>;
     /// Closes the connections (for short-lived processes like the admin tool).
     async fn close(&self);
     /// Returns when the change log may have grown, or after `max_wait`:
@@ -242,7 +246,61 @@ pub trait Store: Send + Sync + 'static {
 
 /// Opens the embedded SQLite store in `data_dir`, creating and migrating it.
 pub async fn open_sqlite(data_dir: &Path) -> Result<sqlite::SqliteStore> {
-    sqlite::SqliteStore::open(&data_dir.join("hubgate.db")).await
+    let path = data_dir.join("hubgate.db");
+    private_files(data_dir, &path)?;
+    sqlite::SqliteStore::open(&path).await
+}
+
+/// The data directory holds password hashes, emails and the audit log: it is
+/// created `0700` and the database `0600` (SQLite gives its `-wal` and `-shm`
+/// files the database's mode). Existing ones with wider modes are left as
+/// they are, with a warning.
+fn private_files(data_dir: &Path, database: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        let io = |what: &str, error: std::io::Error| {
+            StoreError::Unavailable(format!("cannot create {what}: {error}"))
+        };
+        if !data_dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(data_dir)
+                .map_err(|e| io(&data_dir.display().to_string(), e))?;
+        }
+        if !database.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(database)
+                .map_err(|e| io(&database.display().to_string(), e))?;
+        }
+        let wal = database.with_extension("db-wal");
+        let shm = database.with_extension("db-shm");
+        for (path, private) in [
+            (data_dir.to_owned(), 0o700),
+            (database.to_owned(), 0o600),
+            (wal, 0o600),
+            (shm, 0o600),
+        ] {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & !private != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{mode:o}"),
+                        "readable by other users; chmod {private:o} it",
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (data_dir, database);
+    Ok(())
 }
 
 /// Where the store lives: PostgreSQL when a URL is given, else SQLite in `data_dir`.

@@ -267,6 +267,16 @@ impl Store for $store {
         Ok(())
     }
 
+    async fn probe_write(&self, now: OffsetDateTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO heartbeat (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        )
+        .bind(now.unix_timestamp_nanos() as i64)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.reader)

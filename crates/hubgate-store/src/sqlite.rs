@@ -42,6 +42,22 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // A transaction that failed (a full disk, an I/O error) can leave
+            // the connection inside a transaction or with sqlx's count of
+            // open transactions off by one; every later write would then
+            // fail, or worse, nest in the dead transaction and never commit.
+            // Such a connection is closed (rolling back) and a new one opened.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    if sqlx::Connection::is_in_transaction(conn) {
+                        tracing::warn!(
+                            "discarding the SQLite writer connection left inside a failed transaction"
+                        );
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;

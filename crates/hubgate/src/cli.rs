@@ -160,6 +160,21 @@ pub struct ServeArgs {
     /// Log format [default: text]
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Seconds a connection may take to send a request head [default: 10]
+    #[arg(long)]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open [default: 60]
+    #[arg(long)]
+    pub idle_timeout: Option<u64>,
+    /// Open connections at most; 0: the open-file limit less 64 [default: 0]
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Failed client authentications per client_id per minute before 429; 0: no limit [default: 20]
+    #[arg(long)]
+    pub client_auth_failures_per_client: Option<u32>,
+    /// Failed client authentications per source address per minute before 429; 0: no limit [default: 100]
+    #[arg(long)]
+    pub client_auth_failures_per_address: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]

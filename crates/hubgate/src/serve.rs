@@ -40,15 +40,70 @@ fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        // A log write that fails (a full disk under a redirected stderr)
+        // must not panic the thread that logged: drop the line instead.
+        .log_internal_errors(false);
     match format {
+        // JSON escapes control characters itself.
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.fmt_fields(SafeFields).init(),
+    }
+}
+
+/// Text-log fields with control characters escaped and each value cut at
+/// 1,000 characters, whatever a call site passes: one event is one line.
+struct SafeFields;
+
+impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for SafeFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = SafeVisitor {
+            writer,
+            result: Ok(()),
+            first: true,
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct SafeVisitor<'writer> {
+    writer: tracing_subscriber::fmt::format::Writer<'writer>,
+    result: std::fmt::Result,
+    first: bool,
+}
+
+impl tracing::field::Visit for SafeVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if self.result.is_err() {
+            return;
+        }
+        let text = format!("{value:?}");
+        self.result = (|| {
+            if !self.first {
+                self.writer.write_char(' ')?;
+            }
+            self.first = false;
+            if field.name() != "message" {
+                write!(self.writer, "{}=", field.name())?;
+            }
+            hubgate_server::logsafe::write_escaped(&mut self.writer, &text, 1000)
+        })();
     }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    #[cfg(unix)]
+    let created =
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&settings.data_dir);
+    #[cfg(not(unix))]
+    let created = std::fs::create_dir_all(&settings.data_dir);
+    created.with_context(|| {
         format!(
             "cannot create the data directory {}",
             settings.data_dir.display()
@@ -82,6 +137,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     config.access_token_ttl = Duration::seconds(settings.access_token_ttl.into());
     config.refresh_token_ttl = Duration::seconds(settings.refresh_token_ttl.into());
+    config.connections.header_read_timeout =
+        std::time::Duration::from_secs(settings.header_read_timeout);
+    config.connections.idle_timeout = std::time::Duration::from_secs(settings.idle_timeout);
+    if settings.max_connections > 0 {
+        config.connections.max_connections = settings.max_connections;
+    }
+    config.client_auth_limits.per_client = settings.client_auth_failures_per_client;
+    config.client_auth_limits.per_address = settings.client_auth_failures_per_address;
 
     let options = BootstrapOptions {
         admin_email: settings.admin_email.clone(),
@@ -97,6 +160,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `println!` that never panics: a banner line lost to a full disk is no
+/// reason to stop.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn print_banner(
     config: &ServerConfig,
     settings: &Settings,
@@ -108,60 +180,59 @@ fn print_banner(
         Some(_) => "--database-url \"$HUBGATE_DATABASE_URL\"".to_owned(),
         None => format!("--data-dir {data_dir}"),
     };
-    println!(
+    say!(
         "hubgate {} is serving at {}",
         env!("CARGO_PKG_VERSION"),
         config.public_url
     );
-    println!("  listening       {bound}");
-    println!("  console         {}", config.url("/console"));
-    println!("  API docs        {}", config.url("/doc/swagger"));
-    println!(
+    say!("  listening       {bound}");
+    say!("  console         {}", config.url("/console"));
+    say!("  API docs        {}", config.url("/doc/swagger"));
+    say!(
         "  token endpoint  {}",
         config.url("/identity/oauth/v2/token")
     );
-    println!("  resource API    {}", config.url("/api/v1"));
-    println!(
+    say!("  resource API    {}", config.url("/api/v1"));
+    say!(
         "  discovery       {}",
         config.url("/.well-known/oauth-authorization-server")
     );
-    println!(
+    say!(
         "  store           {}",
         crate::master_key::describe_store(settings.database_url.as_deref(), &settings.data_dir)
     );
     match first_start {
         Some(first) => {
-            println!();
-            println!(
+            say!();
+            say!(
                 "First start: created the owner and the account \"{}\" ({}).",
-                first.account.name, first.account.id
+                first.account.name,
+                first.account.id
             );
-            println!("  log in as  {}", first.user.email);
-            println!(
+            say!("  log in as  {}", first.user.email);
+            say!(
                 "  password   {}   (shown once; keep it safe)",
                 first.password
             );
             if first.hubs > 0 {
-                println!(
+                say!(
                     "  demo fleet {} hubs and switches (--no-demo leaves them out)",
                     first.hubs
                 );
             }
-            println!();
-            println!(
-                "Create an integration, then trade its client_id and client_secret for tokens:"
-            );
-            println!(
+            say!();
+            say!("Create an integration, then trade its client_id and client_secret for tokens:");
+            say!(
                 "  hubgate admin {store_flag} integration create --account {} --name \"My integration\" \\\n    \
                  --redirect-uri https://example.com/callback --scope \"sub email hubs:read hubs:write accounts:read\"",
                 first.account.id
             );
         }
         None => {
-            println!("  log in with the owner created on first start (hubgate admin manages users)")
+            say!("  log in with the owner created on first start (hubgate admin manages users)")
         }
     }
-    println!("Stop with Ctrl-C; in-flight requests finish first.");
+    say!("Stop with Ctrl-C; in-flight requests finish first.");
 }
 
 /// Registers the signal handlers now (before the banner says we are up, so a

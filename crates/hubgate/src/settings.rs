@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{LogFormat, ServeArgs};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
@@ -23,6 +24,11 @@ pub struct Settings {
     pub admin_email: String,
     pub demo: bool,
     pub log_format: LogFormat,
+    pub header_read_timeout: u64,
+    pub idle_timeout: u64,
+    pub max_connections: usize,
+    pub client_auth_failures_per_client: u32,
+    pub client_auth_failures_per_address: u32,
 }
 
 impl Default for Settings {
@@ -40,6 +46,11 @@ impl Default for Settings {
             admin_email: "admin@localhost".into(),
             demo: true,
             log_format: LogFormat::Text,
+            header_read_timeout: 10,
+            idle_timeout: 60,
+            max_connections: 0,
+            client_auth_failures_per_client: 20,
+            client_auth_failures_per_address: 100,
         }
     }
 }
@@ -71,6 +82,16 @@ struct FlagLayer {
     demo: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_read_timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_auth_failures_per_client: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_auth_failures_per_address: Option<u32>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -86,10 +107,15 @@ const ENV_KEYS: &[&str] = &[
     "admin_email",
     "demo",
     "log_format",
+    "header_read_timeout",
+    "idle_timeout",
+    "max_connections",
+    "client_auth_failures_per_client",
+    "client_auth_failures_per_address",
 ];
 
 impl Settings {
-    pub fn load(args: &ServeArgs) -> Result<Self, Box<figment::Error>> {
+    pub fn load(args: &ServeArgs) -> Result<Self, SettingsError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = &args.config {
             figment = figment.merge(Toml::file_exact(path));
@@ -107,13 +133,91 @@ impl Settings {
             admin_email: args.admin_email.clone(),
             demo: args.no_demo.then_some(false),
             log_format: args.log_format,
+            header_read_timeout: args.header_read_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections,
+            client_auth_failures_per_client: args.client_auth_failures_per_client,
+            client_auth_failures_per_address: args.client_auth_failures_per_address,
         };
-        figment
+        let settings: Settings = figment
             .merge(Env::prefixed("HUBGATE_").only(ENV_KEYS))
             .merge(Serialized::globals(flags))
             .extract()
-            .map_err(Box::new)
+            .map_err(|e| SettingsError::Invalid(Box::new(e)))?;
+        settings.validate()?;
+        Ok(settings)
     }
+
+    /// Values serde accepts but hubgate cannot run with, each refused with
+    /// its key and what is accepted.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let refuse =
+            |key: &str, accepted: String| Err(SettingsError::Refused(key.into(), accepted));
+        if !(1..=86_400).contains(&self.access_token_ttl) {
+            return refuse("access_token_ttl", "1 to 86400 seconds".into());
+        }
+        if !(1..=31_536_000).contains(&self.refresh_token_ttl) {
+            return refuse("refresh_token_ttl", "1 to 31536000 seconds (a year)".into());
+        }
+        for (key, value) in [("public_url", &self.public_url), ("issuer", &self.issuer)] {
+            if let Some(value) = value
+                && !is_http_url(value)
+            {
+                return refuse(
+                    key,
+                    format!(
+                        "an absolute http:// or https:// URL without query or fragment, not {value:?}"
+                    ),
+                );
+            }
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return refuse("database_url", "a postgres:// or postgresql:// URL".into());
+        }
+        if self.db_max_connections == 0 {
+            return refuse("db_max_connections", "1 or more".into());
+        }
+        if !(1..=60).contains(&self.header_read_timeout) {
+            return refuse("header_read_timeout", "1 to 60 seconds".into());
+        }
+        if !(1..=3_600).contains(&self.idle_timeout) {
+            return refuse("idle_timeout", "1 to 3600 seconds".into());
+        }
+        let allowed = hubgate_server::connections::max_connections_allowed();
+        if self.max_connections > allowed {
+            return refuse(
+                "max_connections",
+                format!(
+                    "0 (automatic) or at most {allowed}: the open-file limit less {} for the store and logs",
+                    hubgate_server::connections::FILE_HEADROOM
+                ),
+            );
+        }
+        if self.admin_email.trim().is_empty() || !self.admin_email.contains('@') {
+            return refuse("admin_email", "an email address".into());
+        }
+        Ok(())
+    }
+}
+
+fn is_http_url(value: &str) -> bool {
+    url::Url::parse(value).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0}")]
+    Invalid(Box<figment::Error>),
+    #[error("{0}: accepted values are {1}")]
+    Refused(String, String),
 }
 
 #[cfg(test)]
@@ -136,7 +240,7 @@ mod tests {
                 no_demo: true,
                 ..Default::default()
             };
-            let settings = Settings::load(&args).expect("settings load");
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
             assert_eq!(settings.listen, "0.0.0.0:1");
             assert_eq!(settings.access_token_ttl, 120);
             assert_eq!(settings.admin_email, "flag@x");
@@ -144,5 +248,54 @@ mod tests {
             assert_eq!(settings.refresh_token_ttl, 30 * 86_400);
             Ok(())
         });
+    }
+
+    fn refused(toml: &str, args: ServeArgs) -> String {
+        let mut message = String::new();
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("hubgate.toml", toml)?;
+            let args = ServeArgs {
+                config: Some("hubgate.toml".into()),
+                ..args
+            };
+            message = Settings::load(&args).expect_err("refused").to_string();
+            Ok(())
+        });
+        message
+    }
+
+    #[test]
+    fn unknown_keys_and_values_out_of_range_are_refused_by_name() {
+        let message = refused(
+            "listen = \"127.0.0.1:1\"\naccess_token_tll = 5",
+            ServeArgs::default(),
+        );
+        assert!(message.contains("access_token_tll"), "{message}");
+        let message = refused(
+            "",
+            ServeArgs {
+                access_token_ttl: Some(0),
+                ..Default::default()
+            },
+        );
+        assert!(
+            message.starts_with("access_token_ttl: accepted values are 1 to 86400"),
+            "{message}"
+        );
+        let message = refused(
+            "",
+            ServeArgs {
+                public_url: Some("not-a-url".into()),
+                ..Default::default()
+            },
+        );
+        assert!(
+            message.starts_with("public_url: accepted values are an absolute http"),
+            "{message}"
+        );
+        let message = refused("header_read_timeout = 0", ServeArgs::default());
+        assert!(message.starts_with("header_read_timeout:"), "{message}");
+        let message = refused("max_connections = 100000000", ServeArgs::default());
+        assert!(message.starts_with("max_connections:"), "{message}");
     }
 }

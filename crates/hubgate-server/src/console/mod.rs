@@ -307,6 +307,11 @@ async fn login(
             "The email or password is wrong.".into(),
             StatusCode::UNAUTHORIZED,
         ),
+        LoginOutcome::Busy(browser) => crate::web::retry_soon(again(
+            browser,
+            crate::web::LOGIN_BUSY.into(),
+            StatusCode::TOO_MANY_REQUESTS,
+        )),
         LoginOutcome::Unavailable => unavailable(),
     }
 }

@@ -411,6 +411,13 @@ pub async fn login(
                 StatusCode::UNAUTHORIZED,
             );
         }
+        LoginOutcome::Busy(browser) => {
+            return crate::web::retry_soon(relogin(
+                &browser,
+                crate::web::LOGIN_BUSY.into(),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
+        }
         LoginOutcome::Unavailable => return store_unavailable(),
     };
     let next = format!(

@@ -84,7 +84,7 @@ pub async fn authenticate(
     let presented = presented(headers, params)?;
     let fail = |reason: ClientAuthFailure| {
         state.metrics.client_auth_failed(endpoint);
-        tracing::info!(client_id = %presented.client_id, ?reason, endpoint, "client authentication failed");
+        tracing::info!(client_id = %crate::logsafe::untrusted(&presented.client_id), ?reason, endpoint, "client authentication failed");
         OAuthError::invalid_client(presented.via_basic)
     };
     let Some(secret) = presented.secret.as_deref() else {
@@ -104,4 +104,9 @@ pub async fn authenticate(
         .authenticate(secret, hubgate_core::now())
         .map_err(fail)?;
     Ok(client)
+}
+
+/// The `client_id` a request presented (Basic or body), for rate limiting.
+pub(super) fn presented_client_id(headers: &HeaderMap, params: &OAuthParams) -> Option<String> {
+    presented(headers, params).ok().map(|p| p.client_id)
 }

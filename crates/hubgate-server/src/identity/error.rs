@@ -12,6 +12,7 @@ pub struct OAuthError {
     status: StatusCode,
     body: ErrorBody,
     basic_challenge: bool,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -20,7 +21,23 @@ impl OAuthError {
             status,
             body: ErrorBody::new(code, description),
             basic_challenge: false,
+            retry_after: None,
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// `429` with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many failed client authentications; retry later",
+        );
+        error.retry_after = Some(wait.as_secs().max(1));
+        error
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -97,7 +114,9 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"hubgate\", charset=\"UTF-8\""),
             );
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response

@@ -11,7 +11,6 @@ use hubgate_core::grant::Client;
 use hubgate_core::refresh::{self, RefreshClaims};
 use hubgate_core::tokens::AccessClaims;
 
-use super::client_auth::authenticate;
 use super::error::OAuthError;
 use super::params::OAuthParams;
 use crate::state::AppState;
@@ -53,9 +52,12 @@ async fn recognise(state: &AppState, client: &Client, token: &str) -> Option<Kno
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(&state, &headers, &params, "introspect").await?;
+    let client =
+        super::client_auth_limit::authenticate(&state, &headers, &params, "introspect", peer)
+            .await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     let integration = &client.integration;
@@ -138,9 +140,11 @@ pub async fn introspect(
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(&state, &headers, &params, "revoke").await?;
+    let client =
+        super::client_auth_limit::authenticate(&state, &headers, &params, "revoke", peer).await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     // An invalid or foreign token is answered like a revoked one (RFC 7009 §2.2).

@@ -2,6 +2,7 @@
 
 pub(crate) mod authorize;
 mod client_auth;
+pub mod client_auth_limit;
 pub(crate) mod discovery;
 pub mod error;
 pub(crate) mod introspect;
@@ -26,6 +27,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/identity/oauth/v2/revoke", post(introspect::revoke))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::body_limit::refuse_oversized::<BODY_LIMIT>,
+        ))
         .route("/identity/oauth/v2/authorize", get(authorize::authorize))
         .route(
             "/identity/oauth/v2/authorize/continue",

@@ -9,7 +9,6 @@ use hubgate_core::authorize::{self, CodeUse};
 use hubgate_core::grant::{self, Client, Grant, GrantError, InvalidGrant, Minted};
 use hubgate_core::refresh::{RefreshClaims, Rotation};
 
-use super::client_auth::authenticate;
 use super::error::OAuthError;
 use super::params::OAuthParams;
 use crate::metrics::GrantKind;
@@ -30,6 +29,8 @@ use crate::state::AppState;
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = hubgate_api::TokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_grant`, `invalid_scope` or `unsupported_grant_type`", body = hubgate_api::ErrorBody),
         (status = 401, description = "`invalid_client`: unknown client, wrong secret, or a disabled integration", body = hubgate_api::ErrorBody),
+        (status = 413, description = "`invalid_request`: the declared body is over 16 KiB (refused before it is read)", body = hubgate_api::ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed client authentications for this client_id or from this address; see `Retry-After`", body = hubgate_api::ErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the store cannot be reached; retry", body = hubgate_api::ErrorBody),
     ),
     security((), ("client_secret_basic" = [])),
@@ -37,6 +38,7 @@ use crate::state::AppState;
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let grant_type = OAuthParams::required(&params.grant_type, "grant_type")?;
@@ -51,7 +53,8 @@ pub async fn token(
             .into());
         }
     };
-    let client = authenticate(&state, &headers, &params, "token").await?;
+    let client =
+        super::client_auth_limit::authenticate(&state, &headers, &params, "token", peer).await?;
     let minted = match kind {
         GrantKind::ClientCredentials => client_credentials(&state, &client, &params)?,
         GrantKind::RefreshToken => refresh_token(&state, &client, &params).await?,

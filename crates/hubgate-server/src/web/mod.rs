@@ -335,8 +335,13 @@ pub enum LoginOutcome {
     LoggedIn(Browser),
     Throttled(Browser, std::time::Duration),
     Refused(Browser),
+    /// Too many password checks are running: try again in a moment (429).
+    Busy(Browser),
     Unavailable,
 }
+
+/// What the login pages say to [`LoginOutcome::Busy`].
+pub const LOGIN_BUSY: &str = "Too many login attempts right now. Try again in a few seconds.";
 
 /// Checks an email and password with throttling, and starts a session.
 pub async fn attempt_login(
@@ -349,9 +354,10 @@ pub async fn attempt_login(
     if let Some(wait) = state.login_throttle.retry_after(email, address) {
         return LoginOutcome::Throttled(browser, wait);
     }
-    let Ok(user) = crate::manage::check_password(state.store.as_ref(), email, password).await
-    else {
-        return LoginOutcome::Unavailable;
+    let user = match crate::manage::check_password(state.store.as_ref(), email, password).await {
+        Ok(user) => user,
+        Err(crate::manage::PasswordCheckError::Busy) => return LoginOutcome::Busy(browser),
+        Err(crate::manage::PasswordCheckError::Store(_)) => return LoginOutcome::Unavailable,
     };
     let Some(user) = user else {
         state.login_throttle.failed(email, address);
@@ -363,6 +369,14 @@ pub async fn attempt_login(
         Ok(browser) => LoginOutcome::LoggedIn(browser),
         Err(_) => LoginOutcome::Unavailable,
     }
+}
+
+/// Adds `Retry-After: 1` (a busy moment, not a lockout).
+pub fn retry_soon(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// The origin (`scheme://host[:port]`) of a URL, for CSP.

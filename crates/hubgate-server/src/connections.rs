@@ -1,0 +1,417 @@
+//! Accepting and serving connections, with limits no client can get around:
+//!
+//! - a **header-read timeout**: a connection that has not sent a whole
+//!   request head within it (slowloris, or a socket that never says
+//!   anything) is closed;
+//! - an **idle timeout**: a keep-alive connection with no request in flight
+//!   that moves no bytes for that long is closed;
+//! - a **connection cap** below the process's file limit: at the cap, a new
+//!   connection still gets in (so `/healthz` and real clients are served) and
+//!   the connection that has been open longest without a request in flight
+//!   is closed to make room.
+//!
+//! Requests themselves are bounded by the router's timeout layer.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+
+/// The limits every connection is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From accepting a connection, or from the first byte of each further
+    /// request, to the whole request head.
+    pub header_read_timeout: Duration,
+    /// A connection without a request in flight that moves no bytes.
+    pub idle_timeout: Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+}
+
+/// File descriptors kept back from the connection cap for the store, logs
+/// and the process itself.
+pub const FILE_HEADROOM: usize = 64;
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// The soft limit on open files (`RLIMIT_NOFILE`), from `/proc/self/limits`.
+pub fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The most connections this process can hold with [`FILE_HEADROOM`] left
+/// over (at most 10,000, at least 16).
+pub fn max_connections_allowed() -> usize {
+    open_file_limit()
+        .map_or(10_000, |limit| limit.saturating_sub(FILE_HEADROOM))
+        .clamp(16, 10_000)
+}
+
+/// The default cap: [`max_connections_allowed`].
+pub fn default_max_connections() -> usize {
+    max_connections_allowed()
+}
+
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn now_ms() -> u64 {
+    EPOCH.elapsed().as_millis() as u64
+}
+
+/// What the watchdog and the cap know about one connection.
+struct Conn {
+    in_flight: AtomicUsize,
+    /// Milliseconds since [`EPOCH`] of the last byte read or written.
+    last_activity: AtomicU64,
+    /// When the request head now being awaited started (0: none awaited).
+    head_since: AtomicU64,
+    close: Notify,
+}
+
+impl Conn {
+    fn new() -> Self {
+        let now = now_ms().max(1);
+        Self {
+            in_flight: AtomicUsize::new(0),
+            last_activity: AtomicU64::new(now),
+            head_since: AtomicU64::new(now),
+            close: Notify::new(),
+        }
+    }
+
+    fn read(&self) {
+        let now = now_ms().max(1);
+        self.last_activity.store(now, Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            let _ = self
+                .head_since
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    fn wrote(&self) {
+        self.last_activity.store(now_ms().max(1), Ordering::Relaxed);
+    }
+
+    /// Why this connection should be closed now, if it should.
+    fn expired(&self, limits: &ConnectionLimits) -> Option<CloseReason> {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        let now = now_ms();
+        let head = self.head_since.load(Ordering::Relaxed);
+        if head != 0 && now.saturating_sub(head) > limits.header_read_timeout.as_millis() as u64 {
+            return Some(CloseReason::HeaderTimeout);
+        }
+        let last = self.last_activity.load(Ordering::Relaxed);
+        if head == 0 && now.saturating_sub(last) > limits.idle_timeout.as_millis() as u64 {
+            return Some(CloseReason::IdleTimeout);
+        }
+        None
+    }
+}
+
+/// Counts a request in flight on its connection while alive.
+struct InFlight(Arc<Conn>);
+
+impl InFlight {
+    fn start(conn: Arc<Conn>) -> Self {
+        conn.in_flight.fetch_add(1, Ordering::Relaxed);
+        conn.head_since.store(0, Ordering::Relaxed);
+        Self(conn)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.head_since.store(0, Ordering::Relaxed);
+        self.0.wrote();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A TCP stream that reports its reads and writes to its [`Conn`].
+struct Tracked {
+    stream: TcpStream,
+    conn: Arc<Conn>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.conn.read();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.conn.wrote();
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.conn.wrote();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// The open connections, oldest first.
+#[derive(Default)]
+struct Registry {
+    next_id: AtomicU64,
+    open: Mutex<BTreeMap<u64, Arc<Conn>>>,
+}
+
+impl Registry {
+    fn open(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Conn>>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a new connection, first closing the oldest one without a
+    /// request in flight if the cap is reached. `None`: at the cap and every
+    /// connection is busy, so the new one is turned away.
+    fn admit(&self, max: usize) -> Option<(u64, Arc<Conn>)> {
+        let mut open = self.open();
+        if open.len() >= max {
+            let victim = open
+                .iter()
+                .find(|(_, c)| c.in_flight.load(Ordering::Relaxed) == 0)
+                .map(|(id, _)| *id)?;
+            if let Some(conn) = open.remove(&victim) {
+                conn.close.notify_one();
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(Conn::new());
+        open.insert(id, conn.clone());
+        Some((id, conn))
+    }
+
+    fn remove(&self, id: u64) {
+        self.open().remove(&id);
+    }
+
+    /// Frees a file descriptor when `accept` ran out of them.
+    fn evict_one(&self) {
+        let mut open = self.open();
+        let victim = open
+            .iter()
+            .find(|(_, c)| c.in_flight.load(Ordering::Relaxed) == 0)
+            .map(|(id, _)| *id);
+        if let Some(conn) = victim.and_then(|id| open.remove(&id)) {
+            conn.close.notify_one();
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests
+/// in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    metrics: Arc<dyn Fn(ConnectionEvent) + Send + Sync>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let registry = Arc::new(Registry::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut last_accept_error: Option<Instant> = None;
+    loop {
+        while tasks.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                if is_connection_error(&error) {
+                    continue;
+                }
+                // Out of file descriptors (or memory): make room, say so at
+                // most every ten seconds, and do not spin.
+                if last_accept_error.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                    tracing::error!(%error, "accept error");
+                    last_accept_error = Some(Instant::now());
+                }
+                metrics(ConnectionEvent::AcceptError);
+                registry.evict_one();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some((id, conn)) = registry.admit(limits.max_connections) else {
+            metrics(ConnectionEvent::Refused);
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        metrics(ConnectionEvent::Opened);
+        let app = app.clone();
+        let registry = registry.clone();
+        let mut stop = stop_rx.clone();
+        let metrics = metrics.clone();
+        tasks.spawn(async move {
+            let reason = serve_connection(stream, peer, app, conn, limits, &mut stop).await;
+            registry.remove(id);
+            metrics(ConnectionEvent::Closed(reason));
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+}
+
+/// What happened to a connection, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    Opened,
+    /// Turned away: at the cap with every connection busy.
+    Refused,
+    AcceptError,
+    Closed(CloseReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client or the protocol ended it.
+    Done,
+    HeaderTimeout,
+    IdleTimeout,
+    /// Closed to make room at the cap.
+    Evicted,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Done => "done",
+            CloseReason::HeaderTimeout => "header_timeout",
+            CloseReason::IdleTimeout => "idle_timeout",
+            CloseReason::Evicted => "evicted",
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    conn: Arc<Conn>,
+    limits: ConnectionLimits,
+    stop: &mut watch::Receiver<bool>,
+) -> CloseReason {
+    let io = TokioIo::new(Tracked {
+        stream,
+        conn: conn.clone(),
+    });
+    let tracked = conn.clone();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let in_flight = InFlight::start(tracked.clone());
+        let app = app.clone();
+        async move {
+            let response =
+                tower::ServiceExt::oneshot(app, request.map(axum::body::Body::new)).await;
+            drop(in_flight);
+            response
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let tick = (limits.header_read_timeout.min(limits.idle_timeout) / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut watchdog = tokio::time::interval(tick);
+    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stopping = *stop.borrow();
+    if stopping {
+        connection.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return CloseReason::Done;
+            }
+            () = conn.close.notified() => return CloseReason::Evicted,
+            _ = watchdog.tick() => if let Some(reason) = conn.expired(&limits) {
+                return reason;
+            },
+            changed = stop.changed(), if !stopping => {
+                stopping = true;
+                if changed.is_ok() {
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+fn is_connection_error(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
