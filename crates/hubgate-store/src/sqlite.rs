@@ -89,6 +89,18 @@ impl SqliteStore {
     }
 }
 
+/// `PRAGMA integrity_check` of the database at `path`: `"ok"` when sound.
+pub async fn integrity_check(path: &Path) -> Result<String> {
+    use sqlx::Connection;
+    let options = SqliteConnectOptions::from_str("sqlite://")?.filename(path);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let (result,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(result)
+}
+
 crate::sql::sql_store!(
     sql,
     super::SqliteStore,

@@ -13,6 +13,8 @@ mod console;
 mod durability;
 mod exhaustion;
 mod external_clients;
+mod faults;
 mod first_start;
+mod hardening;
 mod live_revocation;
 mod scale_out;

@@ -33,8 +33,23 @@ impl Server {
 
     /// Starts with extra environment (e.g. a shared `HUBGATE_MASTER_KEY`).
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        std::fs::create_dir_all(data_dir.parent().unwrap_or(data_dir)).expect("parent dir");
         let stderr_path = data_dir.with_extension("stderr.log");
+        Self::start_full(data_dir, extra, env, &stderr_path)
+    }
+
+    /// Starts with stderr (the log) going to `stderr_path`.
+    pub fn start_with_stderr(data_dir: &Path, extra: &[&str], stderr_path: &str) -> Server {
+        Self::start_full(data_dir, extra, &[], Path::new(stderr_path))
+    }
+
+    fn start_full(
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr_path: &Path,
+    ) -> Server {
+        std::fs::create_dir_all(data_dir.parent().unwrap_or(data_dir)).expect("parent dir");
+        let stderr_path = stderr_path.to_owned();
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
