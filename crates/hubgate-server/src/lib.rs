@@ -63,6 +63,11 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api::router())
         .route("/assets/hubgate.css", get(web::stylesheet))
         .route("/assets/console.js", get(web::console_script))
+        // The root is for people: send them to the console.
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console") }),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -325,12 +325,13 @@ pub enum IntegrationCommand {
     Show {
         client_id: String,
     },
-    /// Replace the secret. Without --grace, the old secret and every token
-    /// issued so far stop working at once.
+    /// Replace the secret. The old secret keeps working for --grace seconds
+    /// (an hour by default, as in the console); with --grace 0 the old secret
+    /// and every token issued so far stop working at once.
     RotateSecret {
         client_id: String,
-        /// Seconds the old secret keeps working (tokens stay valid meanwhile)
-        #[arg(long, default_value_t = 0)]
+        /// Seconds the old secret keeps working (tokens stay valid meanwhile); 0: none
+        #[arg(long, default_value_t = 3600)]
         grace: u32,
     },
     /// Stop the integration: its client cannot authenticate, its tokens stop working.

@@ -171,9 +171,9 @@ pub async fn state(
     request_body = hubgate_api::HubPatch,
     responses(
         (status = 200, description = "The changed hub", body = hubgate_api::Hub),
-        (status = 400, description = "`invalid_request`: not JSON, or an unknown field", body = hubgate_api::ErrorBody),
+        (status = 400, description = "`invalid_request`: not JSON", body = hubgate_api::ErrorBody),
         (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody), (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody),
-        (status = 422, description = "`validation_failed`: a value of the wrong type or range, or an empty change", body = hubgate_api::ErrorBody),
+        (status = 422, description = "`validation_failed`: an unknown field, a value of the wrong type or range, or an empty change", body = hubgate_api::ErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
     ),
     security(("oauth2" = ["hubs:write"]), ("bearer" = [])),
@@ -186,7 +186,7 @@ pub async fn patch(
 ) -> Result<Json<Hub>, ApiError> {
     principal.require(Scope::HubsWrite)?;
     let id = hub_id(&id)?;
-    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(patch) = body.map_err(patch_rejection)?;
     let change =
         HubChange::from_patch(patch).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let hub = state
@@ -199,4 +199,21 @@ pub async fn patch(
         .remember_hub(std::sync::Arc::new(hub.clone()));
     tracing::info!(client_id = %principal.claims.client_id, hub = %hub.id, "hub changed");
     Ok(Json(hub.to_wire()))
+}
+
+/// A body that is JSON but not a hub patch (an unknown field, a wrong type)
+/// is `422` with serde's reason alone, as unknown `desired` keys are; a body
+/// that is not JSON at all stays `400`.
+fn patch_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(error) => {
+            let text = error.body_text();
+            let reason = text
+                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                .unwrap_or(&text);
+            let reason = reason.split(" at line ").next().unwrap_or(reason);
+            ApiError::unprocessable(reason.to_owned())
+        }
+        other => ApiError::bad_request(other.body_text()),
+    }
 }

@@ -324,7 +324,7 @@ struct CsrfOnly {
 async fn logout(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<CsrfOnly>,
+    crate::web::WebForm(form): crate::web::WebForm<CsrfOnly>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;

@@ -201,7 +201,7 @@ async fn a_patch_changes_name_room_and_desired_settings_but_not_reported_state()
 
     assert_eq!(
         error_of(patch(json!({"serial": "X"})).await).await,
-        (400, "invalid_request".into())
+        (422, "validation_failed".into())
     );
     assert_eq!(
         error_of(patch(json!({"desired": {"mtrport": 7}})).await).await,

@@ -88,6 +88,26 @@ async fn admin_commands_print_the_json_shapes_scripts_rely_on() {
     );
     assert_ne!(rotated["client_secret"], secret.as_str());
     assert!(rotated["previous_secret_expires_at"].is_string());
+    // Without --grace, the old secret keeps working for an hour, as in the
+    // console; --grace 0 ends it at once.
+    let default_grace = admin_ok(&data, &["integration", "rotate-secret", &client_id]);
+    let expires = time::OffsetDateTime::parse(
+        default_grace["previous_secret_expires_at"]
+            .as_str()
+            .unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = (expires - time::OffsetDateTime::now_utc()).whole_seconds();
+    assert!((3500..=3600).contains(&left), "{left} s of grace");
+    let immediate = admin_ok(
+        &data,
+        &["integration", "rotate-secret", &client_id, "--grace", "0"],
+    );
+    assert!(
+        immediate["previous_secret_expires_at"].is_null(),
+        "{immediate}"
+    );
     assert_eq!(
         admin_ok(&data, &["integration", "disable", &client_id])["enabled"],
         false

@@ -1,0 +1,80 @@
+//! Small edges with readable answers: a hub PATCH with an unknown field, an
+//! empty logout form, the root URL.
+
+use hubgate_testkit::{ALL_SCOPES, TestApp};
+use serde_json::Value;
+
+#[tokio::test]
+async fn an_unknown_top_level_field_in_a_hub_patch_is_a_clean_422() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let token = app.client_credentials(&creds, None).await.access_token;
+    let hubs: Value = app.get("/api/v1/hubs", &token).await.json().await.unwrap();
+    let hub = hubs["items"][0]["id"].as_str().unwrap();
+    let response = app
+        .http
+        .patch(format!("{}/api/v1/hubs/{hub}", app.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"nmae": "Typo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "validation_failed");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("unknown field `nmae`"),
+        "{description}"
+    );
+    assert!(
+        !description.contains("Failed to deserialize"),
+        "{description}"
+    );
+    assert!(!description.contains("line 1"), "{description}");
+    // Not JSON at all is still a 400.
+    let response = app
+        .http
+        .patch(format!("{}/api/v1/hubs/{hub}", app.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn an_empty_logout_post_gets_the_readable_page() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .post(format!("{}/console/logout", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(response.text().await.unwrap().contains("Check the form"));
+}
+
+#[tokio::test]
+async fn the_root_redirects_to_the_console() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/console");
+}
