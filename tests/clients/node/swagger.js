@@ -14,8 +14,12 @@ async function main() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const outside = [];
+  const cspViolations = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     await page.route('**/*', (route) => {
       const url = route.request().url();
       if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
@@ -48,7 +52,12 @@ async function main() {
     const body = await operation.locator('.live-responses-table .microlight').first().innerText();
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: false });
     const items = JSON.parse(body).items;
-    console.log(JSON.stringify({ status: code, hubs: items.length, outside_requests: outside }));
+    // Nothing of the authorization may be left in the browser's storage.
+    const stored = await page.evaluate(() => JSON.stringify(Object.assign({}, window.localStorage)));
+    console.log(JSON.stringify({
+      status: code, hubs: items.length, outside_requests: outside,
+      csp_violations: cspViolations, local_storage: stored,
+    }));
   } finally {
     await browser.close();
   }

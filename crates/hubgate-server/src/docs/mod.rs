@@ -170,11 +170,41 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .url("/doc/openapi.json", openapi(config))
         .config(
             Config::default()
-                .persist_authorization(true)
+                // The client_secret and the 30-day refresh token must not
+                // outlive the tab in localStorage.
+                .persist_authorization(false)
                 .try_it_out_enabled(true),
         );
-    Router::<AppState>::from(swagger).route(
-        "/doc",
-        get(|| async { Redirect::permanent("/doc/swagger/") }),
-    )
+    Router::<AppState>::from(swagger)
+        .route(
+            "/doc",
+            get(|| async { Redirect::permanent("/doc/swagger/") }),
+        )
+        .layer(axum::middleware::map_response(swagger_headers))
+}
+
+/// What Swagger UI needs and no more: its own scripts, styles (it sets
+/// inline style attributes), data: images and fonts, requests to this
+/// server; no framing, no referrer.
+pub const SWAGGER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
+
+async fn swagger_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(SWAGGER_CSP),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }

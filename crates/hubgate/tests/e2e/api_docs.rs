@@ -101,6 +101,32 @@ async fn swagger_ui_authorizes_with_client_credentials_and_lists_hubs_offline() 
         serde_json::json!([]),
         "the page reached outside the server"
     );
+    // It worked under the CSP the pages carry, and kept no secret in localStorage.
+    assert_eq!(result["csp_violations"], serde_json::json!([]), "{result}");
+    let stored = result["local_storage"].as_str().unwrap();
+    assert!(
+        !stored.contains(&integration.client_secret) && !stored.contains("hgr_"),
+        "authorization persisted in localStorage: {stored}"
+    );
+    let page = reqwest::get(format!("{}/doc/swagger/", server.url))
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let initializer = reqwest::get(format!("{}/doc/swagger/swagger-initializer.js", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        initializer.contains("\"persistAuthorization\": false"),
+        "{initializer}"
+    );
     assert!(
         std::fs::metadata(&screenshot).unwrap().len() > 10_000,
         "screenshot saved at {}",
