@@ -87,6 +87,8 @@ struct Conn {
     last_activity: AtomicU64,
     /// When the request head now being awaited started (0: none awaited).
     head_since: AtomicU64,
+    /// Chosen to make room at the cap; closing.
+    evicting: std::sync::atomic::AtomicBool,
     close: Notify,
 }
 
@@ -97,6 +99,7 @@ impl Conn {
             in_flight: AtomicUsize::new(0),
             last_activity: AtomicU64::new(now),
             head_since: AtomicU64::new(now),
+            evicting: std::sync::atomic::AtomicBool::new(false),
             close: Notify::new(),
         }
     }
@@ -224,18 +227,22 @@ impl Registry {
     }
 
     /// Registers a new connection, first closing the oldest one without a
-    /// request in flight if the cap is reached. `None`: at the cap and every
-    /// connection is busy, so the new one is turned away.
+    /// request in flight if the cap is reached. Connections being closed
+    /// still count (their sockets are open until their tasks end), and past
+    /// the cap plus [`EVICTION_SLACK`] new ones are turned away, so a burst
+    /// of connections cannot outrun the closing and exhaust file
+    /// descriptors. `None`: the new one is turned away.
     fn admit(&self, max: usize) -> Option<(u64, Arc<Conn>)> {
         let mut open = self.open();
+        if open.len() >= max + EVICTION_SLACK {
+            return None;
+        }
         if open.len() >= max {
-            let victim = open
-                .iter()
-                .find(|(_, c)| c.in_flight.load(Ordering::Relaxed) == 0)
-                .map(|(id, _)| *id)?;
-            if let Some(conn) = open.remove(&victim) {
-                conn.close.notify_one();
-            }
+            let victim = open.values().find(|c| {
+                c.in_flight.load(Ordering::Relaxed) == 0 && !c.evicting.load(Ordering::Relaxed)
+            })?;
+            victim.evicting.store(true, Ordering::Relaxed);
+            victim.close.notify_one();
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Conn::new());
@@ -249,16 +256,19 @@ impl Registry {
 
     /// Frees a file descriptor when `accept` ran out of them.
     fn evict_one(&self) {
-        let mut open = self.open();
-        let victim = open
-            .iter()
-            .find(|(_, c)| c.in_flight.load(Ordering::Relaxed) == 0)
-            .map(|(id, _)| *id);
-        if let Some(conn) = victim.and_then(|id| open.remove(&id)) {
-            conn.close.notify_one();
+        let open = self.open();
+        if let Some(victim) = open.values().find(|c| {
+            c.in_flight.load(Ordering::Relaxed) == 0 && !c.evicting.load(Ordering::Relaxed)
+        }) {
+            victim.evicting.store(true, Ordering::Relaxed);
+            victim.close.notify_one();
         }
     }
 }
+
+/// Connections over the cap that may be open while others are being closed
+/// to make room for them.
+const EVICTION_SLACK: usize = 16;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests
 /// in flight finish.
