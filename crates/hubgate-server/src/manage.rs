@@ -326,13 +326,15 @@ pub async fn check_password(
         Ok(email) => store.user_by_email(&email).await?,
         Err(_) => None,
     };
-    let hash = user
-        .as_ref()
-        .map_or_else(|| DECOY_HASH.clone(), |u| u.password_hash.clone());
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || admission.verify(&password, &hash))
-        .await
-        .unwrap_or(false);
+    // The decoy is hashed on first use: on the blocking pool too.
+    let matches = tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| DECOY_HASH.clone());
+        admission.verify(&password, &hash)
+    })
+    .await
+    .unwrap_or(false);
     Ok(user.filter(|_| matches))
 }
 
