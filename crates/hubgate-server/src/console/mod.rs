@@ -218,6 +218,11 @@ impl Ctx {
         self.browser.require_csrf(state, csrf)
     }
 
+    /// What this user may do to the account's members.
+    pub fn authority(&self) -> crate::manage::Authority {
+        crate::manage::Authority::Member(self.role)
+    }
+
     pub fn actor(&self) -> crate::manage::Actor<'_> {
         crate::manage::Actor::User(&self.user)
     }

@@ -75,12 +75,20 @@ pub async fn add_member(
     let Ok(role) = form.role.parse::<Role>() else {
         return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
     };
-    let added = manage::add_member(state.store.as_ref(), ctx.account.id, &form.email, role).await;
+    let now = hubgate_core::now();
+    let added = manage::add_member(
+        state.store.as_ref(),
+        ctx.authority(),
+        ctx.account.id,
+        &form.email,
+        role,
+        now,
+    )
+    .await;
     let (user, password) = match added {
         Ok(user) => (user, None),
         Err(ManageError::NotFound("user")) if form.create_user.is_some() => {
             let password = hubgate_core::password::generate_password();
-            let now = hubgate_core::now();
             match manage::create_user(
                 state.store.as_ref(),
                 &form.email,
@@ -102,6 +110,7 @@ pub async fn add_member(
         }
         Err(error) => return members_page(&state, ctx, None, Some(error.to_string()), None).await,
     };
+    state.catch_up().await;
     ctx.audit(&state, "member.added", &user.email, role.as_str())
         .await;
     let notice = format!("{} is now {role}.", user.email);
@@ -134,8 +143,19 @@ pub async fn set_role(
         )
         .await;
     };
-    match manage::set_role(state.store.as_ref(), ctx.account.id, user, role).await {
+    let now = hubgate_core::now();
+    match manage::set_role(
+        state.store.as_ref(),
+        ctx.authority(),
+        ctx.account.id,
+        user,
+        role,
+        now,
+    )
+    .await
+    {
         Ok(()) => {
+            state.catch_up().await;
             ctx.audit(
                 &state,
                 "member.role_changed",
@@ -162,8 +182,18 @@ pub async fn remove_member(
     let Ok(user) = user.parse::<UserId>() else {
         return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
     };
-    match manage::remove_member(state.store.as_ref(), ctx.account.id, user).await {
+    let now = hubgate_core::now();
+    match manage::remove_member(
+        state.store.as_ref(),
+        ctx.authority(),
+        ctx.account.id,
+        user,
+        now,
+    )
+    .await
+    {
         Ok(()) => {
+            state.catch_up().await;
             ctx.audit(&state, "member.removed", &user.to_string(), "")
                 .await;
             members_page(&state, ctx, Some("Removed.".into()), None, None).await
@@ -271,14 +301,14 @@ pub async fn withdraw_consent(
             None,
         );
     };
-    if state
-        .store
-        .delete_consent(user, account, integration)
-        .await
-        .is_err()
-    {
+    let now = hubgate_core::now();
+    let withdrawn =
+        manage::withdraw_consent(state.store.as_ref(), user, account, integration, now).await;
+    if let Err(error) = withdrawn {
+        tracing::warn!(%error, "could not withdraw a consent");
         return unavailable();
     }
+    state.catch_up().await;
     consents_page(
         &state,
         browser,
