@@ -494,7 +494,9 @@ mod tests {
         let (mut integration, _) = integration(&master);
         integration.access_token_ttl = Some(86_400);
         assert_eq!(
-            lifetimes.for_integration(&integration).revocation_horizon(NOW),
+            lifetimes
+                .for_integration(&integration)
+                .revocation_horizon(NOW),
             NOW.unix_timestamp() + 86_400
         );
         assert_eq!(

@@ -55,9 +55,11 @@ fn check_owner_rule(
 ) -> Result<(), ManageError> {
     let touches_owner = current == Some(Role::Owner) || new == Some(Role::Owner);
     match authority {
-        Authority::Member(role) if role != Role::Owner && touches_owner => Err(ManageError::Invalid(
-            "only an owner can make someone an owner, or change or remove an owner".into(),
-        )),
+        Authority::Member(role) if role != Role::Owner && touches_owner => {
+            Err(ManageError::Invalid(
+                "only an owner can make someone an owner, or change or remove an owner".into(),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -419,7 +421,9 @@ pub async fn verify_master_key(store: &dyn Store, master: &MasterKey) -> Result<
         };
     }
     match store.list_integrations(None).await?.first() {
-        Some(integration) => reveal_secret(master, integration).map(drop).map_err(|_| wrong()),
+        Some(integration) => reveal_secret(master, integration)
+            .map(drop)
+            .map_err(|_| wrong()),
         None => Ok(()),
     }
 }

@@ -101,11 +101,15 @@ async fn account_with_owner(store: &dyn Store) -> (Account, User) {
     };
     store.insert_user(&user).await.unwrap();
     store
-        .put_membership(&Membership {
-            account_id: account.id,
-            user_id: user.id,
-            role: Role::Owner,
-        }, now(), until())
+        .put_membership(
+            &Membership {
+                account_id: account.id,
+                user_id: user.id,
+                role: Role::Owner,
+            },
+            now(),
+            until(),
+        )
         .await
         .unwrap();
     (account, user)
@@ -203,7 +207,9 @@ async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_onc
     assert_eq!(owners.iter().filter(|(_, r)| *r == Role::Owner).count(), 1);
     let (owner, _) = owners.into_iter().find(|(_, r)| *r == Role::Owner).unwrap();
     assert!(matches!(
-        store.remove_membership(account.id, owner.id, now(), until()).await,
+        store
+            .remove_membership(account.id, owner.id, now(), until())
+            .await,
         Err(StoreError::Refused(_))
     ));
     assert!(matches!(
@@ -259,7 +265,12 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
         .await
         .unwrap();
     assert_eq!(
-        store.integration_by_id(integration.id).await.unwrap().unwrap().acting_user,
+        store
+            .integration_by_id(integration.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .acting_user,
         owner.id
     );
 }
@@ -276,7 +287,10 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
         user_id: admin.id,
         role: Role::Owner,
     };
-    store.put_membership(&promote, now(), until()).await.unwrap();
+    store
+        .put_membership(&promote, now(), until())
+        .await
+        .unwrap();
     let demote = Membership {
         role: Role::Admin,
         ..promote.clone()
@@ -305,7 +319,11 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
         user: admin.id,
         integration: None,
     };
-    assert!(revoked.iter().all(|r| r.issued_before == at.unix_timestamp()));
+    assert!(
+        revoked
+            .iter()
+            .all(|r| r.issued_before == at.unix_timestamp())
+    );
     assert_eq!(revoked[0].key, everything);
     assert_eq!(revoked[2].key.integration, Some(integration.id));
     assert_eq!(revoked[2].key.user, owner.id);
@@ -375,19 +393,27 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
     };
     store.insert_account(&other).await.unwrap();
     store
-        .put_membership(&Membership {
-            account_id: other.id,
-            user_id: user.id,
-            role: Role::Member,
-        }, now(), until())
+        .put_membership(
+            &Membership {
+                account_id: other.id,
+                user_id: user.id,
+                role: Role::Member,
+            },
+            now(),
+            until(),
+        )
         .await
         .unwrap();
     store
-        .put_membership(&Membership {
-            account_id: other.id,
-            user_id: user.id,
-            role: Role::Admin,
-        }, now(), until())
+        .put_membership(
+            &Membership {
+                account_id: other.id,
+                user_id: user.id,
+                role: Role::Admin,
+            },
+            now(),
+            until(),
+        )
         .await
         .unwrap();
     let accounts = store.accounts_of_user(user.id).await.unwrap();
@@ -693,8 +719,16 @@ async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Stor
                 .await
                 .unwrap();
         }
-        let attempts = (0..16)
-            .map(|_| store.rotate_family(family, integration.id, generation_start, until, until, now()));
+        let attempts = (0..16).map(|_| {
+            store.rotate_family(
+                family,
+                integration.id,
+                generation_start,
+                until,
+                until,
+                now(),
+            )
+        });
         let outcomes = futures::future::join_all(attempts).await;
         let winners = outcomes
             .iter()

@@ -28,6 +28,7 @@ pub struct TestApp {
     pub account: AccountId,
     pub owner: User,
     pub http: reqwest::Client,
+    pub config: ServerConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -64,9 +65,13 @@ impl TestApp {
         let mut config = ServerConfig::new(&url);
         config.change_poll_interval = std::time::Duration::from_millis(50);
         configure(&mut config);
-        let state = AppState::new(store.clone() as Arc<dyn Store>, master.clone(), config)
-            .await
-            .expect("state");
+        let state = AppState::new(
+            store.clone() as Arc<dyn Store>,
+            master.clone(),
+            config.clone(),
+        )
+        .await
+        .expect("state");
         tokio::spawn(hubgate_server::serve(
             listener,
             state,
@@ -79,8 +84,33 @@ impl TestApp {
             account: first.account.id,
             owner: first.user,
             http: reqwest::Client::new(),
+            config,
             _dir: dir,
         }
+    }
+
+    /// Starts another node on the same store and key, as a restart or a
+    /// scale-out would: it loads what it knows from the store alone. Returns
+    /// its base URL; tokens name the first node's URL as issuer, as behind
+    /// one load balancer.
+    pub async fn spawn_node(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState::new(
+            self.store.clone() as Arc<dyn Store>,
+            self.master.clone(),
+            self.config.clone(),
+        )
+        .await
+        .expect("state");
+        tokio::spawn(hubgate_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        url
     }
 
     pub async fn integration(&self, scopes: &str) -> Creds {

@@ -456,7 +456,13 @@ async fn integration(
             let integration = manage::integration_by_client_id(store, &client_id).await?;
             let user = user_by_email(store, &email).await?;
             let integration = manage::set_acting_user(store, integration, user.id).await?;
-            audited(store, &integration, "integration.acting_user_changed", &user.email).await?;
+            audited(
+                store,
+                &integration,
+                "integration.acting_user_changed",
+                &user.email,
+            )
+            .await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::RotateSecret { client_id, grace } => {

@@ -55,6 +55,10 @@ pub fn router() -> Router<AppState> {
             post(integrations::rotate),
         )
         .route(
+            "/console/a/{account}/integrations/{client_id}/acting-user",
+            post(integrations::set_acting_user),
+        )
+        .route(
             "/console/a/{account}/integrations/{client_id}/disable",
             post(integrations::disable),
         )

@@ -27,11 +27,19 @@ const SECURE_SESSION_COOKIE: &str = "__Host-hubgate_session";
 const SECURE_CSRF_COOKIE: &str = "__Host-hubgate_csrf";
 
 fn session_cookie_name(secure: bool) -> &'static str {
-    if secure { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
 }
 
 fn csrf_cookie_name(secure: bool) -> &'static str {
-    if secure { SECURE_CSRF_COOKIE } else { CSRF_COOKIE }
+    if secure {
+        SECURE_CSRF_COOKIE
+    } else {
+        CSRF_COOKIE
+    }
 }
 
 /// A seed as this server makes them: 32 random bytes, base64url.

@@ -334,7 +334,7 @@ async fn members_are_added_created_with_a_one_time_password_and_the_last_owner_s
             &[("csrf", &csrf), ("role", "member")],
         )
         .await;
-    assert!(refused.text().await.unwrap().contains("last owner"));
+    assert!(refused.text().await.unwrap().contains("at least one owner"));
 }
 
 #[tokio::test]

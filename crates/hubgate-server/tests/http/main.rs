@@ -4,6 +4,7 @@
 mod api_docs;
 mod authorization_code;
 mod console;
+mod grant_basis;
 mod introspection_and_revocation;
 mod operations;
 mod resource_api;
