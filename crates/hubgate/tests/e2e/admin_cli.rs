@@ -316,7 +316,7 @@ async fn members_acting_users_and_revealed_secrets_through_the_admin_tool() {
         ],
     );
     assert_eq!(code, 4, "{stderr}");
-    assert!(stderr.contains("\"Writer\""), "{stderr}");
+    assert!(stderr.contains("Writer"), "{stderr}");
     let removed = admin_ok(
         &data,
         &[
