@@ -65,18 +65,7 @@ impl TestApp {
         let mut config = ServerConfig::new(&url);
         config.change_poll_interval = std::time::Duration::from_millis(50);
         configure(&mut config);
-        let state = AppState::new(
-            store.clone() as Arc<dyn Store>,
-            master.clone(),
-            config.clone(),
-        )
-        .await
-        .expect("state");
-        tokio::spawn(hubgate_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        serve_node(listener, &store, &master, &config).await;
         Self {
             url,
             store,
@@ -98,18 +87,7 @@ impl TestApp {
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState::new(
-            self.store.clone() as Arc<dyn Store>,
-            self.master.clone(),
-            self.config.clone(),
-        )
-        .await
-        .expect("state");
-        tokio::spawn(hubgate_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        serve_node(listener, &self.store, &self.master, &self.config).await;
         url
     }
 
@@ -257,6 +235,27 @@ impl TestApp {
         }
         None
     }
+}
+
+/// Serves the production router over `store` on `listener`, in the background.
+async fn serve_node(
+    listener: tokio::net::TcpListener,
+    store: &Arc<SqliteStore>,
+    master: &Arc<MasterKey>,
+    config: &ServerConfig,
+) {
+    let state = AppState::new(
+        store.clone() as Arc<dyn Store>,
+        master.clone(),
+        config.clone(),
+    )
+    .await
+    .expect("state");
+    tokio::spawn(hubgate_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
 }
 
 /// How many requests reached the token endpoint, by the server's own metrics.

@@ -10,7 +10,7 @@ use hubgate_core::ids::UserId;
 use hubgate_core::integration::IntegrationSettings;
 use hubgate_server::manage::{self, Authority, ManageError};
 use hubgate_store::Store;
-use hubgate_testkit::browser::{Flow, browser, field, redirect_query};
+use hubgate_testkit::browser::{Flow, browser, console_login, field, page, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use serde_json::Value;
 
@@ -204,12 +204,7 @@ async fn withdrawing_consent_in_the_console_revokes_what_it_granted() {
     assert_eq!(hubs_status(&app.url, access).await, 200);
 
     // The same browser session withdraws under My consents.
-    let page = flow
-        .get(&format!("{}/console/consents", app.url))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = flow.page("/console/consents").await;
     let withdrawn = flow
         .post(
             "/console/consents/withdraw",
@@ -470,12 +465,7 @@ async fn a_member_cannot_delegate_write_access_but_an_admin_can() {
         .await
         .unwrap();
     let _ = flow.log_in(&login, "fay@example.com", PASSWORD).await;
-    let session_page = flow
-        .get(&format!("{}/console/consents", app.url))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let session_page = flow.page("/console/consents").await;
     let forged = flow
         .post(
             "/identity/oauth/v2/authorize/decision",
@@ -526,25 +516,7 @@ async fn lowering_a_role_ends_the_write_grants_it_allowed() {
 /// A console session for a new user with `role` in the app's account.
 async fn console(app: &TestApp, email: &str, role: Role) -> reqwest::Client {
     new_member(app, email, role).await;
-    let http = browser();
-    let page = http
-        .get(format!("{}/console/login", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = http
-        .post(format!("{}/console/login", app.url))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf", &field(&page, "csrf")),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (response, http) = console_login(app, email, PASSWORD).await;
     assert_eq!(response.status(), 303);
     http
 }
@@ -554,15 +526,7 @@ async fn an_admin_cannot_take_the_owner_role_away_and_the_account_keeps_an_owner
     let app = TestApp::spawn().await;
     let admin = console(&app, "ida@example.com", Role::Admin).await;
     let members = format!("{}/console/a/{}/members", app.url, app.account);
-    let page = admin
-        .get(&members)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&page, "csrf");
+    let csrf = field(&page(&admin, &members).await, "csrf");
     // The add-member form with the owner's email and role "member".
     let answer = admin
         .post(&members)
@@ -622,26 +586,8 @@ async fn concurrent_wrong_passwords_for_one_email_are_checked_at_most_five_times
     let app = TestApp::spawn().await;
     new_member(&app, "jo@example.com", Role::Member).await;
     let attempts = (0..40).map(|_| async {
-        let http = browser();
-        let page = http
-            .get(format!("{}/console/login", app.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        http.post(format!("{}/console/login", app.url))
-            .form(&[
-                ("email", "jo@example.com"),
-                ("password", "wrong password"),
-                ("csrf", &field(&page, "csrf")),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        let (response, _) = console_login(&app, "jo@example.com", "wrong password").await;
+        response.status().as_u16()
     });
     let statuses = futures::future::join_all(attempts).await;
     let checked = statuses.iter().filter(|s| **s == 401).count();
@@ -655,14 +601,7 @@ async fn csrf_tokens_are_bound_to_the_session_and_change_at_login() {
     let app = TestApp::spawn().await;
     new_member(&app, "kim@example.com", Role::Admin).await;
     let http = browser();
-    let login_page = http
-        .get(format!("{}/console/login", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_page = page(&http, &format!("{}/console/login", app.url)).await;
     let before = field(&login_page, "csrf");
     let response = http
         .post(format!("{}/console/login", app.url))
@@ -676,15 +615,7 @@ async fn csrf_tokens_are_bound_to_the_session_and_change_at_login() {
         .unwrap();
     assert_eq!(response.status(), 303);
     let members = format!("{}/console/a/{}/members", app.url, app.account);
-    let page = http
-        .get(&members)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let after = field(&page, "csrf");
+    let after = field(&page(&http, &members).await, "csrf");
     assert_ne!(before, after, "the token changes at login");
     // A token learned before login (say, through a planted seed cookie) is dead.
     let stale = http
