@@ -60,9 +60,16 @@ struct DetailPage {
     token_url: String,
     /// Who client_credentials tokens act through.
     acting_user: String,
-    /// Members an owner may choose as acting user: id, email, selected.
-    acting_choices: Vec<(String, String, bool)>,
+    /// Members an owner may choose as acting user.
+    acting_choices: Vec<ActingChoice>,
     is_owner: bool,
+}
+
+/// A member whose role covers the integration's scopes.
+struct ActingChoice {
+    id: String,
+    email: String,
+    current: bool,
 }
 
 #[derive(Template)]
@@ -320,12 +327,10 @@ async fn detail_page(
     let acting_choices = members
         .iter()
         .filter(|(_, role)| role.beyond_delegation(integration.scopes).is_empty())
-        .map(|(u, _)| {
-            (
-                u.id.to_string(),
-                u.email.clone(),
-                u.id == integration.acting_user,
-            )
+        .map(|(u, _)| ActingChoice {
+            id: u.id.to_string(),
+            email: u.email.clone(),
+            current: u.id == integration.acting_user,
         })
         .collect();
     let page = DetailPage {

@@ -18,8 +18,14 @@ use crate::web::{Browser, Page, WebForm, error_page, see_other};
 #[template(path = "members.html")]
 struct MembersPage {
     nav: Nav,
-    members: Vec<(String, String, String)>,
+    members: Vec<MemberRow>,
     one_time_password: Option<String>,
+}
+
+struct MemberRow {
+    id: String,
+    email: String,
+    role: String,
 }
 
 async fn members_page(
@@ -36,7 +42,11 @@ async fn members_page(
         nav: ctx.nav(state, notice, error),
         members: members
             .into_iter()
-            .map(|(u, r)| (u.id.to_string(), u.email, r.to_string()))
+            .map(|(u, r)| MemberRow {
+                id: u.id.to_string(),
+                email: u.email,
+                role: r.to_string(),
+            })
             .collect(),
         one_time_password: password,
     };
@@ -206,8 +216,16 @@ pub async fn remove_member(
 #[template(path = "consents.html")]
 struct ConsentsPage {
     nav: Nav,
-    /// integration id, application, account id, account name, scopes, since
-    consents: Vec<(String, String, String, String, String, String)>,
+    consents: Vec<ConsentRow>,
+}
+
+struct ConsentRow {
+    integration_id: String,
+    application: String,
+    account_id: String,
+    account_name: String,
+    scope: String,
+    since: String,
 }
 
 /// The consents page is per user, not per account: frame it with the first account.
@@ -237,14 +255,14 @@ async fn consents_page(state: &AppState, browser: Browser, notice: Option<String
             .find(|(a, _)| a.id == consent.account_id)
             .map(|(a, _)| a.name.clone())
             .unwrap_or_default();
-        rows.push((
-            consent.integration_id.to_string(),
-            app,
-            consent.account_id.to_string(),
-            account,
-            consent.scope.to_string(),
-            consent.granted_at.format(&Rfc3339).unwrap_or_default(),
-        ));
+        rows.push(ConsentRow {
+            integration_id: consent.integration_id.to_string(),
+            application: app,
+            account_id: consent.account_id.to_string(),
+            account_name: account,
+            scope: consent.scope.to_string(),
+            since: consent.granted_at.format(&Rfc3339).unwrap_or_default(),
+        });
     }
     let nav = Nav {
         accounts: accounts

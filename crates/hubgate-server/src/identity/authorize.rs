@@ -35,9 +35,15 @@ pub(crate) struct LoginPage {
 struct AccountPage {
     app_name: String,
     user_email: String,
-    accounts: Vec<(String, String, String)>,
+    accounts: Vec<AccountChoice>,
     csrf: String,
     request: String,
+}
+
+struct AccountChoice {
+    id: String,
+    name: String,
+    role: String,
 }
 
 #[derive(Template)]
@@ -265,7 +271,11 @@ async fn continue_flow(
                 user_email: user.email,
                 accounts: accounts
                     .iter()
-                    .map(|(a, r)| (a.id.to_string(), a.name.clone(), r.to_string()))
+                    .map(|(a, r)| AccountChoice {
+                        id: a.id.to_string(),
+                        name: a.name.clone(),
+                        role: r.to_string(),
+                    })
                     .collect(),
                 csrf,
                 request: sealed,

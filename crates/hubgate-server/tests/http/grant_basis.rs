@@ -693,3 +693,58 @@ async fn failed_client_authentication_and_refresh_reuse_are_audited() {
         .await;
     assert!(audited.is_some(), "both events in the account's audit log");
 }
+
+#[tokio::test]
+async fn an_owner_changes_the_acting_user_in_the_console_and_an_admin_cannot() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration("hubs:read").await;
+    let owner = console(&app, "lea@example.com", Role::Owner).await;
+    let admin = console(&app, "max@example.com", Role::Admin).await;
+    let detail = format!(
+        "{}/console/a/{}/integrations/{}",
+        app.url, app.account, creds.client_id
+    );
+    let shown = page(&owner, &detail).await;
+    assert!(
+        shown.contains(&format!("id=\"acting_user\">{}<", app.owner.email)),
+        "{shown}"
+    );
+    let lea = app
+        .store
+        .user_by_email("lea@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let as_admin = admin
+        .post(format!("{detail}/acting-user"))
+        .form(&[
+            ("csrf", field(&page(&admin, &detail).await, "csrf").as_str()),
+            ("user", &lea.id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_admin.status(), 403);
+    let changed = owner
+        .post(format!("{detail}/acting-user"))
+        .form(&[
+            ("csrf", field(&shown, "csrf").as_str()),
+            ("user", &lea.id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        changed.contains("id=\"acting_user\">lea@example.com<"),
+        "{changed}"
+    );
+    let audit = page(
+        &owner,
+        &format!("{}/console/a/{}/audit", app.url, app.account),
+    )
+    .await;
+    assert!(audit.contains("integration.acting_user_changed"));
+}
