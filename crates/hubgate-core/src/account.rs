@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::{AccountId, UserId};
+use crate::scope::{Scope, ScopeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -43,6 +44,26 @@ impl Role {
     /// Owners and admins manage integrations and members; members only look.
     pub fn can_manage(self) -> bool {
         self >= Role::Admin
+    }
+
+    /// What a user in this role may let an integration do in the account: by
+    /// approving it (authorization code) or as its acting user
+    /// (client_credentials). Members only look, so they delegate the read
+    /// scopes; writing to hubs takes an admin or an owner.
+    pub fn delegable_scopes(self) -> ScopeSet {
+        match self {
+            Role::Member => ScopeSet::all()
+                .iter()
+                .filter(|s| *s != Scope::HubsWrite)
+                .collect(),
+            Role::Admin | Role::Owner => ScopeSet::all(),
+        }
+    }
+
+    /// The scopes of `wanted` this role may not delegate (empty when all may be).
+    pub fn beyond_delegation(self, wanted: ScopeSet) -> ScopeSet {
+        let allowed = self.delegable_scopes();
+        wanted.iter().filter(|s| !allowed.contains(*s)).collect()
     }
 }
 
@@ -126,6 +147,22 @@ mod tests {
         assert!(!Role::Member.can_manage());
         assert_eq!("admin".parse::<Role>(), Ok(Role::Admin));
         assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn members_delegate_only_read_scopes() {
+        let all = ScopeSet::all();
+        assert_eq!(
+            Role::Member.beyond_delegation(all),
+            ScopeSet::parse("hubs:write").unwrap()
+        );
+        assert!(Role::Admin.beyond_delegation(all).is_empty());
+        assert!(Role::Owner.beyond_delegation(all).is_empty());
+        assert!(
+            Role::Member
+                .beyond_delegation(ScopeSet::parse("sub email hubs:read accounts:read").unwrap())
+                .is_empty()
+        );
     }
 
     #[test]

@@ -297,6 +297,7 @@ mod tests {
             access_token_ttl: None,
             refresh_token_ttl: None,
             created_by: UserId::new(),
+            acting_user: UserId::new(),
             created_at: NOW,
             sealed_secret: vec![],
             sealed_previous_secret: None,

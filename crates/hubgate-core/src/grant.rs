@@ -6,7 +6,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::crypto::{MasterKey, OpenError};
-use crate::ids::{AccountId, FamilyId, UserId};
+use crate::ids::{AccountId, FamilyId, IntegrationId, UserId};
 use crate::integration::Integration;
 use crate::refresh::RefreshClaims;
 use crate::scope::ScopeSet;
@@ -182,6 +182,45 @@ pub fn check_refresh_claims(
     Ok(())
 }
 
+/// Whose grants a [`GrantRevocation`] ends: a user's in one account, through
+/// one integration (consent withdrawn) or through every one (`None`: the user
+/// left the account or lost a role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GrantKey {
+    pub account: AccountId,
+    pub user: UserId,
+    pub integration: Option<IntegrationId>,
+}
+
+/// Every token acting for [`GrantKey`] that was issued at or before
+/// `issued_before` (Unix seconds) is revoked: access tokens and refresh
+/// tokens alike, so a family cannot be refreshed past it. Sealed refresh
+/// tokens are not recorded at issuance, so their user is known only from the
+/// token itself: a cut-off by issue time is what can reach them all. Kept
+/// until `valid_until`, the latest expiry such a token can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantRevocation {
+    pub key: GrantKey,
+    pub issued_before: i64,
+    pub valid_until: i64,
+}
+
+impl GrantRevocation {
+    /// Revokes what the key has been granted up to `now`.
+    pub fn now(key: GrantKey, now: OffsetDateTime, lifetimes: Lifetimes) -> Self {
+        Self {
+            key,
+            issued_before: now.unix_timestamp(),
+            valid_until: lifetimes.revocation_horizon(now),
+        }
+    }
+
+    /// Whether a token for `integration`, issued at `issued_at`, is covered.
+    pub fn covers(&self, integration: IntegrationId, issued_at: i64) -> bool {
+        self.key.integration.is_none_or(|i| i == integration) && issued_at <= self.issued_before
+    }
+}
+
 /// Server-wide defaults; an integration may override each.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
@@ -190,6 +229,24 @@ pub struct Lifetimes {
 }
 
 impl Lifetimes {
+    /// Until when a revocation must be kept: the latest `exp` any token it
+    /// covers can have. A token issued before `now` expires by `now` plus its
+    /// lifetime, and a family's refresh tokens and access tokens both count,
+    /// so the longer of the two lifetimes decides. The one place this is
+    /// computed; pass lifetimes already resolved for the integration.
+    pub fn revocation_horizon(self, now: OffsetDateTime) -> i64 {
+        now.unix_timestamp() + self.access.max(self.refresh).whole_seconds().max(0)
+    }
+
+    /// The longest lifetimes any token can have: the upper ends of what an
+    /// integration may set, which the server's defaults may not exceed either.
+    /// Revocations that cover many integrations (a member removed, a consent
+    /// withdrawn, from the console or the admin tool alike) are kept this long.
+    pub const LONGEST: Lifetimes = Lifetimes {
+        access: Duration::seconds(crate::integration::ACCESS_TTL_RANGE.1 as i64),
+        refresh: Duration::seconds(crate::integration::REFRESH_TTL_RANGE.1 as i64),
+    };
+
     pub fn for_integration(self, integration: &Integration) -> Self {
         Self {
             access: integration
@@ -276,7 +333,7 @@ pub fn mint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{AccountId, ClientId, IntegrationId};
+    use crate::ids::{AccountId, ClientId};
     use crate::integration::RedirectUri;
     use time::macros::datetime;
 
@@ -296,6 +353,7 @@ mod tests {
             access_token_ttl: None,
             refresh_token_ttl: None,
             created_by: UserId::new(),
+            acting_user: UserId::new(),
             created_at: datetime!(2026-01-01 0:00 UTC),
             sealed_secret: secret.seal(master, id),
             sealed_previous_secret: None,
@@ -377,7 +435,7 @@ mod tests {
             Grant {
                 integration: &integration,
                 account: integration.account_id,
-                user: integration.created_by,
+                user: integration.acting_user,
                 scope: integration.scopes,
                 family: None,
                 with_refresh_token: true,
@@ -422,6 +480,62 @@ mod tests {
     }
 
     #[test]
+    fn a_revocation_lasts_until_the_longest_lived_token_it_covers_expires() {
+        let lifetimes = Lifetimes {
+            access: Duration::hours(2),
+            refresh: Duration::minutes(20),
+        };
+        // The access token outlives the refresh token here: the longer decides.
+        assert_eq!(
+            lifetimes.revocation_horizon(NOW),
+            NOW.unix_timestamp() + 7200
+        );
+        let (_, master) = MasterKey::generate();
+        let (mut integration, _) = integration(&master);
+        integration.access_token_ttl = Some(86_400);
+        assert_eq!(
+            lifetimes
+                .for_integration(&integration)
+                .revocation_horizon(NOW),
+            NOW.unix_timestamp() + 86_400
+        );
+        assert_eq!(
+            Lifetimes::LONGEST.revocation_horizon(NOW),
+            NOW.unix_timestamp() + 365 * 86_400
+        );
+    }
+
+    #[test]
+    fn a_grant_revocation_covers_tokens_issued_up_to_its_second() {
+        let integration = IntegrationId::new();
+        let key = GrantKey {
+            account: AccountId::new(),
+            user: UserId::new(),
+            integration: Some(integration),
+        };
+        let lifetimes = Lifetimes {
+            access: Duration::hours(1),
+            refresh: Duration::days(30),
+        };
+        let revocation = GrantRevocation::now(key, NOW, lifetimes);
+        let t = NOW.unix_timestamp();
+        assert!(revocation.covers(integration, t - 100));
+        assert!(revocation.covers(integration, t));
+        assert!(!revocation.covers(integration, t + 1));
+        assert!(!revocation.covers(IntegrationId::new(), t - 100));
+        let everything = GrantRevocation::now(
+            GrantKey {
+                integration: None,
+                ..key
+            },
+            NOW,
+            lifetimes,
+        );
+        assert!(everything.covers(IntegrationId::new(), t - 100));
+        assert_eq!(everything.valid_until, t + 30 * 86_400);
+    }
+
+    #[test]
     fn an_integration_may_opt_out_of_refresh_tokens_and_override_lifetimes() {
         let (_, master) = MasterKey::generate();
         let (mut integration, _) = integration(&master);
@@ -430,7 +544,7 @@ mod tests {
             Grant {
                 integration: &integration,
                 account: integration.account_id,
-                user: integration.created_by,
+                user: integration.acting_user,
                 scope: integration.scopes,
                 family: None,
                 with_refresh_token: false,

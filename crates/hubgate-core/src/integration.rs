@@ -27,6 +27,10 @@ pub struct Integration {
     pub access_token_ttl: Option<u32>,
     pub refresh_token_ttl: Option<u32>,
     pub created_by: UserId,
+    /// The member its client_credentials tokens act through. Starts as the
+    /// creator; while it acts, the store refuses to remove that member or to
+    /// lower their role below what [`Integration::scopes`] needs.
+    pub acting_user: UserId,
     pub created_at: OffsetDateTime,
     pub sealed_secret: Vec<u8>,
     /// The secret before the last rotation, valid until `previous_secret_expires_at`.

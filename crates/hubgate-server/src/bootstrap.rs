@@ -44,7 +44,13 @@ pub async fn bootstrap(
         user_id: user.id,
         role: Role::Owner,
     };
-    store.put_membership(&owner).await?;
+    store
+        .put_membership(
+            &owner,
+            now,
+            hubgate_core::grant::Lifetimes::LONGEST.revocation_horizon(now),
+        )
+        .await?;
     let mut hubs = 0;
     if options.demo_hubs {
         for new in demo_fleet() {

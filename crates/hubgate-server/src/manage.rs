@@ -29,6 +29,7 @@ impl From<StoreError> for ManageError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
+            StoreError::Refused(why) => Self::Conflict(why),
             other => Self::Store(other),
         }
     }
@@ -36,6 +37,37 @@ impl From<StoreError> for ManageError {
 
 fn invalid(error: impl std::fmt::Display) -> ManageError {
     ManageError::Invalid(error.to_string())
+}
+
+/// Who asks for a change to an account's members: the operator's admin tool,
+/// or a member with their role there (the console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    Operator,
+    Member(Role),
+}
+
+/// Only owners make owners or change an owner's role (the operator may too).
+fn check_owner_rule(
+    authority: Authority,
+    current: Option<Role>,
+    new: Option<Role>,
+) -> Result<(), ManageError> {
+    let touches_owner = current == Some(Role::Owner) || new == Some(Role::Owner);
+    match authority {
+        Authority::Member(role) if role != Role::Owner && touches_owner => {
+            Err(ManageError::Invalid(
+                "only an owner can make someone an owner, or change or remove an owner".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Until when a revocation of a user's grants is kept: the latest expiry any
+/// token can have, as the admin tool does not know the server's lifetimes.
+fn grants_revoked_until(now: OffsetDateTime) -> i64 {
+    hubgate_core::grant::Lifetimes::LONGEST.revocation_horizon(now)
 }
 
 pub async fn create_account(
@@ -77,22 +109,27 @@ pub async fn create_user(
     };
     store.insert_user(&user).await?;
     if let Some((account_id, role)) = account {
+        let membership = Membership {
+            account_id,
+            user_id: user.id,
+            role,
+        };
         store
-            .put_membership(&Membership {
-                account_id,
-                user_id: user.id,
-                role,
-            })
+            .put_membership(&membership, now, grants_revoked_until(now))
             .await?;
     }
     Ok(user)
 }
 
+/// Adds a user to the account, or changes the role of one already there:
+/// the same rules as [`set_role`] then apply.
 pub async fn add_member(
     store: &dyn Store,
+    authority: Authority,
     account: AccountId,
     email: &str,
     role: Role,
+    now: OffsetDateTime,
 ) -> Result<User, ManageError> {
     let email = clean_email(email).map_err(invalid)?;
     let user = store
@@ -103,12 +140,15 @@ pub async fn add_member(
         .account_by_id(account)
         .await?
         .ok_or(ManageError::NotFound("account"))?;
+    let current = store.membership(account, user.id).await?;
+    check_owner_rule(authority, current, Some(role))?;
+    let membership = Membership {
+        account_id: account,
+        user_id: user.id,
+        role,
+    };
     store
-        .put_membership(&Membership {
-            account_id: account,
-            user_id: user.id,
-            role,
-        })
+        .put_membership(&membership, now, grants_revoked_until(now))
         .await?;
     Ok(user)
 }
@@ -120,8 +160,9 @@ pub struct WithSecret {
     pub secret: ClientSecret,
 }
 
-/// Creates an integration for `account`. Its client_credentials tokens act as
-/// `created_by`, who must be a member; `None` picks the account's first owner.
+/// Creates an integration for `account`. Its client_credentials tokens act
+/// through `created_by` (its first acting user), who must be a member whose
+/// role covers the scopes; `None` picks the account's first owner.
 pub async fn create_integration(
     store: &dyn Store,
     master: &MasterKey,
@@ -160,6 +201,7 @@ pub async fn create_integration(
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
         created_by: creator,
+        acting_user: creator,
         created_at: now,
         sealed_secret: secret.seal(master, id),
         sealed_previous_secret: None,
@@ -228,15 +270,48 @@ pub async fn rotate_secret(
 }
 
 /// Disabling stops the integration's client from authenticating and its
-/// tokens from working at once; enabling restores tokens that have not expired.
+/// tokens from working at once, for good: it also moves the token epoch on,
+/// so enabling again lets only newly issued tokens work.
 pub async fn set_enabled(
     store: &dyn Store,
     mut integration: Integration,
     enabled: bool,
 ) -> Result<Integration, ManageError> {
+    if integration.enabled && !enabled {
+        integration.token_epoch += 1;
+    }
     integration.enabled = enabled;
     store.update_integration(&integration).await?;
     Ok(integration)
+}
+
+/// Makes `user` the member the integration's client_credentials tokens act
+/// through. The store refuses a user who is not a member or whose role does
+/// not cover the integration's scopes. Tokens issued so far keep acting
+/// through the previous user until they expire or that user leaves.
+pub async fn set_acting_user(
+    store: &dyn Store,
+    mut integration: Integration,
+    user: UserId,
+) -> Result<Integration, ManageError> {
+    integration.acting_user = user;
+    store.update_integration(&integration).await?;
+    Ok(integration)
+}
+
+/// Withdraws a user's consent to an integration in an account: it will ask
+/// again, and every token the consent granted stops working at once.
+pub async fn withdraw_consent(
+    store: &dyn Store,
+    user: UserId,
+    account: AccountId,
+    integration: IntegrationId,
+    now: OffsetDateTime,
+) -> Result<(), ManageError> {
+    store
+        .delete_consent(user, account, integration, now, grants_revoked_until(now))
+        .await?;
+    Ok(())
 }
 
 /// Deletes the integration; its tokens stop working at once.
@@ -338,6 +413,36 @@ pub async fn check_password(
     Ok(user.filter(|_| matches))
 }
 
+/// Checks that `master` is the key the store's secrets were sealed with: it
+/// must open the signing keys `hubgate serve` writes at its first start (or,
+/// before any, an integration's secret). A wrong key would otherwise seal new
+/// secrets no server can open.
+pub async fn verify_master_key(store: &dyn Store, master: &MasterKey) -> Result<(), ManageError> {
+    let wrong = || {
+        ManageError::Invalid(
+            "the master key does not open this store's secrets: use the key `hubgate serve` uses for it \
+             (HUBGATE_MASTER_KEY, or master.key in its data directory)"
+                .into(),
+        )
+    };
+    let keys = store.signing_keys().await?;
+    if !keys.is_empty() {
+        return match keys
+            .iter()
+            .any(|key| hubgate_core::tokens::AccessTokenSigner::open(master, key).is_ok())
+        {
+            true => Ok(()),
+            false => Err(wrong()),
+        };
+    }
+    match store.list_integrations(None).await?.first() {
+        Some(integration) => reveal_secret(master, integration)
+            .map(drop)
+            .map_err(|_| wrong()),
+        None => Ok(()),
+    }
+}
+
 /// Who did something, as the audit log names them.
 pub enum Actor<'a> {
     User(&'a User),
@@ -376,55 +481,52 @@ pub async fn audit(
     store.append_audit(&[event]).await
 }
 
-/// Whether `user` is the account's only owner; not found if not a member.
-async fn is_last_owner(
-    store: &dyn Store,
-    account: AccountId,
-    user: UserId,
-) -> Result<bool, ManageError> {
-    let members = store.account_members(account).await?;
-    let role = members
-        .iter()
-        .find(|(member, _)| member.id == user)
-        .map(|(_, role)| *role)
-        .ok_or(ManageError::NotFound("member"))?;
-    let owners = members.iter().filter(|(_, r)| *r == Role::Owner).count();
-    Ok(role == Role::Owner && owners == 1)
-}
-
-/// Changes a member's role; the last owner cannot be demoted.
+/// Changes a member's role. The store keeps an owner in the account and the
+/// roles acting users need; a role that may delegate less revokes the
+/// member's grants in the account.
 pub async fn set_role(
     store: &dyn Store,
+    authority: Authority,
     account: AccountId,
     user: UserId,
     role: Role,
+    now: OffsetDateTime,
 ) -> Result<(), ManageError> {
-    if is_last_owner(store, account, user).await? && role != Role::Owner {
-        return Err(ManageError::Invalid(
-            "the account's last owner cannot be demoted; make someone else owner first".into(),
-        ));
-    }
+    let current = store
+        .membership(account, user)
+        .await?
+        .ok_or(ManageError::NotFound("member"))?;
+    check_owner_rule(authority, Some(current), Some(role))?;
+    let membership = Membership {
+        account_id: account,
+        user_id: user,
+        role,
+    };
     store
-        .put_membership(&Membership {
-            account_id: account,
-            user_id: user,
-            role,
-        })
+        .put_membership(&membership, now, grants_revoked_until(now))
         .await?;
     Ok(())
 }
 
-/// Removes a member; the last owner cannot be removed.
+/// Removes a member and revokes every token acting for them in the account,
+/// under the same rules as [`set_role`].
 pub async fn remove_member(
     store: &dyn Store,
+    authority: Authority,
     account: AccountId,
     user: UserId,
+    now: OffsetDateTime,
 ) -> Result<(), ManageError> {
-    if is_last_owner(store, account, user).await? {
-        return Err(ManageError::Invalid(
-            "the account's last owner cannot be removed".into(),
-        ));
+    let current = store
+        .membership(account, user)
+        .await?
+        .ok_or(ManageError::NotFound("member"))?;
+    check_owner_rule(authority, Some(current), None)?;
+    match store
+        .remove_membership(account, user, now, grants_revoked_until(now))
+        .await
+    {
+        Err(StoreError::NotFound) => Err(ManageError::NotFound("member")),
+        other => Ok(other?),
     }
-    store.remove_membership(account, user).await?;
-    Ok(())
 }

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use hubgate_core::crypto::MasterKey;
-use hubgate_core::grant::Client;
+use hubgate_core::grant::{Client, GrantKey, GrantRevocation};
 use hubgate_core::hub::Hub;
-use hubgate_core::ids::{ClientId, FamilyId, HubId, IntegrationId};
+use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
 use hubgate_core::integration::Integration;
 use hubgate_core::tokens::AccessClaims;
 use hubgate_store::{Change, Store, StoreError};
@@ -31,6 +31,9 @@ pub struct Registry {
     by_client_id: RwLock<HashMap<ClientId, Entry>>,
     revoked_families: RwLock<HashMap<FamilyId, i64>>,
     revoked_access_tokens: RwLock<HashMap<String, i64>>,
+    /// Ended grants: tokens for the key issued at or before `.0` are revoked,
+    /// until `.1` (see `GrantRevocation`).
+    revoked_grants: RwLock<HashMap<GrantKey, (i64, i64)>>,
     /// Hubs read recently; dropped when the change log says one changed.
     hubs: RwLock<HashMap<HubId, Arc<Hub>>>,
     seq: AtomicI64,
@@ -47,6 +50,8 @@ pub enum Revoked {
     OldEpoch,
     Family,
     Token,
+    /// The user left the account, lost the role, or withdrew consent.
+    Grant,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -68,6 +73,9 @@ impl Registry {
         }
         write(&registry.revoked_families).extend(snapshot.revoked_families);
         write(&registry.revoked_access_tokens).extend(snapshot.revoked_access_tokens);
+        for revocation in snapshot.revoked_grants {
+            registry.note_grant_revoked(revocation);
+        }
         registry.seq.store(snapshot.seq, Ordering::SeqCst);
         Ok(registry)
     }
@@ -170,7 +178,49 @@ impl Registry {
         if read(&self.revoked_access_tokens).contains_key(&claims.jti) {
             return Err(Revoked::Token);
         }
+        if self.grant_revoked(
+            claims.account_id,
+            claims.sub,
+            claims.integration_id,
+            claims.iat,
+        ) {
+            return Err(Revoked::Grant);
+        }
         Ok(client)
+    }
+
+    /// Whether a token acting for `user` in `account` through `integration`,
+    /// issued at `issued_at`, belongs to a grant that has ended.
+    pub fn grant_revoked(
+        &self,
+        account: AccountId,
+        user: UserId,
+        integration: IntegrationId,
+        issued_at: i64,
+    ) -> bool {
+        let grants = read(&self.revoked_grants);
+        if grants.is_empty() {
+            return false;
+        }
+        [None, Some(integration)].into_iter().any(|integration| {
+            let key = GrantKey {
+                account,
+                user,
+                integration,
+            };
+            grants
+                .get(&key)
+                .is_some_and(|(issued_before, _)| issued_at <= *issued_before)
+        })
+    }
+
+    pub fn note_grant_revoked(&self, revocation: GrantRevocation) {
+        let mut grants = write(&self.revoked_grants);
+        let entry = grants
+            .entry(revocation.key)
+            .or_insert((revocation.issued_before, revocation.valid_until));
+        entry.0 = entry.0.max(revocation.issued_before);
+        entry.1 = entry.1.max(revocation.valid_until);
     }
 
     pub fn family_revoked(&self, family: FamilyId) -> bool {
@@ -208,6 +258,7 @@ impl Registry {
                     }
                     Change::SigningKey => keys_changed = true,
                     Change::Hub(id) => self.forget_hub(id),
+                    Change::GrantRevoked(revocation) => self.note_grant_revoked(revocation),
                 }
             }
             self.seq.store(last, Ordering::SeqCst);
@@ -234,5 +285,6 @@ impl Registry {
     pub fn prune(&self, now: i64) {
         write(&self.revoked_families).retain(|_, until| *until > now);
         write(&self.revoked_access_tokens).retain(|_, until| *until > now);
+        write(&self.revoked_grants).retain(|_, (_, until)| *until > now);
     }
 }

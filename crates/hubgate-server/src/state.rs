@@ -110,6 +110,27 @@ impl AppState {
         Ok(claims)
     }
 
+    /// Applies the change log at once, after this node changed something
+    /// (a member removed, a consent withdrawn), so the change holds here
+    /// before the answer; other nodes follow within a poll interval.
+    pub async fn catch_up(&self) {
+        match self
+            .registry
+            .follow(self.store.as_ref(), &self.master)
+            .await
+        {
+            Ok(true) => {
+                if let Err(error) = self.reload_keys().await {
+                    tracing::error!(%error, "could not reload signing keys");
+                }
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not read the change log; the follower will retry")
+            }
+        }
+    }
+
     pub fn store_reachable(&self) -> bool {
         self.store_reachable.load(Ordering::Relaxed)
     }

@@ -5,6 +5,10 @@ pub enum StoreError {
     /// A unique key is taken; the text names which.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The write would break one of the store's invariants (the last owner,
+    /// an acting user's role); the text says which, for the person who asked.
+    #[error("{0}")]
+    Refused(String),
     /// A stored value could not be read back (corruption or a bug).
     #[error("stored data is malformed: {0}")]
     Corrupt(String),

@@ -26,6 +26,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use hubgate_core::account::{Account, Membership, Role, User};
 use hubgate_core::authorize::{AuthorizationCode, CodeUse};
+use hubgate_core::grant::GrantRevocation;
 use hubgate_core::hub::{Hub, HubChange, HubKind};
 use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
 use hubgate_core::integration::Integration;
@@ -46,6 +47,9 @@ pub struct RotationRequest {
     pub integration: IntegrationId,
     pub presented: u32,
     pub expires_at: i64,
+    /// Until when a revocation for reuse must be kept (see
+    /// `Lifetimes::revocation_horizon`).
+    pub revoke_until: i64,
     pub now: OffsetDateTime,
 }
 
@@ -91,6 +95,8 @@ pub enum Change {
     SigningKey,
     /// A hub was changed (PATCH or a reported state): drop it from caches.
     Hub(HubId),
+    /// A user's grants in an account ended (membership, role or consent).
+    GrantRevoked(GrantRevocation),
 }
 
 /// The revocations still in force, to start following the change log from `seq`.
@@ -99,6 +105,7 @@ pub struct RevocationSnapshot {
     pub seq: i64,
     pub revoked_families: Vec<(FamilyId, i64)>,
     pub revoked_access_tokens: Vec<(String, i64)>,
+    pub revoked_grants: Vec<GrantRevocation>,
 }
 
 #[async_trait]
@@ -123,15 +130,37 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_account(&self, account: &Account) -> Result<()>;
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
     async fn list_accounts(&self) -> Result<Vec<Account>>;
-    /// Adds the user to the account, or changes their role there.
-    async fn put_membership(&self, membership: &Membership) -> Result<()>;
+    /// Adds the user to the account, or changes their role there, in one
+    /// transaction that keeps the account's invariants: at least one owner,
+    /// and every acting user (see `Integration::acting_user`) with a role
+    /// that covers their integrations' scopes (`Refused` otherwise). A role
+    /// that may delegate less than before revokes the user's grants in the
+    /// account, kept until `revoke_until`.
+    async fn put_membership(
+        &self,
+        membership: &Membership,
+        now: OffsetDateTime,
+        revoke_until: i64,
+    ) -> Result<()>;
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
-    async fn remove_membership(&self, account: AccountId, user: UserId) -> Result<()>;
+    /// The user's role in the account, if a member.
+    async fn membership(&self, account: AccountId, user: UserId) -> Result<Option<Role>>;
+    /// Ends a membership under the same invariants as `put_membership`,
+    /// revoking the user's grants in the account; `NotFound` if not a member.
+    async fn remove_membership(
+        &self,
+        account: AccountId,
+        user: UserId,
+        now: OffsetDateTime,
+        revoke_until: i64,
+    ) -> Result<()>;
     /// Members with their roles, owners first, then by when they joined.
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>>;
 
+    /// `Refused` unless the acting user is a member whose role covers the scopes.
     async fn insert_integration(&self, integration: &Integration) -> Result<()>;
-    /// Replaces every mutable field; `NotFound` if it is gone.
+    /// Replaces every mutable field; `NotFound` if it is gone; `Refused` as
+    /// `insert_integration`.
     async fn update_integration(&self, integration: &Integration) -> Result<()>;
     async fn delete_integration(&self, id: IntegrationId) -> Result<()>;
     async fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>>;
@@ -178,6 +207,7 @@ pub trait Store: Send + Sync + 'static {
         integration: IntegrationId,
         presented: u32,
         expires_at: i64,
+        revoke_until: i64,
         now: OffsetDateTime,
     ) -> Result<Rotation>;
     /// The generation a family currently accepts and whether it is revoked;
@@ -199,10 +229,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new authorization code (its hash and what it binds).
     async fn insert_code(&self, code: &AuthorizationCode) -> Result<()>;
-    /// Spends a code: the first use gets its record; any later use learns the
-    /// family the first use issued, to revoke it.
-    async fn use_code(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<CodeUse>;
-    async fn set_code_family(&self, hash: &[u8; 32], family: FamilyId) -> Result<()>;
+    /// Spends a code and records, in the same statement, the family its
+    /// first use will issue: the first use gets its record; any later use,
+    /// however close, learns that family, to revoke it.
+    async fn use_code(
+        &self,
+        hash: &[u8; 32],
+        family: FamilyId,
+        now: OffsetDateTime,
+    ) -> Result<CodeUse>;
 
     /// Records (or widens) what a user approved for an integration in an account.
     async fn put_consent(&self, consent: &Consent) -> Result<()>;
@@ -213,11 +248,15 @@ pub trait Store: Send + Sync + 'static {
         integration: IntegrationId,
     ) -> Result<Option<Consent>>;
     async fn consents_of_user(&self, user: UserId) -> Result<Vec<Consent>>;
+    /// Withdraws a consent and, in the same transaction, revokes every token
+    /// it granted (kept until `revoke_until`).
     async fn delete_consent(
         &self,
         user: UserId,
         account: AccountId,
         integration: IntegrationId,
+        now: OffsetDateTime,
+        revoke_until: i64,
     ) -> Result<()>;
 
     async fn insert_session(

@@ -2,6 +2,7 @@
 //! Shared by every backend: the schemas match column for column.
 
 use hubgate_core::account::{Account, Role, User};
+use hubgate_core::grant::{GrantKey, GrantRevocation};
 use hubgate_core::hub::{Hub, parse_kind};
 use hubgate_core::ids::{AccountId, ClientId, HubId, IntegrationId, KeyId, UserId};
 use hubgate_core::integration::{Integration, RedirectUri};
@@ -111,6 +112,7 @@ pub(crate) struct IntegrationRow {
     sealed_previous_secret: Option<Vec<u8>>,
     previous_secret_expires_at: Option<i64>,
     token_epoch: i64,
+    acting_user_id: Option<String>,
 }
 
 impl TryFrom<IntegrationRow> for Integration {
@@ -132,6 +134,8 @@ impl TryFrom<IntegrationRow> for Integration {
             access_token_ttl: ttl(row.access_token_ttl)?,
             refresh_token_ttl: ttl(row.refresh_token_ttl)?,
             created_by: id::<UserId>(&row.created_by)?,
+            // Set by the migration that added it; the creator acted before.
+            acting_user: id::<UserId>(row.acting_user_id.as_deref().unwrap_or(&row.created_by))?,
             created_at: time(row.created_at)?,
             sealed_secret: row.sealed_secret,
             sealed_previous_secret: row.sealed_previous_secret,
@@ -242,6 +246,7 @@ impl ChangeRow {
             },
             "signing_key" => Change::SigningKey,
             "hub" => Change::Hub(id(&self.subject)?),
+            "grant" => Change::GrantRevoked(parse_grant_subject(&self.subject, until()?)?),
             other => return Err(corrupt(format!("unknown change kind {other}"))),
         };
         Ok((self.seq, change))
@@ -313,5 +318,76 @@ impl TryFrom<ConsentRow> for crate::Consent {
             scope: ScopeSet::parse(&row.scope).map_err(corrupt)?,
             granted_at: time(row.granted_at)?,
         })
+    }
+}
+
+/// `integration_id` of a grant revocation: the id, or `*` for every integration.
+pub(crate) fn grant_integration_text(integration: Option<IntegrationId>) -> String {
+    integration.map_or_else(|| "*".to_owned(), |i| i.to_string())
+}
+
+/// A grant revocation in the change log's one `subject` column:
+/// `<account> <user> <integration or *> <issued_before>`.
+pub(crate) fn grant_subject(revocation: &GrantRevocation) -> String {
+    let key = &revocation.key;
+    format!(
+        "{} {} {} {}",
+        key.account,
+        key.user,
+        grant_integration_text(key.integration),
+        revocation.issued_before
+    )
+}
+
+fn grant_revocation(
+    account: &str,
+    user: &str,
+    integration: &str,
+    issued_before: i64,
+    valid_until: i64,
+) -> Result<GrantRevocation, StoreError> {
+    Ok(GrantRevocation {
+        key: GrantKey {
+            account: id(account)?,
+            user: id(user)?,
+            integration: match integration {
+                "*" => None,
+                other => Some(id(other)?),
+            },
+        },
+        issued_before,
+        valid_until,
+    })
+}
+
+fn parse_grant_subject(subject: &str, valid_until: i64) -> Result<GrantRevocation, StoreError> {
+    let parts: Vec<&str> = subject.split(' ').collect();
+    let [account, user, integration, issued_before] = parts.as_slice() else {
+        return Err(corrupt(format!("grant change {subject:?}")));
+    };
+    let issued_before = issued_before.parse().map_err(corrupt)?;
+    grant_revocation(account, user, integration, issued_before, valid_until)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantRevocationRow {
+    account_id: String,
+    user_id: String,
+    integration_id: String,
+    issued_before: i64,
+    valid_until: i64,
+}
+
+impl TryFrom<GrantRevocationRow> for GrantRevocation {
+    type Error = StoreError;
+
+    fn try_from(row: GrantRevocationRow) -> Result<Self, StoreError> {
+        grant_revocation(
+            &row.account_id,
+            &row.user_id,
+            &row.integration_id,
+            row.issued_before,
+            row.valid_until,
+        )
     }
 }

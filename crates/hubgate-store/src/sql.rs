@@ -25,10 +25,12 @@ macro_rules! sql_store {
             };
             use crate::{AuditEvent, Change, Consent, HubFilter, Result, RevocationSnapshot, RotationRequest, Store, StoreError};
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};
+            use hubgate_core::grant::GrantRevocation;
+            use hubgate_core::scope::ScopeSet;
 
 const INTEGRATION_COLUMNS: &str = "id, account_id, name, client_id, redirect_uris, scopes, enabled, \
     refresh_on_client_credentials, require_pkce, access_token_ttl, refresh_token_ttl, created_by, created_at, \
-    sealed_secret, sealed_previous_secret, previous_secret_expires_at, token_epoch";
+    sealed_secret, sealed_previous_secret, previous_secret_expires_at, token_epoch, acting_user_id";
 
 const HUB_COLUMNS: &str = "id, account_id, serial, kind, model, firmware, name, room, online, last_seen, \
     state, desired, created_at, updated_at";
@@ -59,11 +61,157 @@ async fn hub_in_tx(conn: &mut $conn, id: HubId) -> Result<Option<Hub>> {
     row.map(Hub::try_from).transpose()
 }
 
+/// Records a grant revocation (widening one already there) and its change.
+async fn revoke_grant(conn: &mut $conn, revocation: &GrantRevocation, now: OffsetDateTime) -> Result<()> {
+    let key = &revocation.key;
+    sqlx::query(
+        "INSERT INTO grant_revocations (account_id, user_id, integration_id, issued_before, valid_until) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, user_id, integration_id) DO UPDATE SET \
+         issued_before = CASE WHEN grant_revocations.issued_before > excluded.issued_before \
+         THEN grant_revocations.issued_before ELSE excluded.issued_before END, \
+         valid_until = CASE WHEN grant_revocations.valid_until > excluded.valid_until \
+         THEN grant_revocations.valid_until ELSE excluded.valid_until END",
+    )
+    .bind(key.account.to_string())
+    .bind(key.user.to_string())
+    .bind(rows::grant_integration_text(key.integration))
+    .bind(revocation.issued_before)
+    .bind(revocation.valid_until)
+    .execute(&mut *conn)
+    .await?;
+    log_change(conn, "grant", &rows::grant_subject(revocation), Some(revocation.valid_until), now).await
+}
+
+/// Takes the account's lock for a change to its members or acting users:
+/// PostgreSQL locks the account row, SQLite's write transaction holds the
+/// database. Every such change takes it first, so two of them (two owners
+/// demoting each other) run one after the other and each sees the other's
+/// result. `NotFound` if the account is gone.
+async fn lock_account(conn: &mut $conn, account: AccountId) -> Result<()> {
+    let found: Option<String> =
+        sqlx::query_scalar(&format!("SELECT id FROM accounts WHERE id = $1{}", <$store>::ROW_LOCK))
+            .bind(account.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    found.map(drop).ok_or(StoreError::NotFound)
+}
+
+/// Refuses an acting user who is not a member, or whose role cannot let an
+/// integration use `scopes`. Call with the account locked.
+async fn check_acting_user(conn: &mut $conn, account: AccountId, user: UserId, scopes: ScopeSet) -> Result<()> {
+    let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+        .bind(account.to_string())
+        .bind(user.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(role) = role else {
+        return Err(StoreError::Refused(
+            "the acting user must be a member of the integration's account".into(),
+        ));
+    };
+    let role: Role = role.parse().map_err(StoreError::Corrupt)?;
+    let beyond = role.beyond_delegation(scopes);
+    if !beyond.is_empty() {
+        return Err(StoreError::Refused(format!(
+            "the acting user is a {role} of the account and cannot let an integration use {beyond}: \
+             choose an admin or owner"
+        )));
+    }
+    Ok(())
+}
+
+/// Adds, changes (`Some`) or ends (`None`) a membership under the account's
+/// invariants (see `Store::put_membership`).
+async fn change_membership(
+    conn: &mut $conn,
+    account: AccountId,
+    user: UserId,
+    role: Option<Role>,
+    now: OffsetDateTime,
+    revoke_until: i64,
+) -> Result<()> {
+    lock_account(conn, account).await?;
+    let members: Vec<(String, String)> =
+        sqlx::query_as("SELECT user_id, role FROM memberships WHERE account_id = $1")
+            .bind(account.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    let user_text = user.to_string();
+    let mut current = None;
+    let mut other_owners = 0;
+    for (member, member_role) in &members {
+        let member_role: Role = member_role.parse().map_err(StoreError::Corrupt)?;
+        if *member == user_text {
+            current = Some(member_role);
+        } else if member_role == Role::Owner {
+            other_owners += 1;
+        }
+    }
+    if role.is_none() && current.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if current == Some(Role::Owner) && role != Some(Role::Owner) && other_owners == 0 {
+        return Err(StoreError::Refused(
+            "an account keeps at least one owner: make someone else owner first".into(),
+        ));
+    }
+    let may_delegate = role.map_or(ScopeSet::EMPTY, Role::delegable_scopes);
+    if let Some(before) = current
+        && !before.delegable_scopes().is_subset_of(may_delegate)
+    {
+        let acting: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, scopes FROM integrations WHERE account_id = $1 AND acting_user_id = $2 ORDER BY name",
+        )
+        .bind(account.to_string())
+        .bind(&user_text)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut blocked = Vec::new();
+        for (name, scopes) in acting {
+            let scopes = ScopeSet::parse(&scopes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if role.is_none() || !scopes.is_subset_of(may_delegate) {
+                blocked.push(format!("\"{name}\""));
+            }
+        }
+        if !blocked.is_empty() {
+            let what = if role.is_none() { "removed" } else { "given that role" };
+            return Err(StoreError::Refused(format!(
+                "this member acts for the integration(s) {} and cannot be {what}: choose another acting user for them first",
+                blocked.join(", ")
+            )));
+        }
+        let key = hubgate_core::grant::GrantKey { account, user, integration: None };
+        let revocation = GrantRevocation { key, issued_before: now.unix_timestamp(), valid_until: revoke_until };
+        revoke_grant(conn, &revocation, now).await?;
+    }
+    let result = match role {
+        Some(role) => sqlx::query(
+            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(account.to_string())
+        .bind(&user_text)
+        .bind(role.as_str())
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await,
+        None => sqlx::query("DELETE FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account.to_string())
+            .bind(&user_text)
+            .execute(&mut *conn)
+            .await,
+    };
+    match result {
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => Err(StoreError::NotFound),
+        other => other.map(drop).map_err(StoreError::from),
+    }
+}
+
 /// One family rotation inside a write transaction (see `Store::rotate_family`).
 /// Generation 0 has no row yet: the first refresh creates it. Either
 /// statement succeeds for exactly one caller per generation.
 pub(super) async fn rotate_in_tx(conn: &mut $conn, request: &RotationRequest) -> Result<Rotation> {
-    let RotationRequest { family, integration, presented, expires_at, now } = *request;
+    let RotationRequest { family, integration, presented, expires_at, revoke_until, now } = *request;
     let family_text = family.to_string();
     let won = if presented == 0 {
         sqlx::query(
@@ -102,12 +250,18 @@ pub(super) async fn rotate_in_tx(conn: &mut $conn, request: &RotationRequest) ->
         // nothing valid can be rotated.
         return Ok(Rotation::Revoked);
     }
-    sqlx::query("UPDATE refresh_families SET revoked = TRUE, updated_at = $2 WHERE id = $1")
-        .bind(&family_text)
-        .bind(now.unix_timestamp())
-        .execute(&mut *conn)
-        .await?;
-    log_change(conn, "family", &family_text, Some(expires_at), now).await?;
+    // Kept (and reloaded after a restart) until the family's last token expires.
+    let until = revoke_until.max(expires_at);
+    sqlx::query(
+        "UPDATE refresh_families SET revoked = TRUE, updated_at = $2, \
+         expires_at = CASE WHEN expires_at > $3 THEN expires_at ELSE $3 END WHERE id = $1",
+    )
+    .bind(&family_text)
+    .bind(now.unix_timestamp())
+    .bind(until)
+    .execute(&mut *conn)
+    .await?;
+    log_change(conn, "family", &family_text, Some(until), now).await?;
     Ok(Rotation::Reused)
 }
 
@@ -343,26 +497,21 @@ impl Store for $store {
         rows.into_iter().map(Account::try_from).collect()
     }
 
-    async fn put_membership(&self, membership: &Membership) -> Result<()> {
-        let result = sqlx::query(
-            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(membership.account_id.to_string())
-        .bind(membership.user_id.to_string())
-        .bind(membership.role.as_str())
-        .bind(hubgate_core::now().unix_timestamp())
-        .execute(&self.writer)
-        .await;
-        match result {
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_foreign_key_violation()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            other => other.map(drop).map_err(StoreError::from),
-        }
+    async fn put_membership(&self, membership: &Membership, now: OffsetDateTime, revoke_until: i64) -> Result<()> {
+        let mut tx = self.begin_locking().await?;
+        change_membership(&mut tx, membership.account_id, membership.user_id, Some(membership.role), now, revoke_until)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn membership(&self, account: AccountId, user: UserId) -> Result<Option<Role>> {
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account.to_string())
+            .bind(user.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        role.map(|r| r.parse().map_err(StoreError::Corrupt)).transpose()
     }
 
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>> {
@@ -376,12 +525,10 @@ impl Store for $store {
         rows.into_iter().map(<(Account, Role)>::try_from).collect()
     }
 
-    async fn remove_membership(&self, account: AccountId, user: UserId) -> Result<()> {
-        sqlx::query("DELETE FROM memberships WHERE account_id = $1 AND user_id = $2")
-            .bind(account.to_string())
-            .bind(user.to_string())
-            .execute(&self.writer)
-            .await?;
+    async fn remove_membership(&self, account: AccountId, user: UserId, now: OffsetDateTime, revoke_until: i64) -> Result<()> {
+        let mut tx = self.begin_locking().await?;
+        change_membership(&mut tx, account, user, None, now, revoke_until).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -409,10 +556,12 @@ impl Store for $store {
 
     async fn insert_integration(&self, i: &Integration) -> Result<()> {
         let now = hubgate_core::now();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_locking().await?;
+        lock_account(&mut tx, i.account_id).await?;
+        check_acting_user(&mut tx, i.account_id, i.acting_user, i.scopes).await?;
         sqlx::query(&format!(
             "INSERT INTO integrations ({INTEGRATION_COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         ))
         .bind(i.id.to_string())
         .bind(i.account_id.to_string())
@@ -431,6 +580,7 @@ impl Store for $store {
         .bind(&i.sealed_previous_secret)
         .bind(i.previous_secret_expires_at.map(|t| t.unix_timestamp()))
         .bind(i64::from(i.token_epoch))
+        .bind(i.acting_user.to_string())
         .bind(now.unix_timestamp())
         .execute(&mut *tx)
         .await
@@ -445,12 +595,14 @@ impl Store for $store {
 
     async fn update_integration(&self, i: &Integration) -> Result<()> {
         let now = hubgate_core::now();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_locking().await?;
+        lock_account(&mut tx, i.account_id).await?;
+        check_acting_user(&mut tx, i.account_id, i.acting_user, i.scopes).await?;
         let result = sqlx::query(
             "UPDATE integrations SET name = $2, redirect_uris = $3, scopes = $4, enabled = $5, \
              refresh_on_client_credentials = $6, require_pkce = $7, access_token_ttl = $8, refresh_token_ttl = $9, \
              sealed_secret = $10, sealed_previous_secret = $11, previous_secret_expires_at = $12, token_epoch = $13, \
-             updated_at = $14 WHERE id = $1",
+             updated_at = $14, acting_user_id = $15 WHERE id = $1",
         )
         .bind(i.id.to_string())
         .bind(&i.name)
@@ -466,6 +618,7 @@ impl Store for $store {
         .bind(i.previous_secret_expires_at.map(|t| t.unix_timestamp()))
         .bind(i64::from(i.token_epoch))
         .bind(now.unix_timestamp())
+        .bind(i.acting_user.to_string())
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 0 {
@@ -664,9 +817,10 @@ impl Store for $store {
         integration: IntegrationId,
         presented: u32,
         expires_at: i64,
+        revoke_until: i64,
         now: OffsetDateTime,
     ) -> Result<Rotation> {
-        self.rotations.rotate(RotationRequest { family, integration, presented, expires_at, now }).await
+        self.rotations.rotate(RotationRequest { family, integration, presented, expires_at, revoke_until, now }).await
     }
 
     async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>> {
@@ -750,11 +904,14 @@ impl Store for $store {
         Ok(())
     }
 
-    async fn use_code(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<CodeUse> {
+    async fn use_code(&self, hash: &[u8; 32], family: FamilyId, now: OffsetDateTime) -> Result<CodeUse> {
         let mut tx = self.begin_locking().await?;
-        let spent = sqlx::query("UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL")
+        let spent = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $2, family_id = $3 WHERE hash = $1 AND used_at IS NULL",
+        )
             .bind(hash.as_slice())
             .bind(now.unix_timestamp())
+            .bind(family.to_string())
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -769,15 +926,6 @@ impl Store for $store {
         tx.commit().await?;
         let Some(row) = row else { return Ok(CodeUse::Unknown) };
         row.into_use(*hash, spent)
-    }
-
-    async fn set_code_family(&self, hash: &[u8; 32], family: FamilyId) -> Result<()> {
-        sqlx::query("UPDATE authorization_codes SET family_id = $2 WHERE hash = $1")
-            .bind(hash.as_slice())
-            .bind(family.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
     }
 
     async fn put_consent(&self, consent: &Consent) -> Result<()> {
@@ -820,13 +968,25 @@ impl Store for $store {
         rows.into_iter().map(Consent::try_from).collect()
     }
 
-    async fn delete_consent(&self, user: UserId, account: AccountId, integration: IntegrationId) -> Result<()> {
+    async fn delete_consent(
+        &self,
+        user: UserId,
+        account: AccountId,
+        integration: IntegrationId,
+        now: OffsetDateTime,
+        revoke_until: i64,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM consents WHERE user_id = $1 AND account_id = $2 AND integration_id = $3")
             .bind(user.to_string())
             .bind(account.to_string())
             .bind(integration.to_string())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        let key = hubgate_core::grant::GrantKey { account, user, integration: Some(integration) };
+        let revocation = GrantRevocation { key, issued_before: now.unix_timestamp(), valid_until: revoke_until };
+        revoke_grant(&mut tx, &revocation, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -948,7 +1108,15 @@ impl Store for $store {
         .bind(now.unix_timestamp())
         .fetch_all(&mut *tx)
         .await?;
+        let grants: Vec<rows::GrantRevocationRow> = sqlx::query_as(
+            "SELECT account_id, user_id, integration_id, issued_before, valid_until FROM grant_revocations \
+             WHERE valid_until > $1",
+        )
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
+        let revoked_grants = grants.into_iter().map(GrantRevocation::try_from).collect::<Result<_>>()?;
         let revoked_families = families
             .into_iter()
             .map(|(id, until)| Ok((rows::id(&id)?, until)))
@@ -957,6 +1125,7 @@ impl Store for $store {
             seq,
             revoked_families,
             revoked_access_tokens: tokens,
+            revoked_grants,
         })
     }
 

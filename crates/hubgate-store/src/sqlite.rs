@@ -165,6 +165,7 @@ mod tests {
                     integration,
                     presented: random(4) as u32,
                     expires_at: round,
+                    revoke_until: round + 1,
                     now,
                 })
                 .collect();

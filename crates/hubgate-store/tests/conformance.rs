@@ -51,6 +51,41 @@ fn now() -> OffsetDateTime {
     hubgate_core::now()
 }
 
+/// How long the tests' revocations are kept.
+fn until() -> i64 {
+    now().unix_timestamp() + 3600
+}
+
+async fn new_user(store: &dyn Store, account: AccountId, role: Role) -> User {
+    let user = User {
+        id: UserId::new(),
+        email: format!("{}@example.com", UserId::new()),
+        password_hash: "$argon2id$placeholder".into(),
+        created_at: now(),
+    };
+    store.insert_user(&user).await.unwrap();
+    let membership = Membership {
+        account_id: account,
+        user_id: user.id,
+        role,
+    };
+    store
+        .put_membership(&membership, now(), until())
+        .await
+        .unwrap();
+    user
+}
+
+fn grant_revocations(changes: &[(i64, Change)]) -> Vec<hubgate_core::grant::GrantRevocation> {
+    changes
+        .iter()
+        .filter_map(|(_, change)| match change {
+            Change::GrantRevoked(revocation) => Some(*revocation),
+            _ => None,
+        })
+        .collect()
+}
+
 async fn account_with_owner(store: &dyn Store) -> (Account, User) {
     let account = Account {
         id: AccountId::new(),
@@ -66,11 +101,15 @@ async fn account_with_owner(store: &dyn Store) -> (Account, User) {
     };
     store.insert_user(&user).await.unwrap();
     store
-        .put_membership(&Membership {
-            account_id: account.id,
-            user_id: user.id,
-            role: Role::Owner,
-        })
+        .put_membership(
+            &Membership {
+                account_id: account.id,
+                user_id: user.id,
+                role: Role::Owner,
+            },
+            now(),
+            until(),
+        )
         .await
         .unwrap();
     (account, user)
@@ -92,6 +131,7 @@ fn integration(account: AccountId, user: UserId) -> Integration {
         access_token_ttl: Some(600),
         refresh_token_ttl: None,
         created_by: user,
+        acting_user: user,
         created_at: now(),
         sealed_secret: ClientSecret::generate().seal(&master, id),
         sealed_previous_secret: None,
@@ -136,7 +176,195 @@ conformance!(
     consents_are_kept_per_user_account_and_integration,
     sessions_expire,
     the_audit_log_keeps_events_per_account_newest_first,
+    an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_once,
+    an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need,
+    ending_a_membership_or_a_consent_revokes_the_users_grants,
+    a_revocation_for_reuse_lasts_as_long_as_the_familys_tokens,
 );
+
+async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_once(
+    store: &dyn Store,
+) {
+    let (account, first) = account_with_owner(store).await;
+    let second = new_user(store, account.id, Role::Owner).await;
+    let demote = |user: UserId| Membership {
+        account_id: account.id,
+        user_id: user,
+        role: Role::Member,
+    };
+    let (a, b) = (demote(first.id), demote(second.id));
+    let (one, other) = tokio::join!(
+        store.put_membership(&a, now(), until()),
+        store.put_membership(&b, now(), until()),
+    );
+    assert!(
+        one.is_ok() != other.is_ok(),
+        "exactly one demotion wins: {one:?} {other:?}"
+    );
+    let refused = one.err().or(other.err()).unwrap();
+    assert!(matches!(refused, StoreError::Refused(ref m) if m.contains("owner")));
+    let owners = store.account_members(account.id).await.unwrap();
+    assert_eq!(owners.iter().filter(|(_, r)| *r == Role::Owner).count(), 1);
+    let (owner, _) = owners.into_iter().find(|(_, r)| *r == Role::Owner).unwrap();
+    assert!(matches!(
+        store
+            .remove_membership(account.id, owner.id, now(), until())
+            .await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        store
+            .remove_membership(account.id, UserId::new(), now(), until())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(store: &dyn Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let admin = new_user(store, account.id, Role::Admin).await;
+    let mut integration = integration(account.id, owner.id);
+    integration.acting_user = admin.id;
+    integration.name = "Writer".into();
+    store.insert_integration(&integration).await.unwrap();
+    let refused = store
+        .remove_membership(account.id, admin.id, now(), until())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(ref m)) if m.contains("\"Writer\"")),
+        "{refused:?}"
+    );
+    let to_member = Membership {
+        account_id: account.id,
+        user_id: admin.id,
+        role: Role::Member,
+    };
+    assert!(matches!(
+        store.put_membership(&to_member, now(), until()).await,
+        Err(StoreError::Refused(_))
+    ));
+    // A member cannot be made the acting user of an integration that writes.
+    let member = new_user(store, account.id, Role::Member).await;
+    integration.acting_user = member.id;
+    assert!(matches!(
+        store.update_integration(&integration).await,
+        Err(StoreError::Refused(ref m)) if m.contains("hubs:write")
+    ));
+    // Nor can someone outside the account.
+    let (_, stranger) = account_with_owner(store).await;
+    integration.acting_user = stranger.id;
+    assert!(matches!(
+        store.update_integration(&integration).await,
+        Err(StoreError::Refused(_))
+    ));
+    // Once another member acts, the first may go.
+    integration.acting_user = owner.id;
+    store.update_integration(&integration).await.unwrap();
+    store
+        .remove_membership(account.id, admin.id, now(), until())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .integration_by_id(integration.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .acting_user,
+        owner.id
+    );
+}
+
+async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let integration = integration(account.id, owner.id);
+    store.insert_integration(&integration).await.unwrap();
+    let admin = new_user(store, account.id, Role::Admin).await;
+    let start = store.revocation_snapshot(now()).await.unwrap().seq;
+    // Owner to admin takes nothing away: nothing is revoked.
+    let promote = Membership {
+        account_id: account.id,
+        user_id: admin.id,
+        role: Role::Owner,
+    };
+    store
+        .put_membership(&promote, now(), until())
+        .await
+        .unwrap();
+    let demote = Membership {
+        role: Role::Admin,
+        ..promote.clone()
+    };
+    store.put_membership(&demote, now(), until()).await.unwrap();
+    assert!(grant_revocations(&store.changes_since(start).await.unwrap()).is_empty());
+    // Admin to member can no longer delegate hubs:write: every grant ends.
+    let to_member = Membership {
+        role: Role::Member,
+        ..promote.clone()
+    };
+    let at = now();
+    store.put_membership(&to_member, at, until()).await.unwrap();
+    store
+        .remove_membership(account.id, admin.id, at, until())
+        .await
+        .unwrap();
+    store
+        .delete_consent(owner.id, account.id, integration.id, at, until())
+        .await
+        .unwrap();
+    let revoked = grant_revocations(&store.changes_since(start).await.unwrap());
+    assert_eq!(revoked.len(), 3, "{revoked:?}");
+    let everything = hubgate_core::grant::GrantKey {
+        account: account.id,
+        user: admin.id,
+        integration: None,
+    };
+    assert!(
+        revoked
+            .iter()
+            .all(|r| r.issued_before == at.unix_timestamp())
+    );
+    assert_eq!(revoked[0].key, everything);
+    assert_eq!(revoked[2].key.integration, Some(integration.id));
+    assert_eq!(revoked[2].key.user, owner.id);
+    // Restarted nodes load them from the snapshot.
+    let snapshot = store.revocation_snapshot(now()).await.unwrap();
+    assert!(snapshot.revoked_grants.iter().any(|r| r.key == everything));
+    assert!(
+        snapshot
+            .revoked_grants
+            .iter()
+            .any(|r| r.key.integration == Some(integration.id))
+    );
+}
+
+async fn a_revocation_for_reuse_lasts_as_long_as_the_familys_tokens(store: &dyn Store) {
+    let (account, user) = account_with_owner(store).await;
+    let integration = integration(account.id, user.id);
+    store.insert_integration(&integration).await.unwrap();
+    let family = FamilyId::new();
+    // Refresh tokens end in 20 s here, access tokens in an hour.
+    let refresh_expiry = now().unix_timestamp() + 20;
+    let horizon = now().unix_timestamp() + 3600;
+    store
+        .rotate_family(family, integration.id, 0, refresh_expiry, horizon, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_family(family, integration.id, 0, refresh_expiry, horizon, now())
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    let later = now() + time::Duration::seconds(60);
+    let snapshot = store.revocation_snapshot(later).await.unwrap();
+    assert_eq!(
+        snapshot.revoked_families,
+        vec![(family, horizon)],
+        "still revoked a minute later, after the refresh token expired"
+    );
+}
 
 async fn users_are_unique_by_email(store: &dyn Store) {
     let (_, user) = account_with_owner(store).await;
@@ -165,19 +393,27 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
     };
     store.insert_account(&other).await.unwrap();
     store
-        .put_membership(&Membership {
-            account_id: other.id,
-            user_id: user.id,
-            role: Role::Member,
-        })
+        .put_membership(
+            &Membership {
+                account_id: other.id,
+                user_id: user.id,
+                role: Role::Member,
+            },
+            now(),
+            until(),
+        )
         .await
         .unwrap();
     store
-        .put_membership(&Membership {
-            account_id: other.id,
-            user_id: user.id,
-            role: Role::Admin,
-        })
+        .put_membership(
+            &Membership {
+                account_id: other.id,
+                user_id: user.id,
+                role: Role::Admin,
+            },
+            now(),
+            until(),
+        )
         .await
         .unwrap();
     let accounts = store.accounts_of_user(user.id).await.unwrap();
@@ -197,7 +433,7 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
         role: Role::Member,
     };
     assert!(matches!(
-        store.put_membership(&missing).await,
+        store.put_membership(&missing, now(), until()).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -408,21 +644,21 @@ async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
     let until = now().unix_timestamp() + 3600;
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 0, until, now())
+            .rotate_family(family, integration.id, 0, until, until, now())
             .await
             .unwrap(),
         Rotation::Rotated
     );
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 1, until, now())
+            .rotate_family(family, integration.id, 1, until, until, now())
             .await
             .unwrap(),
         Rotation::Rotated
     );
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 2, until, now())
+            .rotate_family(family, integration.id, 2, until, until, now())
             .await
             .unwrap(),
         Rotation::Rotated
@@ -438,12 +674,12 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
     store
-        .rotate_family(family, integration.id, 0, until, now())
+        .rotate_family(family, integration.id, 0, until, until, now())
         .await
         .unwrap();
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 0, until, now())
+            .rotate_family(family, integration.id, 0, until, until, now())
             .await
             .unwrap(),
         Rotation::Reused
@@ -451,7 +687,7 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     // The current generation dies with the family.
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 1, until, now())
+            .rotate_family(family, integration.id, 1, until, until, now())
             .await
             .unwrap(),
         Rotation::Revoked
@@ -463,7 +699,7 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     let unknown = FamilyId::new();
     assert_eq!(
         store
-            .rotate_family(unknown, integration.id, 5, until, now())
+            .rotate_family(unknown, integration.id, 5, until, until, now())
             .await
             .unwrap(),
         Rotation::Revoked
@@ -479,12 +715,20 @@ async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Stor
         let until = now().unix_timestamp() + 3600;
         if generation_start == 1 {
             store
-                .rotate_family(family, integration.id, 0, until, now())
+                .rotate_family(family, integration.id, 0, until, until, now())
                 .await
                 .unwrap();
         }
-        let attempts = (0..16)
-            .map(|_| store.rotate_family(family, integration.id, generation_start, until, now()));
+        let attempts = (0..16).map(|_| {
+            store.rotate_family(
+                family,
+                integration.id,
+                generation_start,
+                until,
+                until,
+                now(),
+            )
+        });
         let outcomes = futures::future::join_all(attempts).await;
         let winners = outcomes
             .iter()
@@ -572,14 +816,17 @@ async fn a_code_is_spent_once_and_a_replay_names_its_family(store: &dyn Store) {
         expires_at: now() + time::Duration::seconds(60),
     };
     store.insert_code(&code).await.unwrap();
+    let family = FamilyId::new();
     assert_eq!(
-        store.use_code(&code.hash, now()).await.unwrap(),
+        store.use_code(&code.hash, family, now()).await.unwrap(),
         CodeUse::First(code.clone())
     );
-    let family = FamilyId::new();
-    store.set_code_family(&code.hash, family).await.unwrap();
+    // A replay learns the first use's family even before it issued anything.
     assert_eq!(
-        store.use_code(&code.hash, now()).await.unwrap(),
+        store
+            .use_code(&code.hash, FamilyId::new(), now())
+            .await
+            .unwrap(),
         CodeUse::Replayed {
             family: Some(family),
             integration_id: integration.id
@@ -587,7 +834,7 @@ async fn a_code_is_spent_once_and_a_replay_names_its_family(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .use_code(&code_hash("hga_other"), now())
+            .use_code(&code_hash("hga_other"), FamilyId::new(), now())
             .await
             .unwrap(),
         CodeUse::Unknown
@@ -628,7 +875,7 @@ async fn consents_are_kept_per_user_account_and_integration(store: &dyn Store) {
         None
     );
     store
-        .delete_consent(user.id, account.id, integration.id)
+        .delete_consent(user.id, account.id, integration.id, now(), until())
         .await
         .unwrap();
     assert_eq!(store.consents_of_user(user.id).await.unwrap(), vec![]);

@@ -13,6 +13,33 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The text of a page at `url`, fetched with `http` (and its cookies).
+pub async fn page(http: &reqwest::Client, url: &str) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Posts the console's login form as a fresh browser would; returns the
+/// response (a 303 when the password was right) and the browser.
+pub async fn console_login(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> (reqwest::Response, reqwest::Client) {
+    let http = browser();
+    let login = page(&http, &format!("{}/console/login", app.url)).await;
+    let response = http
+        .post(format!("{}/console/login", app.url))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &field(&login, "csrf")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response, http)
+}
+
 /// The value of a hidden input in a page.
 pub fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -44,6 +71,11 @@ impl<'a> Flow<'a> {
 
     pub async fn get(&self, url: &str) -> reqwest::Response {
         self.browser.get(url).send().await.unwrap()
+    }
+
+    /// The text of the page at `path` on the app.
+    pub async fn page(&self, path: &str) -> String {
+        page(&self.browser, &format!("{}{path}", self.app.url)).await
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {

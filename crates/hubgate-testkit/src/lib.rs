@@ -28,6 +28,7 @@ pub struct TestApp {
     pub account: AccountId,
     pub owner: User,
     pub http: reqwest::Client,
+    pub config: ServerConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -64,14 +65,7 @@ impl TestApp {
         let mut config = ServerConfig::new(&url);
         config.change_poll_interval = std::time::Duration::from_millis(50);
         configure(&mut config);
-        let state = AppState::new(store.clone() as Arc<dyn Store>, master.clone(), config)
-            .await
-            .expect("state");
-        tokio::spawn(hubgate_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        serve_node(listener, &store, &master, &config).await;
         Self {
             url,
             store,
@@ -79,8 +73,22 @@ impl TestApp {
             account: first.account.id,
             owner: first.user,
             http: reqwest::Client::new(),
+            config,
             _dir: dir,
         }
+    }
+
+    /// Starts another node on the same store and key, as a restart or a
+    /// scale-out would: it loads what it knows from the store alone. Returns
+    /// its base URL; tokens name the first node's URL as issuer, as behind
+    /// one load balancer.
+    pub async fn spawn_node(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        serve_node(listener, &self.store, &self.master, &self.config).await;
+        url
     }
 
     pub async fn integration(&self, scopes: &str) -> Creds {
@@ -227,6 +235,27 @@ impl TestApp {
         }
         None
     }
+}
+
+/// Serves the production router over `store` on `listener`, in the background.
+async fn serve_node(
+    listener: tokio::net::TcpListener,
+    store: &Arc<SqliteStore>,
+    master: &Arc<MasterKey>,
+    config: &ServerConfig,
+) {
+    let state = AppState::new(
+        store.clone() as Arc<dyn Store>,
+        master.clone(),
+        config.clone(),
+    )
+    .await
+    .expect("state");
+    tokio::spawn(hubgate_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
 }
 
 /// How many requests reached the token endpoint, by the server's own metrics.

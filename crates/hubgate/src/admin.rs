@@ -14,7 +14,7 @@ use hubgate_core::crypto::MasterKey;
 use hubgate_core::hub::{Hub, parse_kind};
 use hubgate_core::ids::AccountId;
 use hubgate_core::integration::{Integration, IntegrationSettings};
-use hubgate_server::manage::{self, ManageError};
+use hubgate_server::manage::{self, Authority, ManageError};
 use hubgate_store::Store;
 use serde_json::{Value, json};
 use time::Duration;
@@ -140,21 +140,28 @@ async fn execute(
     let opened = open(data_dir, database_url).await?;
     let store = opened.as_ref();
     let now = hubgate_core::now();
-    let result = match command {
-        AdminCommand::Account(command) => account(store, command, now).await,
-        AdminCommand::User(command) => user(store, command, now).await,
-        AdminCommand::Integration(command) => {
-            let master = master_key::load(data_dir)?;
-            integration(store, &master, command, now).await
-        }
-        AdminCommand::Hub(command) => hub(store, command, now).await,
-        AdminCommand::Key(command) => {
-            let master = master_key::load(data_dir)?;
-            key(store, &master, command, now).await
-        }
-    };
+    let result = run_command(data_dir, store, command, now).await;
     store.close().await;
     result
+}
+
+/// Runs one command after checking the master key against the store, so no
+/// command works on a store with the wrong key (or writes secrets under it).
+async fn run_command(
+    data_dir: &std::path::Path,
+    store: &dyn Store,
+    command: AdminCommand,
+    now: time::OffsetDateTime,
+) -> Result<Printed, AdminError> {
+    let master = master_key::load(data_dir).map_err(|e| invalid(format!("{e:#}")))?;
+    manage::verify_master_key(store, &master).await?;
+    match command {
+        AdminCommand::Account(command) => account(store, command, now).await,
+        AdminCommand::User(command) => user(store, command, now).await,
+        AdminCommand::Integration(command) => integration(store, &master, command, now).await,
+        AdminCommand::Hub(command) => hub(store, command, now).await,
+        AdminCommand::Key(command) => key(store, &master, command, now).await,
+    }
 }
 
 async fn account(
@@ -268,10 +275,7 @@ async fn user(
             let user = user_by_email(store, &email).await?;
             let integration = manage::integration_by_client_id(store, &client_id).await?;
             let account = parse_account(&account)?;
-            store
-                .delete_consent(user.id, account, integration.id)
-                .await
-                .map_err(ManageError::from)?;
+            manage::withdraw_consent(store, user.id, account, integration.id, now).await?;
             Ok(Printed {
                 json: json!({"withdrawn": true, "client_id": client_id, "account": account}),
                 text: format!("{} will ask {} again", integration.name, user.email),
@@ -283,10 +287,23 @@ async fn user(
             role,
         } => {
             let (account, role) = (parse_account(&account)?, parse_role(&role)?);
-            let user = manage::add_member(store, account, &email, role).await?;
+            let user =
+                manage::add_member(store, Authority::Operator, account, &email, role, now).await?;
             Ok(Printed {
                 json: json!({"id": user.id, "email": user.email, "account": account, "role": role}),
                 text: format!("{} is now {role} of {account}", user.email),
+            })
+        }
+        UserCommand::RemoveMember { email, account } => {
+            let account = parse_account(&account)?;
+            let user = user_by_email(store, &email).await?;
+            manage::remove_member(store, Authority::Operator, account, user.id, now).await?;
+            Ok(Printed {
+                json: json!({"removed": true, "id": user.id, "email": user.email, "account": account}),
+                text: format!(
+                    "{} is no longer a member of {account}; their tokens there are revoked",
+                    user.email
+                ),
             })
         }
     }
@@ -306,6 +323,7 @@ fn integration_json(integration: &Integration, secret: Option<&str>) -> Value {
         "access_token_ttl": integration.access_token_ttl,
         "refresh_token_ttl": integration.refresh_token_ttl,
         "created_by": integration.created_by,
+        "acting_user": integration.acting_user,
         "created_at": time_text(integration.created_at),
         "previous_secret_expires_at": integration.previous_secret_expires_at.map(time_text),
     });
@@ -330,6 +348,7 @@ fn integration_text(integration: &Integration, secret: Option<&str>) -> String {
         .collect();
     lines.push(format!("  redirect URIs  {}", uris.join(" ")));
     lines.push(format!("  scope          {}", integration.scopes));
+    lines.push(format!("  acting user    {}", integration.acting_user));
     lines.push(format!(
         "  status         {}",
         if integration.enabled {
@@ -430,7 +449,21 @@ async fn integration(
         IntegrationCommand::Show { client_id } => {
             let integration = manage::integration_by_client_id(store, &client_id).await?;
             let secret = manage::reveal_secret(master, &integration)?;
+            audited(store, &integration, "integration.secret_revealed", "").await?;
             Ok(printed(&integration, Some(secret.expose())))
+        }
+        IntegrationCommand::SetActingUser { client_id, email } => {
+            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            let user = user_by_email(store, &email).await?;
+            let integration = manage::set_acting_user(store, integration, user.id).await?;
+            audited(
+                store,
+                &integration,
+                "integration.acting_user_changed",
+                &user.email,
+            )
+            .await?;
+            Ok(printed(&integration, None))
         }
         IntegrationCommand::RotateSecret { client_id, grace } => {
             let integration = manage::integration_by_client_id(store, &client_id).await?;

@@ -276,7 +276,8 @@ pub enum UserCommand {
         #[arg(long)]
         account: String,
     },
-    /// Give an existing user a role in an account (or change it).
+    /// Give an existing user a role in an account (or change it). A role
+    /// that may delegate less revokes the user's tokens in the account.
     AddMember {
         #[arg(long)]
         email: String,
@@ -284,6 +285,13 @@ pub enum UserCommand {
         account: String,
         #[arg(long)]
         role: String,
+    },
+    /// Remove a user from an account; every token acting for them there stops working.
+    RemoveMember {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        account: String,
     },
 }
 
@@ -301,7 +309,7 @@ pub enum IntegrationCommand {
         /// Space-separated: sub email hubs:read hubs:write accounts:read
         #[arg(long)]
         scope: String,
-        /// The member whose identity client_credentials tokens carry [default: the account's first owner]
+        /// The member client_credentials tokens act through, its first acting user [default: the account's first owner]
         #[arg(long)]
         created_by: Option<String>,
         /// Leave the refresh token out of client_credentials responses (RFC 6749 §4.4.3)
@@ -334,7 +342,15 @@ pub enum IntegrationCommand {
         #[arg(long, default_value_t = 3600)]
         grace: u32,
     },
-    /// Stop the integration: its client cannot authenticate, its tokens stop working.
+    /// Choose the member its client_credentials tokens act through (an
+    /// admin or owner when its scopes include hubs:write).
+    SetActingUser {
+        client_id: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Stop the integration: its client cannot authenticate, its tokens stop
+    /// working for good (enabling again lets only new tokens work).
     Disable {
         client_id: String,
     },

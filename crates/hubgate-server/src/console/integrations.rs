@@ -58,6 +58,18 @@ struct DetailPage {
     require_pkce: bool,
     last_used: String,
     token_url: String,
+    /// Who client_credentials tokens act through.
+    acting_user: String,
+    /// Members an owner may choose as acting user.
+    acting_choices: Vec<ActingChoice>,
+    is_owner: bool,
+}
+
+/// A member whose role covers the integration's scopes.
+struct ActingChoice {
+    id: String,
+    email: String,
+    current: bool,
 }
 
 #[derive(Template)]
@@ -300,7 +312,31 @@ async fn detail_page(
         .await
         .ok()
         .flatten();
+    let members = state
+        .store
+        .account_members(ctx.account.id)
+        .await
+        .unwrap_or_default();
+    let acting_user = members
+        .iter()
+        .find(|(u, _)| u.id == integration.acting_user)
+        .map_or_else(
+            || integration.acting_user.to_string(),
+            |(u, _)| u.email.clone(),
+        );
+    let acting_choices = members
+        .iter()
+        .filter(|(_, role)| role.beyond_delegation(integration.scopes).is_empty())
+        .map(|(u, _)| ActingChoice {
+            id: u.id.to_string(),
+            email: u.email.clone(),
+            current: u.id == integration.acting_user,
+        })
+        .collect();
     let page = DetailPage {
+        acting_user,
+        acting_choices,
+        is_owner: ctx.role == hubgate_core::account::Role::Owner,
         nav: ctx.nav(state, notice, None),
         name: integration.name.clone(),
         client_id: integration.client_id.to_string(),
@@ -535,4 +571,59 @@ pub async fn delete(
     ctx.audit(&state, "integration.deleted", &client_id, &integration.name)
         .await;
     see_other(&format!("{}/integrations", ctx.base()))
+}
+
+#[derive(Deserialize)]
+pub struct ActingUserForm {
+    csrf: String,
+    user: String,
+}
+
+/// An owner chooses the member the integration's client_credentials tokens
+/// act through.
+pub async fn set_acting_user(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path((account, client_id)): Path<(String, String)>,
+    WebForm(form): WebForm<ActingUserForm>,
+) -> Response {
+    let (ctx, integration) =
+        match for_action(&state, browser, &account, &client_id, &form.csrf).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    if ctx.role != hubgate_core::account::Role::Owner {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Only owners choose who an integration acts through.",
+            None,
+        );
+    }
+    let Ok(user) = form.user.parse::<hubgate_core::ids::UserId>() else {
+        return manage_error(ManageError::NotFound("member"));
+    };
+    let changed = match manage::set_acting_user(state.store.as_ref(), integration, user).await {
+        Ok(changed) => changed,
+        Err(error) => return manage_error(error),
+    };
+    let _ = state
+        .registry
+        .refresh_integration(state.store.as_ref(), &state.master, changed.id)
+        .await;
+    ctx.audit(
+        &state,
+        "integration.acting_user_changed",
+        &client_id,
+        &user.to_string(),
+    )
+    .await;
+    detail_page(
+        &state,
+        ctx,
+        changed,
+        None,
+        Some("Its client_credentials tokens now act through the chosen member.".into()),
+    )
+    .await
 }

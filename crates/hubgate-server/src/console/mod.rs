@@ -55,6 +55,10 @@ pub fn router() -> Router<AppState> {
             post(integrations::rotate),
         )
         .route(
+            "/console/a/{account}/integrations/{client_id}/acting-user",
+            post(integrations::set_acting_user),
+        )
+        .route(
             "/console/a/{account}/integrations/{client_id}/disable",
             post(integrations::disable),
         )
@@ -216,6 +220,11 @@ impl Ctx {
 
     pub fn require_csrf(&self, state: &AppState, csrf: &str) -> Result<(), Response> {
         self.browser.require_csrf(state, csrf)
+    }
+
+    /// What this user may do to the account's members.
+    pub fn authority(&self) -> crate::manage::Authority {
+        crate::manage::Authority::Member(self.role)
     }
 
     pub fn actor(&self) -> crate::manage::Actor<'_> {

@@ -18,8 +18,14 @@ use crate::web::{Browser, Page, WebForm, error_page, see_other};
 #[template(path = "members.html")]
 struct MembersPage {
     nav: Nav,
-    members: Vec<(String, String, String)>,
+    members: Vec<MemberRow>,
     one_time_password: Option<String>,
+}
+
+struct MemberRow {
+    id: String,
+    email: String,
+    role: String,
 }
 
 async fn members_page(
@@ -36,7 +42,11 @@ async fn members_page(
         nav: ctx.nav(state, notice, error),
         members: members
             .into_iter()
-            .map(|(u, r)| (u.id.to_string(), u.email, r.to_string()))
+            .map(|(u, r)| MemberRow {
+                id: u.id.to_string(),
+                email: u.email,
+                role: r.to_string(),
+            })
             .collect(),
         one_time_password: password,
     };
@@ -75,12 +85,20 @@ pub async fn add_member(
     let Ok(role) = form.role.parse::<Role>() else {
         return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
     };
-    let added = manage::add_member(state.store.as_ref(), ctx.account.id, &form.email, role).await;
+    let now = hubgate_core::now();
+    let added = manage::add_member(
+        state.store.as_ref(),
+        ctx.authority(),
+        ctx.account.id,
+        &form.email,
+        role,
+        now,
+    )
+    .await;
     let (user, password) = match added {
         Ok(user) => (user, None),
         Err(ManageError::NotFound("user")) if form.create_user.is_some() => {
             let password = hubgate_core::password::generate_password();
-            let now = hubgate_core::now();
             match manage::create_user(
                 state.store.as_ref(),
                 &form.email,
@@ -102,6 +120,7 @@ pub async fn add_member(
         }
         Err(error) => return members_page(&state, ctx, None, Some(error.to_string()), None).await,
     };
+    state.catch_up().await;
     ctx.audit(&state, "member.added", &user.email, role.as_str())
         .await;
     let notice = format!("{} is now {role}.", user.email);
@@ -134,8 +153,19 @@ pub async fn set_role(
         )
         .await;
     };
-    match manage::set_role(state.store.as_ref(), ctx.account.id, user, role).await {
+    let now = hubgate_core::now();
+    match manage::set_role(
+        state.store.as_ref(),
+        ctx.authority(),
+        ctx.account.id,
+        user,
+        role,
+        now,
+    )
+    .await
+    {
         Ok(()) => {
+            state.catch_up().await;
             ctx.audit(
                 &state,
                 "member.role_changed",
@@ -162,8 +192,18 @@ pub async fn remove_member(
     let Ok(user) = user.parse::<UserId>() else {
         return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
     };
-    match manage::remove_member(state.store.as_ref(), ctx.account.id, user).await {
+    let now = hubgate_core::now();
+    match manage::remove_member(
+        state.store.as_ref(),
+        ctx.authority(),
+        ctx.account.id,
+        user,
+        now,
+    )
+    .await
+    {
         Ok(()) => {
+            state.catch_up().await;
             ctx.audit(&state, "member.removed", &user.to_string(), "")
                 .await;
             members_page(&state, ctx, Some("Removed.".into()), None, None).await
@@ -176,8 +216,16 @@ pub async fn remove_member(
 #[template(path = "consents.html")]
 struct ConsentsPage {
     nav: Nav,
-    /// integration id, application, account id, account name, scopes, since
-    consents: Vec<(String, String, String, String, String, String)>,
+    consents: Vec<ConsentRow>,
+}
+
+struct ConsentRow {
+    integration_id: String,
+    application: String,
+    account_id: String,
+    account_name: String,
+    scope: String,
+    since: String,
 }
 
 /// The consents page is per user, not per account: frame it with the first account.
@@ -207,14 +255,14 @@ async fn consents_page(state: &AppState, browser: Browser, notice: Option<String
             .find(|(a, _)| a.id == consent.account_id)
             .map(|(a, _)| a.name.clone())
             .unwrap_or_default();
-        rows.push((
-            consent.integration_id.to_string(),
-            app,
-            consent.account_id.to_string(),
-            account,
-            consent.scope.to_string(),
-            consent.granted_at.format(&Rfc3339).unwrap_or_default(),
-        ));
+        rows.push(ConsentRow {
+            integration_id: consent.integration_id.to_string(),
+            application: app,
+            account_id: consent.account_id.to_string(),
+            account_name: account,
+            scope: consent.scope.to_string(),
+            since: consent.granted_at.format(&Rfc3339).unwrap_or_default(),
+        });
     }
     let nav = Nav {
         accounts: accounts
@@ -271,14 +319,14 @@ pub async fn withdraw_consent(
             None,
         );
     };
-    if state
-        .store
-        .delete_consent(user, account, integration)
-        .await
-        .is_err()
-    {
+    let now = hubgate_core::now();
+    let withdrawn =
+        manage::withdraw_consent(state.store.as_ref(), user, account, integration, now).await;
+    if let Err(error) = withdrawn {
+        tracing::warn!(%error, "could not withdraw a consent");
         return unavailable();
     }
+    state.catch_up().await;
     consents_page(
         &state,
         browser,

@@ -109,7 +109,16 @@ pub async fn hubs(
 #[template(path = "audit.html")]
 struct AuditPage {
     nav: Nav,
-    events: Vec<(String, String, String, String, String)>,
+    events: Vec<AuditRow>,
+}
+
+/// One line of the audit log as the page shows it.
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    detail: String,
 }
 
 pub async fn audit(
@@ -128,14 +137,12 @@ pub async fn audit(
     };
     let events = events
         .into_iter()
-        .map(|e| {
-            (
-                e.at.format(&Rfc3339).unwrap_or_default(),
-                e.actor,
-                e.action,
-                e.subject,
-                e.detail,
-            )
+        .map(|e| AuditRow {
+            at: e.at.format(&Rfc3339).unwrap_or_default(),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            detail: e.detail,
         })
         .collect();
     let page = AuditPage {

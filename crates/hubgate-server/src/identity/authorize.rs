@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hubgate_core::account::Account;
+use hubgate_core::account::{Account, Role};
 use hubgate_core::authorize::{self, AuthorizationRequest, AuthorizeError, AuthorizeQuery};
 use hubgate_core::grant::Client;
 use hubgate_core::ids::{AccountId, ClientId, UserId};
@@ -35,9 +35,15 @@ pub(crate) struct LoginPage {
 struct AccountPage {
     app_name: String,
     user_email: String,
-    accounts: Vec<(String, String, String)>,
+    accounts: Vec<AccountChoice>,
     csrf: String,
     request: String,
+}
+
+struct AccountChoice {
+    id: String,
+    name: String,
+    role: String,
 }
 
 #[derive(Template)]
@@ -232,7 +238,7 @@ async fn continue_flow(
         return store_unavailable();
     };
     if accounts.is_empty() {
-        let deny = deny_url(state, &request);
+        let deny = deny_url(state, &request, "the user has no account to authorize");
         return error_page(
             StatusCode::FORBIDDEN,
             "No organisation account",
@@ -246,9 +252,9 @@ async fn continue_flow(
             }),
         );
     }
-    let account: Account = match chosen {
+    let (account, role): (Account, Role) = match chosen {
         Some(id) => match accounts.iter().find(|(a, _)| a.id == id) {
-            Some((account, _)) => account.clone(),
+            Some(found) => found.clone(),
             None => {
                 return error_page(
                     StatusCode::FORBIDDEN,
@@ -258,14 +264,18 @@ async fn continue_flow(
                 );
             }
         },
-        None if accounts.len() == 1 => accounts[0].0.clone(),
+        None if accounts.len() == 1 => accounts[0].clone(),
         None => {
             let page = AccountPage {
                 app_name: integration.name.clone(),
                 user_email: user.email,
                 accounts: accounts
                     .iter()
-                    .map(|(a, r)| (a.id.to_string(), a.name.clone(), r.to_string()))
+                    .map(|(a, r)| AccountChoice {
+                        id: a.id.to_string(),
+                        name: a.name.clone(),
+                        role: r.to_string(),
+                    })
                     .collect(),
                 csrf,
                 request: sealed,
@@ -277,6 +287,9 @@ async fn continue_flow(
                 .into_response();
         }
     };
+    if let Err(refused) = check_role_delegates(state, &request, &integration.name, &account, role) {
+        return refused;
+    }
     match state
         .store
         .consent(user_id, account.id, integration.id)
@@ -312,14 +325,11 @@ async fn continue_flow(
         .into_response()
 }
 
-fn deny_url(state: &AppState, request: &AuthorizationRequest) -> Option<String> {
+fn deny_url(state: &AppState, request: &AuthorizationRequest, why: &str) -> Option<String> {
     let response = redirect_to_client(
         state,
         request,
-        &[
-            ("error", "access_denied"),
-            ("error_description", "the user has no account to authorize"),
-        ],
+        &[("error", "access_denied"), ("error_description", why)],
     );
     response
         .headers()
@@ -327,6 +337,36 @@ fn deny_url(state: &AppState, request: &AuthorizationRequest) -> Option<String> 
         .to_str()
         .ok()
         .map(str::to_owned)
+}
+
+/// What a user can delegate is capped by their role in the account (see
+/// `Role::delegable_scopes`): a member cannot let an integration write. The
+/// page says so and offers the way back to the application.
+#[allow(clippy::result_large_err)]
+fn check_role_delegates(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    app_name: &str,
+    account: &Account,
+    role: Role,
+) -> Result<(), Response> {
+    let beyond = role.beyond_delegation(request.scope);
+    if beyond.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(client_id = %request.client_id, account = %account.id, %role, scope = %beyond, "authorization refused: beyond the user's role");
+    let why = format!("the user's role in the account cannot grant {beyond}");
+    let deny = deny_url(state, request, &why);
+    Err(error_page(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        &format!(
+            "{app_name} asks for {beyond}, which only an owner or admin of {} can grant; your role there is {role}. \
+             Ask an owner or admin to authorize it.",
+            account.name
+        ),
+        deny.map(|href| (href, format!("Return to {app_name} without authorizing"))),
+    ))
 }
 
 async fn issue_code(
@@ -514,15 +554,17 @@ pub async fn decide(
     let Ok(account) = form.account.parse::<AccountId>() else {
         return expired_request();
     };
-    let member = matches!(state.store.accounts_of_user(user).await, Ok(accounts) if accounts.iter().any(|(a, _)| a.id == account));
-    if !member {
+    let Ok(accounts) = state.store.accounts_of_user(user).await else {
+        return store_unavailable();
+    };
+    let Some((account_record, role)) = accounts.into_iter().find(|(a, _)| a.id == account) else {
         return error_page(
             StatusCode::FORBIDDEN,
             "Not your account",
             "You are not a member of that account.",
             None,
         );
-    }
+    };
     let Some(client) = client(&state, Some(request.client_id.as_str()))
         .await
         .ok()
@@ -535,6 +577,15 @@ pub async fn decide(
             None,
         );
     };
+    if let Err(refused) = check_role_delegates(
+        &state,
+        &request,
+        &client.integration.name,
+        &account_record,
+        role,
+    ) {
+        return refused;
+    }
     // Remember what was approved, adding to what was approved before.
     let earlier = match state
         .store

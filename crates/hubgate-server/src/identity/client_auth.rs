@@ -100,9 +100,19 @@ pub async fn authenticate(
     else {
         return Err(fail(ClientAuthFailure::UnknownClient));
     };
-    client
-        .authenticate(secret, hubgate_core::now())
-        .map_err(fail)?;
+    if let Err(reason) = client.authenticate(secret, hubgate_core::now()) {
+        // A known client's failures go to its account's audit log (counted,
+        // like token events); unknown client_ids only to the log and metrics.
+        let integration = &client.integration;
+        state.auditor.count(
+            integration.account_id,
+            integration.id,
+            integration.client_id.as_str(),
+            "client_auth.failed",
+            endpoint,
+        );
+        return Err(fail(reason));
+    }
     Ok(client)
 }
 

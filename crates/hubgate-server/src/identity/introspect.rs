@@ -95,7 +95,13 @@ pub async fn introspect(
                 && hubgate_core::grant::check_refresh_claims(&claims, integration, None, now)
                     .is_ok()
                 && integration.enabled
-                && !state.registry.family_revoked(claims.family);
+                && !state.registry.family_revoked(claims.family)
+                && !state.registry.grant_revoked(
+                    claims.account,
+                    claims.user,
+                    claims.integration,
+                    claims.issued_at,
+                );
             if active {
                 IntrospectionResponse {
                     active: true,
@@ -155,9 +161,13 @@ pub async fn revoke(
     match recognise(&state, &client, token).await {
         Some(Known::Refresh(claims)) => {
             // The family dies, and with it every access token issued from it.
-            let until = claims
-                .expires_at
-                .max(now.unix_timestamp() + state.config.access_token_ttl.whole_seconds());
+            let until = claims.expires_at.max(
+                state
+                    .config
+                    .lifetimes()
+                    .for_integration(&client.integration)
+                    .revocation_horizon(now),
+            );
             state
                 .store
                 .revoke_family(claims.family, claims.integration, until, now)

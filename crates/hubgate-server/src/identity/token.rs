@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use hubgate_api::TokenResponse;
 use hubgate_core::authorize::{self, CodeUse};
 use hubgate_core::grant::{self, Client, Grant, GrantError, InvalidGrant, Minted};
+use hubgate_core::ids::FamilyId;
 use hubgate_core::refresh::{RefreshClaims, Rotation};
 
 use super::error::OAuthError;
@@ -91,8 +92,8 @@ fn client_credentials(
     let grant = Grant {
         integration,
         account: integration.account_id,
-        // The token acts for the account through the user who created the integration.
-        user: integration.created_by,
+        // The token acts for the account through the integration's acting user.
+        user: integration.acting_user,
         scope,
         family: None,
         with_refresh_token: integration.refresh_on_client_credentials,
@@ -127,12 +128,27 @@ async fn refresh_token(
         now,
     )
     .map_err(refused)?;
-    if state.registry.family_revoked(claims.family) {
+    if state.registry.family_revoked(claims.family)
+        || state.registry.grant_revoked(
+            claims.account,
+            claims.user,
+            integration.id,
+            claims.issued_at,
+        )
+    {
+        return Err(refused(InvalidGrant::Revoked));
+    }
+    // The grant's basis must still hold: the user is a member whose role may
+    // delegate what the family carries (the revocation above is the fast
+    // path; this read also covers a change still on its way to this node).
+    let role = state.store.membership(claims.account, claims.user).await?;
+    if role.is_none_or(|role| !role.beyond_delegation(claims.scope).is_empty()) {
         return Err(refused(InvalidGrant::Revoked));
     }
     let scope = grant::scope_for_refresh(OAuthParams::optional(&params.scope), claims.scope)?;
     let lifetimes = state.config.lifetimes().for_integration(integration);
     let expires_at = now.unix_timestamp() + lifetimes.refresh.whole_seconds();
+    let revoke_until = lifetimes.revocation_horizon(now);
     let rotation = state
         .store
         .rotate_family(
@@ -140,6 +156,7 @@ async fn refresh_token(
             integration.id,
             claims.generation,
             expires_at,
+            revoke_until,
             now,
         )
         .await?;
@@ -148,8 +165,15 @@ async fn refresh_token(
         Rotation::Reused => {
             state
                 .registry
-                .note_family_revoked(claims.family, expires_at);
+                .note_family_revoked(claims.family, revoke_until.max(expires_at));
             state.metrics.refresh_reuse_detected();
+            state.auditor.count(
+                claims.account,
+                integration.id,
+                integration.client_id.as_str(),
+                "token.reuse_detected",
+                "a rotated refresh token was presented again: its family is revoked",
+            );
             tracing::warn!(client_id = %integration.client_id, family = %claims.family, "refresh token reuse: family revoked");
             return Err(refused(InvalidGrant::Reused));
         }
@@ -196,13 +220,20 @@ async fn authorization_code(
         OAuthError::from(GrantError::InvalidGrant(reason))
     };
     let hash = authorize::code_hash(code);
-    let record = match state.store.use_code(&hash, now).await? {
+    // The family is recorded with the code's first use, in one statement, so
+    // a replay racing the first exchange still finds what to revoke.
+    let family = FamilyId::new();
+    let record = match state.store.use_code(&hash, family, now).await? {
         CodeUse::First(record) => record,
         CodeUse::Unknown => return Err(refused(InvalidGrant::Unreadable)),
         CodeUse::Replayed { family, .. } => {
             // RFC 6749 §4.1.2: a code used twice revokes what it issued.
             if let Some(family) = family {
-                let until = now.unix_timestamp() + state.config.refresh_token_ttl.whole_seconds();
+                let until = state
+                    .config
+                    .lifetimes()
+                    .for_integration(integration)
+                    .revocation_horizon(now);
                 state
                     .store
                     .revoke_family(family, integration.id, until, now)
@@ -221,14 +252,12 @@ async fn authorization_code(
         now,
     )
     .map_err(refused)?;
-    // The user may have left the account since approving.
-    let member = state
+    // The user may have left the account, or lost the role, since approving.
+    let role = state
         .store
-        .accounts_of_user(record.user_id)
-        .await?
-        .iter()
-        .any(|(a, _)| a.id == record.account_id);
-    if !member {
+        .membership(record.account_id, record.user_id)
+        .await?;
+    if role.is_none_or(|role| !role.beyond_delegation(record.scope).is_empty()) {
         return Err(refused(InvalidGrant::Revoked));
     }
     let grant = Grant {
@@ -236,20 +265,16 @@ async fn authorization_code(
         account: record.account_id,
         user: record.user_id,
         scope: record.scope,
-        family: None,
+        family: Some((family, 0)),
         with_refresh_token: true,
     };
-    let minted = grant::mint(
+    Ok(grant::mint(
         grant,
         &state.config.issuer,
         &state.config.audience(),
         state.config.lifetimes(),
         now,
-    );
-    if let Some(family) = minted.refresh.as_ref().map(|r| r.family) {
-        state.store.set_code_family(&hash, family).await?;
-    }
-    Ok(minted)
+    ))
 }
 
 /// Signs and seals what was minted into the RFC 6749 §5.1 response.

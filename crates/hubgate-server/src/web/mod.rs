@@ -19,16 +19,51 @@ use crate::state::AppState;
 
 pub use throttle::LoginThrottle;
 
+/// Cookie names over plain http; over https they carry the `__Host-` prefix,
+/// so a sibling host cannot set them (cookie tossing).
 pub const SESSION_COOKIE: &str = "hubgate_session";
 pub const CSRF_COOKIE: &str = "hubgate_csrf";
+const SECURE_SESSION_COOKIE: &str = "__Host-hubgate_session";
+const SECURE_CSRF_COOKIE: &str = "__Host-hubgate_csrf";
+
+fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_CSRF_COOKIE
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// A seed as this server makes them: 32 random bytes, base64url.
+fn well_formed_seed(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 pub const SESSION_LIFETIME: Duration = Duration::hours(12);
 pub const STYLESHEET: &str = include_str!("../../assets/hubgate.css");
 
 /// The browser making a request: its cookies, its CSRF seed (created on the
 /// first visit) and, with a live session, its user.
+///
+/// CSRF tokens are bound to the session once there is one (a MAC of the
+/// session cookie), so a seed planted by someone else is worthless after
+/// login; before login they are a MAC of the seed cookie. Both change at
+/// login and logout: the session is new and the seed is replaced.
 pub struct Browser {
     pub jar: CookieJar,
     csrf_seed: String,
+    /// The session cookie's value, when it names a live session.
+    session: Option<String>,
     pub user: Option<UserId>,
     secure: bool,
 }
@@ -61,20 +96,23 @@ impl FromRequestParts<AppState> for Browser {
         let mut jar = CookieJar::from_headers(&parts.headers);
         let secure = state.config.public_url.starts_with("https://");
         let csrf_seed = match jar
-            .get(CSRF_COOKIE)
+            .get(csrf_cookie_name(secure))
             .map(|c| c.value().to_owned())
-            .filter(|v| v.len() >= 32)
+            .filter(|v| well_formed_seed(v))
         {
             Some(seed) => seed,
             None => {
                 let seed = random_value();
-                jar = jar.add(cookie(CSRF_COOKIE, seed.clone(), secure, None));
+                jar = jar.add(cookie(csrf_cookie_name(secure), seed.clone(), secure, None));
                 seed
             }
         };
-        let user = match jar.get(SESSION_COOKIE) {
+        let session = jar
+            .get(session_cookie_name(secure))
+            .map(|c| c.value().to_owned());
+        let user = match &session {
             Some(session) => {
-                let hash = crypto::sha256(session.value().as_bytes());
+                let hash = crypto::sha256(session.as_bytes());
                 state
                     .store
                     .session_user(&hash, hubgate_core::now())
@@ -93,6 +131,7 @@ impl FromRequestParts<AppState> for Browser {
         Ok(Browser {
             jar,
             csrf_seed,
+            session: session.filter(|_| user.is_some()),
             user,
             secure,
         })
@@ -102,7 +141,22 @@ impl FromRequestParts<AppState> for Browser {
 impl Browser {
     /// The token every form of this browser carries.
     pub fn csrf_token(&self, state: &AppState) -> String {
-        crypto::base64url(&state.master.mac(b"csrf", self.csrf_seed.as_bytes()))
+        let mac = match &self.session {
+            Some(session) => state.master.mac(b"csrf-session", session.as_bytes()),
+            None => state.master.mac(b"csrf", self.csrf_seed.as_bytes()),
+        };
+        crypto::base64url(&mac)
+    }
+
+    /// A new seed, so a token shown before the session changed is dead after.
+    fn rotate_csrf_seed(&mut self) {
+        self.csrf_seed = random_value();
+        self.jar = self.jar.clone().add(cookie(
+            csrf_cookie_name(self.secure),
+            self.csrf_seed.clone(),
+            self.secure,
+            None,
+        ));
     }
 
     /// Compares in constant time; a form without the token fails.
@@ -145,24 +199,31 @@ impl Browser {
             )
             .await?;
         self.jar = self.jar.add(cookie(
-            SESSION_COOKIE,
-            value,
+            session_cookie_name(self.secure),
+            value.clone(),
             self.secure,
             Some(SESSION_LIFETIME),
         ));
+        self.session = Some(value);
         self.user = Some(user);
+        self.rotate_csrf_seed();
         Ok(self)
     }
 
     pub async fn log_out(mut self, state: &AppState) -> Self {
-        if let Some(session) = self.jar.get(SESSION_COOKIE) {
+        let name = session_cookie_name(self.secure);
+        if let Some(session) = self.jar.get(name) {
             let _ = state
                 .store
                 .delete_session(&crypto::sha256(session.value().as_bytes()))
                 .await;
         }
-        self.jar = self.jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+        self.jar = self
+            .jar
+            .remove(Cookie::build(name).path("/").secure(self.secure));
+        self.session = None;
         self.user = None;
+        self.rotate_csrf_seed();
         self
     }
 }
@@ -351,20 +412,22 @@ pub async fn attempt_login(
     password: &str,
     address: Option<std::net::IpAddr>,
 ) -> LoginOutcome {
-    if let Some(wait) = state.login_throttle.retry_after(email, address) {
-        return LoginOutcome::Throttled(browser, wait);
-    }
+    let attempt = match state.login_throttle.reserve(email, address) {
+        Ok(attempt) => attempt,
+        Err(wait) => return LoginOutcome::Throttled(browser, wait),
+    };
+    // Busy: the reservation is dropped unused, as for an unavailable store.
     let user = match crate::manage::check_password(state.store.as_ref(), email, password).await {
         Ok(user) => user,
         Err(crate::manage::PasswordCheckError::Busy) => return LoginOutcome::Busy(browser),
         Err(crate::manage::PasswordCheckError::Store(_)) => return LoginOutcome::Unavailable,
     };
     let Some(user) = user else {
-        state.login_throttle.failed(email, address);
+        attempt.failed();
         tracing::info!("failed login");
         return LoginOutcome::Refused(browser);
     };
-    state.login_throttle.succeeded(email);
+    attempt.succeeded();
     match browser.log_in(state, user.id).await {
         Ok(browser) => LoginOutcome::LoggedIn(browser),
         Err(_) => LoginOutcome::Unavailable,

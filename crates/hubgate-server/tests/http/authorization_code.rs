@@ -71,9 +71,16 @@ async fn member_of_two_accounts(app: &TestApp) -> (String, hubgate_core::ids::Ac
     )
     .await
     .unwrap();
-    manage::add_member(app.store.as_ref(), other, &email, Role::Member)
-        .await
-        .unwrap();
+    manage::add_member(
+        app.store.as_ref(),
+        manage::Authority::Operator,
+        other,
+        &email,
+        Role::Member,
+        hubgate_core::now(),
+    )
+    .await
+    .unwrap();
     (email, other)
 }
 

@@ -6,6 +6,7 @@ mod authorization_code;
 mod console;
 mod edges;
 mod exhaustion;
+mod grant_basis;
 mod introspection_and_revocation;
 mod operations;
 mod resource_api;

@@ -15,7 +15,7 @@ async fn rejected(app: &TestApp, token: &str) -> bool {
 }
 
 #[tokio::test]
-async fn disabling_an_integration_stops_its_tokens_and_enabling_restores_them() {
+async fn disabling_an_integration_stops_its_tokens_for_good() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let token = app.client_credentials(&creds, None).await.access_token;
@@ -39,12 +39,21 @@ async fn disabling_an_integration_stops_its_tokens_and_enabling_restores_them() 
     manage::set_enabled(app.store.as_ref(), disabled, true)
         .await
         .unwrap();
-    let back = app
+    // Enabled again, the client gets new tokens; the old one stays dead.
+    let issued = app
         .eventually(WITHIN, || async {
-            app.get("/api/v1/hubs", &token).await.status() == 200
+            app.token_form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &creds.client_id),
+                ("client_secret", &creds.secret),
+            ])
+            .await
+            .status()
+                == 200
         })
         .await;
-    assert!(back.is_some(), "token did not come back after enable");
+    assert!(issued.is_some(), "no new token after enable");
+    assert!(rejected(&app, &token).await, "the old token came back");
 }
 
 #[tokio::test]

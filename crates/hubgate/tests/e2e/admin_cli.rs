@@ -194,3 +194,172 @@ async fn admin_exit_codes_tell_invalid_input_from_missing_and_duplicate_things()
     assert_eq!(code, 1);
     assert!(stderr.contains("no hubgate store"), "{stderr}");
 }
+
+/// `hubgate admin` with a given `HUBGATE_MASTER_KEY`.
+fn admin_with_key(data_dir: &std::path::Path, key: &str, args: &[&str]) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hubgate"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("HUBGATE_MASTER_KEY", key)
+        .output()
+        .expect("run hubgate admin");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn every_admin_command_refuses_a_master_key_that_does_not_open_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let account = demo_account(&server.banner);
+    server.kill9();
+    let (bytes, _) = hubgate_core::crypto::MasterKey::generate();
+    let wrong = hubgate_core::crypto::MasterKey::encode(&bytes);
+    let create = [
+        "integration",
+        "create",
+        "--account",
+        account.as_str(),
+        "--name",
+        "Sealed wrong",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--scope",
+        "sub",
+    ];
+    let (code, stderr) = admin_with_key(&data, &wrong, &create);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("master key does not open"), "{stderr}");
+    let (code, _) = admin_with_key(&data, &wrong, &["account", "list"]);
+    assert_eq!(code, 2);
+    // Nothing was written under the wrong key.
+    let listed = admin_ok(&data, &["integration", "list"]);
+    assert!(
+        !listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "Sealed wrong")
+    );
+}
+
+#[tokio::test]
+async fn members_acting_users_and_revealed_secrets_through_the_admin_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let account = demo_account(&server.banner);
+    server.kill9();
+    let created = admin_ok(
+        &data,
+        &[
+            "integration",
+            "create",
+            "--account",
+            &account,
+            "--name",
+            "Writer",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--scope",
+            "hubs:read hubs:write",
+        ],
+    );
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let owner = created["acting_user"].clone();
+    assert_eq!(owner, created["created_by"]);
+    let second = admin_ok(
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--account",
+            &account,
+            "--role",
+            "member",
+        ],
+    );
+    // A member cannot act for an integration that writes.
+    let (code, _, stderr) = admin(
+        &data,
+        &[
+            "integration",
+            "set-acting-user",
+            &client_id,
+            "--email",
+            "ops@example.com",
+        ],
+    );
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("hubs:write"), "{stderr}");
+    admin_ok(
+        &data,
+        &[
+            "user",
+            "add-member",
+            "--email",
+            "ops@example.com",
+            "--account",
+            &account,
+            "--role",
+            "owner",
+        ],
+    );
+    let changed = admin_ok(
+        &data,
+        &[
+            "integration",
+            "set-acting-user",
+            &client_id,
+            "--email",
+            "ops@example.com",
+        ],
+    );
+    assert_eq!(changed["acting_user"], second["id"]);
+    // The acting user cannot be removed; another member can.
+    let (code, _, stderr) = admin(
+        &data,
+        &[
+            "user",
+            "remove-member",
+            "--email",
+            "ops@example.com",
+            "--account",
+            &account,
+        ],
+    );
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("Writer"), "{stderr}");
+    let removed = admin_ok(
+        &data,
+        &[
+            "user",
+            "remove-member",
+            "--email",
+            "admin@localhost",
+            "--account",
+            &account,
+        ],
+    );
+    assert_eq!(removed["removed"], true);
+
+    // Showing the secret is audited, as the console's Reveal is.
+    admin_ok(&data, &["integration", "show", &client_id]);
+    let store = hubgate_store::open_sqlite(&data).await.unwrap();
+    let events = hubgate_store::Store::audit_events(&store, account.parse().unwrap(), 20)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "integration.secret_revealed" && e.actor == "admin tool"),
+        "{events:?}"
+    );
+}

@@ -242,6 +242,135 @@ async fn three_nodes_share_tokens_revocations_and_refresh_rotation() {
     eprintln!("deletion reached node 1 in {took:?}");
 }
 
+#[tokio::test]
+async fn a_member_removed_with_the_admin_tool_loses_their_tokens_on_every_node_within_a_second() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let account = demo_account(&cluster.banner);
+    cluster.admin(&[
+        "user",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--account",
+        &account,
+        "--role",
+        "admin",
+    ]);
+    let created = cluster.admin(&[
+        "integration",
+        "create",
+        "--account",
+        &account,
+        "--name",
+        "Acting through ops",
+        "--redirect-uri",
+        "https://integrator.example/callback",
+        "--scope",
+        ALL_SCOPES,
+        "--created-by",
+        "ops@example.com",
+    ]);
+    let integration = Integration {
+        client_id: created["client_id"].as_str().unwrap().to_owned(),
+        client_secret: created["client_secret"].as_str().unwrap().to_owned(),
+    };
+    let issued: Value = token(
+        &http,
+        &cluster.urls[0],
+        &integration,
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let access = issued["access_token"].as_str().unwrap();
+    assert_eq!(hubs_status(&http, &cluster.urls[1], access).await, 200);
+
+    // Acting for the integration, ops cannot be removed until someone else acts.
+    let refused = std::process::Command::new(BIN)
+        .args(["admin", "--database-url", &cluster.database_url])
+        .args([
+            "user",
+            "remove-member",
+            "--email",
+            "ops@example.com",
+            "--account",
+            &account,
+        ])
+        .env("HUBGATE_MASTER_KEY", &cluster.master_key)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(4));
+    cluster.admin(&[
+        "integration",
+        "set-acting-user",
+        &integration.client_id,
+        "--email",
+        "admin@localhost",
+    ]);
+    cluster.admin(&[
+        "user",
+        "remove-member",
+        "--email",
+        "ops@example.com",
+        "--account",
+        &account,
+    ]);
+
+    // Tokens issued through ops die on both nodes.
+    for url in &cluster.urls {
+        let took = rejected_within(&http, url, access, Duration::from_secs(1)).await;
+        assert!(
+            took.is_some(),
+            "{url} still accepts a removed member's token"
+        );
+        eprintln!("removal reached {url} in {took:?}");
+    }
+    let refreshed = token(
+        &http,
+        &cluster.urls[1],
+        &integration,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(refreshed.status(), 400);
+    // New tokens act through the new acting user and work.
+    let fresh: Value = token(
+        &http,
+        &cluster.urls[1],
+        &integration,
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let fresh_access = fresh["access_token"].as_str().unwrap();
+    let works = {
+        let started = Instant::now();
+        loop {
+            if hubs_status(&http, &cluster.urls[0], fresh_access).await == 200 {
+                break true;
+            }
+            if started.elapsed() > Duration::from_secs(2) {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    assert!(works, "a token issued after the removal works");
+}
+
 /// Each chain refreshes over and over, moving between nodes, and remembers
 /// the last pair a node acknowledged. A request that was in flight on the
 /// killed node is ambiguous (it may have committed without answering), so
