@@ -172,6 +172,7 @@ conformance!(
     concurrent_rotations_of_one_generation_have_one_winner,
     revocations_appear_in_the_snapshot_and_the_change_log,
     signing_keys_round_trip,
+    the_readiness_write_probe_commits,
     a_code_is_spent_once_and_a_replay_names_its_family,
     consents_are_kept_per_user_account_and_integration,
     sessions_expire,
@@ -944,4 +945,11 @@ async fn the_audit_log_keeps_events_per_account_newest_first(store: &dyn Store) 
         store.integration_last_used(integration.id).await.unwrap(),
         Some(later)
     );
+}
+
+/// `/readyz`'s write probe rewrites one row, as often as asked.
+async fn the_readiness_write_probe_commits(store: &dyn Store) {
+    for _ in 0..3 {
+        store.probe_write(now()).await.unwrap();
+    }
 }

@@ -83,3 +83,38 @@ async fn client_supplied_values_cannot_forge_log_lines_or_leak_secrets() {
     );
     assert!(logs.contains("[secret-like hgs_… sha256:"), "{logs}");
 }
+
+#[test]
+fn serve_refuses_bad_settings_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hubgate.toml");
+    std::fs::write(&config, "acces_token_ttl = 60\n").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--access-token-ttl", "0"],
+            "access_token_ttl: accepted values are",
+        ),
+        (
+            &["--public-url", "not-a-url"],
+            "public_url: accepted values are",
+        ),
+        (
+            &["--header-read-timeout", "0"],
+            "header_read_timeout: accepted values are",
+        ),
+        (&["--config", config.to_str().unwrap()], "acces_token_ttl"),
+    ];
+    for (args, expected) in cases {
+        let output = std::process::Command::new(crate::support::BIN)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("data").exists(), "nothing created");
+}
