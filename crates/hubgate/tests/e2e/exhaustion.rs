@@ -103,3 +103,37 @@ fn count(statuses: &[u16]) -> std::collections::BTreeMap<u16, usize> {
     }
     counts
 }
+
+/// The timeouts are the binary's settings: a silent socket is closed after
+/// `--header-read-timeout`, an idle keep-alive one after `--idle-timeout`.
+#[tokio::test]
+async fn the_connection_timeouts_come_from_the_settings() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--header-read-timeout", "1", "--idle-timeout", "2"],
+    );
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let closed_after = |mut stream: tokio::net::TcpStream| async move {
+        let started = Instant::now();
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+                Ok(Ok(_)) => continue,
+                Err(_) => panic!("still open after 10 s"),
+            }
+        }
+    };
+    let silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let waited = closed_after(silent).await;
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let waited = closed_after(idle).await;
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert!(waited < Duration::from_secs(6), "{waited:?}");
+}
