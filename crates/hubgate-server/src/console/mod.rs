@@ -13,19 +13,19 @@ mod views;
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form};
 use hubgate_core::account::{Account, Role, User};
 use hubgate_core::ids::AccountId;
 use serde::Deserialize;
 
 use crate::identity::authorize::LoginPage;
 use crate::state::AppState;
-use crate::web::{Browser, LoginOutcome, Page, error_page, see_other};
+use crate::web::{Browser, LoginOutcome, Page, WebForm, error_page, see_other};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -292,7 +292,7 @@ async fn login(
     State(state): State<AppState>,
     browser: Browser,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Form(form): Form<LoginForm>,
+    WebForm(form): WebForm<LoginForm>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;

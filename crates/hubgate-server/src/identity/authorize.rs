@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hubgate_core::account::{Account, Role};
@@ -17,7 +17,7 @@ use hubgate_store::Consent;
 use serde::Deserialize;
 
 use crate::state::AppState;
-use crate::web::{Browser, LoginOutcome, Page, error_page, origin_of, see_other};
+use crate::web::{Browser, LoginOutcome, Page, WebForm, error_page, origin_of, see_other};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -402,7 +402,7 @@ pub async fn login(
     State(state): State<AppState>,
     browser: Browser,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Form(form): Form<LoginForm>,
+    WebForm(form): WebForm<LoginForm>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;
@@ -495,7 +495,7 @@ pub struct AccountForm {
 pub async fn choose_account(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<AccountForm>,
+    WebForm(form): WebForm<AccountForm>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;
@@ -527,7 +527,7 @@ pub struct DecisionForm {
 pub async fn decide(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<DecisionForm>,
+    WebForm(form): WebForm<DecisionForm>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;

@@ -1,5 +1,5 @@
-//! Small edges with readable answers: a hub PATCH with an unknown field, an
-//! empty logout form, the root URL.
+//! Small edges with readable answers: a hub PATCH with an unknown field,
+//! empty page forms, the root URL.
 
 use hubgate_testkit::{ALL_SCOPES, TestApp};
 use serde_json::Value;
@@ -46,22 +46,34 @@ async fn an_unknown_top_level_field_in_a_hub_patch_is_a_clean_422() {
 }
 
 #[tokio::test]
-async fn an_empty_logout_post_gets_the_readable_page() {
+async fn empty_page_form_posts_get_the_readable_page() {
     let app = TestApp::spawn().await;
-    let response = app
-        .http
-        .post(format!("{}/console/logout", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(response.text().await.unwrap().contains("Check the form"));
+    for path in [
+        "/console/logout",
+        "/console/login",
+        "/identity/oauth/v2/authorize/login",
+        "/identity/oauth/v2/authorize/account",
+        "/identity/oauth/v2/authorize/decision",
+    ] {
+        let response = app
+            .http
+            .post(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert!(
+            response.text().await.unwrap().contains("Check the form"),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
