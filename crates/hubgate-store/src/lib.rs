@@ -40,11 +40,15 @@ pub use error::StoreError;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A refresh-token family asked to move past generation `presented`.
+/// A refresh-token family asked to move past generation `presented`, by a
+/// grant acting for `user` in `account` with `scope`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationRequest {
     pub family: FamilyId,
     pub integration: IntegrationId,
+    pub account: AccountId,
+    pub user: UserId,
+    pub scope: ScopeSet,
     pub presented: u32,
     pub expires_at: i64,
     /// Until when a revocation for reuse must be kept (see
@@ -201,15 +205,10 @@ pub trait Store: Send + Sync + 'static {
     /// Moves a family from `presented` to the next generation if `presented`
     /// is current; otherwise revokes it (reuse) or reports it revoked. Exactly
     /// one of concurrent callers presenting the same generation gets `Rotated`.
-    async fn rotate_family(
-        &self,
-        family: FamilyId,
-        integration: IntegrationId,
-        presented: u32,
-        expires_at: i64,
-        revoke_until: i64,
-        now: OffsetDateTime,
-    ) -> Result<Rotation>;
+    /// In the same transaction the grant's basis is checked: a user who is no
+    /// longer a member, or whose role no longer covers the scope, gets
+    /// `Revoked` and the family is left as it was.
+    async fn rotate_family(&self, request: RotationRequest) -> Result<Rotation>;
     /// The generation a family currently accepts and whether it is revoked;
     /// `None` before its first refresh or revocation.
     async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>>;

@@ -114,7 +114,8 @@ mod tests {
 
     use super::*;
     use crate::RotationRequest;
-    use hubgate_core::ids::{FamilyId, IntegrationId};
+    use hubgate_core::ids::{AccountId, FamilyId, IntegrationId, UserId};
+    use hubgate_core::scope::ScopeSet;
     use sqlx::{Connection, SqliteConnection};
 
     /// A bare database with the schema, foreign keys off so families need no
@@ -157,12 +158,34 @@ mod tests {
             seed % below
         };
         let now = hubgate_core::now();
+        // Grants: an admin's, a member's (who may not delegate hubs:write) and
+        // someone's who left the account.
+        let account = AccountId::new();
+        let users: Vec<UserId> = (0..3).map(|_| UserId::new()).collect();
+        for conn in [&mut batched, &mut one_by_one] {
+            for (user, role) in users.iter().zip(["admin", "member"]) {
+                sqlx::query("INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, 0)")
+                    .bind(account.to_string())
+                    .bind(user.to_string())
+                    .bind(role)
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        let scopes = [
+            ScopeSet::parse("hubs:read").unwrap(),
+            ScopeSet::parse("hubs:read hubs:write").unwrap(),
+        ];
         let mut seen = HashMap::new();
         for round in 0..200 {
             let batch: Vec<RotationRequest> = (0..1 + random(10))
                 .map(|_| RotationRequest {
                     family: family_ids[random(6) as usize],
                     integration,
+                    account,
+                    user: users[random(3) as usize],
+                    scope: scopes[random(2) as usize],
                     presented: random(4) as u32,
                     expires_at: round,
                     revoke_until: round + 1,

@@ -76,6 +76,27 @@ async fn new_user(store: &dyn Store, account: AccountId, role: Role) -> User {
     user
 }
 
+/// A rotation of `family` by a grant of the integration's acting user.
+fn rotation(
+    integration: &Integration,
+    family: FamilyId,
+    presented: u32,
+    expires_at: i64,
+    revoke_until: i64,
+) -> hubgate_store::RotationRequest {
+    hubgate_store::RotationRequest {
+        family,
+        integration: integration.id,
+        account: integration.account_id,
+        user: integration.acting_user,
+        scope: integration.scopes,
+        presented,
+        expires_at,
+        revoke_until,
+        now: now(),
+    }
+}
+
 fn grant_revocations(changes: &[(i64, Change)]) -> Vec<hubgate_core::grant::GrantRevocation> {
     changes
         .iter()
@@ -181,7 +202,42 @@ conformance!(
     an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need,
     ending_a_membership_or_a_consent_revokes_the_users_grants,
     a_revocation_for_reuse_lasts_as_long_as_the_familys_tokens,
+    a_refresh_whose_grant_no_longer_holds_is_refused_without_touching_the_family,
 );
+
+async fn a_refresh_whose_grant_no_longer_holds_is_refused_without_touching_the_family(
+    store: &dyn Store,
+) {
+    let (account, owner) = account_with_owner(store).await;
+    let integration = integration(account.id, owner.id);
+    store.insert_integration(&integration).await.unwrap();
+    let member = new_user(store, account.id, Role::Member).await;
+    let until = until();
+    let family = FamilyId::new();
+    let by = |user: UserId, scope: &str| hubgate_store::RotationRequest {
+        user,
+        scope: ScopeSet::parse(scope).unwrap(),
+        ..rotation(&integration, family, 0, until, until)
+    };
+    // A member's grant cannot carry hubs:write; a stranger's holds nothing.
+    for refused in [
+        by(member.id, "hubs:read hubs:write"),
+        by(UserId::new(), "hubs:read"),
+    ] {
+        assert_eq!(
+            store.rotate_family(refused).await.unwrap(),
+            Rotation::Revoked
+        );
+    }
+    assert_eq!(store.family_state(family).await.unwrap(), None, "untouched");
+    assert_eq!(
+        store
+            .rotate_family(by(member.id, "hubs:read"))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+}
 
 async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_once(
     store: &dyn Store,
@@ -348,12 +404,12 @@ async fn a_revocation_for_reuse_lasts_as_long_as_the_familys_tokens(store: &dyn 
     let refresh_expiry = now().unix_timestamp() + 20;
     let horizon = now().unix_timestamp() + 3600;
     store
-        .rotate_family(family, integration.id, 0, refresh_expiry, horizon, now())
+        .rotate_family(rotation(&integration, family, 0, refresh_expiry, horizon))
         .await
         .unwrap();
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 0, refresh_expiry, horizon, now())
+            .rotate_family(rotation(&integration, family, 0, refresh_expiry, horizon))
             .await
             .unwrap(),
         Rotation::Reused
@@ -645,21 +701,21 @@ async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
     let until = now().unix_timestamp() + 3600;
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 0, until, until, now())
+            .rotate_family(rotation(&integration, family, 0, until, until))
             .await
             .unwrap(),
         Rotation::Rotated
     );
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 1, until, until, now())
+            .rotate_family(rotation(&integration, family, 1, until, until))
             .await
             .unwrap(),
         Rotation::Rotated
     );
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 2, until, until, now())
+            .rotate_family(rotation(&integration, family, 2, until, until))
             .await
             .unwrap(),
         Rotation::Rotated
@@ -675,12 +731,12 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
     store
-        .rotate_family(family, integration.id, 0, until, until, now())
+        .rotate_family(rotation(&integration, family, 0, until, until))
         .await
         .unwrap();
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 0, until, until, now())
+            .rotate_family(rotation(&integration, family, 0, until, until))
             .await
             .unwrap(),
         Rotation::Reused
@@ -688,7 +744,7 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     // The current generation dies with the family.
     assert_eq!(
         store
-            .rotate_family(family, integration.id, 1, until, until, now())
+            .rotate_family(rotation(&integration, family, 1, until, until))
             .await
             .unwrap(),
         Rotation::Revoked
@@ -700,7 +756,7 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     let unknown = FamilyId::new();
     assert_eq!(
         store
-            .rotate_family(unknown, integration.id, 5, until, until, now())
+            .rotate_family(rotation(&integration, unknown, 5, until, until))
             .await
             .unwrap(),
         Rotation::Revoked
@@ -716,19 +772,18 @@ async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Stor
         let until = now().unix_timestamp() + 3600;
         if generation_start == 1 {
             store
-                .rotate_family(family, integration.id, 0, until, until, now())
+                .rotate_family(rotation(&integration, family, 0, until, until))
                 .await
                 .unwrap();
         }
         let attempts = (0..16).map(|_| {
-            store.rotate_family(
+            store.rotate_family(rotation(
+                &integration,
                 family,
-                integration.id,
                 generation_start,
                 until,
                 until,
-                now(),
-            )
+            ))
         });
         let outcomes = futures::future::join_all(attempts).await;
         let winners = outcomes

@@ -9,6 +9,7 @@ use hubgate_core::authorize::{self, CodeUse};
 use hubgate_core::grant::{self, Client, Grant, GrantError, InvalidGrant, Minted};
 use hubgate_core::ids::FamilyId;
 use hubgate_core::refresh::{RefreshClaims, Rotation};
+use hubgate_store::RotationRequest;
 
 use super::error::OAuthError;
 use super::params::OAuthParams;
@@ -138,27 +139,27 @@ async fn refresh_token(
     {
         return Err(refused(InvalidGrant::Revoked));
     }
-    // The grant's basis must still hold: the user is a member whose role may
-    // delegate what the family carries (the revocation above is the fast
-    // path; this read also covers a change still on its way to this node).
-    let role = state.store.membership(claims.account, claims.user).await?;
-    if role.is_none_or(|role| !role.beyond_delegation(claims.scope).is_empty()) {
-        return Err(refused(InvalidGrant::Revoked));
-    }
     let scope = grant::scope_for_refresh(OAuthParams::optional(&params.scope), claims.scope)?;
     let lifetimes = state.config.lifetimes().for_integration(integration);
     let expires_at = now.unix_timestamp() + lifetimes.refresh.whole_seconds();
     let revoke_until = lifetimes.revocation_horizon(now);
+    // The store also checks the grant's basis (membership, and a role that
+    // may delegate what the family carries) in the rotation's transaction:
+    // the revocation above is the fast path, this covers a change still on
+    // its way to this node.
     let rotation = state
         .store
-        .rotate_family(
-            claims.family,
-            integration.id,
-            claims.generation,
+        .rotate_family(RotationRequest {
+            family: claims.family,
+            integration: integration.id,
+            account: claims.account,
+            user: claims.user,
+            scope: claims.scope,
+            presented: claims.generation,
             expires_at,
             revoke_until,
             now,
-        )
+        })
         .await?;
     match rotation {
         Rotation::Rotated => {}
