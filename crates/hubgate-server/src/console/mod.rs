@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use crate::identity::authorize::LoginPage;
 use crate::state::AppState;
-use crate::web::{Browser, LoginOutcome, Page, WebForm, error_page, see_other};
+use crate::web::{Browser, Page, WebForm, error_page, see_other};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -298,30 +298,13 @@ async fn login(
         return response;
     }
     let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let again = |browser: Browser, message: String, status: StatusCode| {
-        let page = login_form(&state, &browser, &form.email, Some(message));
-        (browser.jar, Page::render(&page).with_status(status)).into_response()
-    };
-    match crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await {
-        LoginOutcome::LoggedIn(browser) => (browser.jar, see_other("/console")).into_response(),
-        LoginOutcome::Throttled(browser, wait) => {
-            let message = format!(
-                "Too many failed attempts. Try again in {} minutes.",
-                wait.as_secs().div_ceil(60)
-            );
-            again(browser, message, StatusCode::TOO_MANY_REQUESTS)
-        }
-        LoginOutcome::Refused(browser) => again(
-            browser,
-            "The email or password is wrong.".into(),
-            StatusCode::UNAUTHORIZED,
-        ),
-        LoginOutcome::Busy(browser) => crate::web::retry_soon(again(
-            browser,
-            crate::web::LOGIN_BUSY.into(),
-            StatusCode::TOO_MANY_REQUESTS,
-        )),
-        LoginOutcome::Unavailable => unavailable(),
+    let outcome =
+        crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
+    match outcome.logged_in() {
+        Ok(browser) => (browser.jar, see_other("/console")).into_response(),
+        Err(refused) => refused.respond(|browser, message| {
+            Page::render(&login_form(&state, browser, &form.email, Some(message)))
+        }),
     }
 }
 

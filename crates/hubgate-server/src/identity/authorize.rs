@@ -17,7 +17,7 @@ use hubgate_store::Consent;
 use serde::Deserialize;
 
 use crate::state::AppState;
-use crate::web::{Browser, LoginOutcome, Page, WebForm, error_page, origin_of, see_other};
+use crate::web::{Browser, Page, WebForm, error_page, origin_of, see_other};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -413,52 +413,23 @@ pub async fn login(
         return expired_request();
     };
     let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let relogin = |browser: &Browser, message: String, status: StatusCode| {
-        let page = LoginPage {
-            action: LOGIN_ACTION,
-            app_name: None,
-            error: Some(message),
-            email: form.email.clone(),
-            csrf: browser.csrf_token(&state),
-            request: form.request.clone(),
-        };
-        Page::render(&page)
-            .with_status(status)
-            .allowing_form_target(origin_of(&request.redirect_uri))
-            .into_response()
-    };
-    let browser = match crate::web::attempt_login(
-        &state,
-        browser,
-        &form.email,
-        &form.password,
-        address,
-    )
-    .await
-    {
-        LoginOutcome::LoggedIn(browser) => browser,
-        LoginOutcome::Throttled(browser, wait) => {
-            let message = format!(
-                "Too many failed attempts. Try again in {} minutes.",
-                wait.as_secs().div_ceil(60)
-            );
-            return relogin(&browser, message, StatusCode::TOO_MANY_REQUESTS);
+    let outcome =
+        crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
+    let browser = match outcome.logged_in() {
+        Ok(browser) => browser,
+        Err(refused) => {
+            return refused.respond(|browser, message| {
+                let page = LoginPage {
+                    action: LOGIN_ACTION,
+                    app_name: None,
+                    error: Some(message),
+                    email: form.email.clone(),
+                    csrf: browser.csrf_token(&state),
+                    request: form.request.clone(),
+                };
+                Page::render(&page).allowing_form_target(origin_of(&request.redirect_uri))
+            });
         }
-        LoginOutcome::Refused(browser) => {
-            return relogin(
-                &browser,
-                "The email or password is wrong.".into(),
-                StatusCode::UNAUTHORIZED,
-            );
-        }
-        LoginOutcome::Busy(browser) => {
-            return crate::web::retry_soon(relogin(
-                &browser,
-                crate::web::LOGIN_BUSY.into(),
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
-        }
-        LoginOutcome::Unavailable => return store_unavailable(),
     };
     let next = format!(
         "/identity/oauth/v2/authorize/continue?request={}",
