@@ -107,14 +107,7 @@ pub struct Ctx {
     pub accounts: Vec<(Account, Role)>,
 }
 
-fn unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again",
-        "The server cannot reach its store right now.",
-        None,
-    )
-}
+use crate::web::unavailable_page as unavailable;
 
 /// The user behind the browser, or a redirect to the login page.
 async fn logged_in(

@@ -61,14 +61,7 @@ struct ConsentPage {
 
 const LOGIN_ACTION: &str = "/identity/oauth/v2/authorize/login";
 
-fn store_unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again",
-        "The server cannot reach its store right now.",
-        None,
-    )
-}
+use crate::web::unavailable_page as store_unavailable;
 
 fn expired_request() -> Response {
     error_page(

@@ -13,7 +13,7 @@ use time::Duration;
 
 use crate::state::AppState;
 
-use super::error_page;
+use super::{error_page, unavailable_page};
 
 /// Cookie names over plain http; over https they carry the `__Host-` prefix,
 /// so a sibling host cannot set them (cookie tossing).
@@ -112,13 +112,9 @@ impl FromRequestParts<AppState> for Browser {
                     .store
                     .session_user(&hash, hubgate_core::now())
                     .await
-                    .map_err(|_| {
-                        error_page(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "Try again",
-                            "The server cannot reach its store right now.",
-                            None,
-                        )
+                    .map_err(|error| {
+                        tracing::warn!(%error, "cannot read a session");
+                        unavailable_page()
                     })?
             }
             None => None,

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
 
-use super::{Browser, Page, error_page};
+use super::{Browser, Page, unavailable_page};
 
 /// What a login attempt came to.
 pub enum LoginOutcome {
@@ -90,12 +90,7 @@ impl LoginRefused {
                 let response = (browser.jar, rendered).into_response();
                 if soon { retry_soon(response) } else { response }
             }
-            LoginRefused::Unavailable => error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "The server cannot reach its store right now.",
-                None,
-            ),
+            LoginRefused::Unavailable => unavailable_page(),
         }
     }
 }

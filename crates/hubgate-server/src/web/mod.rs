@@ -12,5 +12,7 @@ mod throttle;
 pub use assets::{CONSOLE_SCRIPT, STYLESHEET, console_script, stylesheet};
 pub use browser::{Browser, CSRF_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
 pub use login::{LOGIN_BUSY, LoginOutcome, LoginRefused, attempt_login, retry_soon};
-pub use page::{Page, WebForm, error_page, origin_of, security_headers, see_other};
+pub use page::{
+    Page, WebForm, error_page, origin_of, security_headers, see_other, unavailable_page,
+};
 pub use throttle::LoginThrottle;

@@ -143,6 +143,16 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
+/// The page for a store that cannot be reached right now (503).
+pub fn unavailable_page() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "The server cannot reach its store right now.",
+        None,
+    )
+}
+
 /// The origin (`scheme://host[:port]`) of a URL, for CSP.
 pub fn origin_of(url: &str) -> Option<String> {
     url::Url::parse(url)
