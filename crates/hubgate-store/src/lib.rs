@@ -276,6 +276,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records when integrations were last used (only ever moves forward).
     async fn touch_integrations(&self, used: &[(IntegrationId, OffsetDateTime)]) -> Result<()>;
     async fn integration_last_used(&self, id: IntegrationId) -> Result<Option<OffsetDateTime>>;
+    /// When each of the account's integrations was last used (those ever used),
+    /// in one read for a list page.
+    async fn integrations_last_used(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(IntegrationId, OffsetDateTime)>>;
 
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
     /// Entries after `seq`, oldest first, with their sequence numbers.

@@ -1146,6 +1146,16 @@ impl Store for $store {
         at.flatten().map(rows::time).transpose()
     }
 
+    async fn integrations_last_used(&self, account: AccountId) -> Result<Vec<(IntegrationId, OffsetDateTime)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, last_used_at FROM integrations WHERE account_id = $1 AND last_used_at IS NOT NULL",
+        )
+        .bind(account.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(|(id, at)| Ok((rows::id(&id)?, rows::time(at)?))).collect()
+    }
+
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot> {
         // One read transaction, so the snapshot and its sequence number agree.
         let mut tx = self.reader.begin().await?;

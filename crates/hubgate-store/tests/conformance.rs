@@ -1000,6 +1000,10 @@ async fn the_audit_log_keeps_events_per_account_newest_first(store: &dyn Store) 
         store.integration_last_used(integration.id).await.unwrap(),
         Some(later)
     );
+    assert_eq!(
+        store.integrations_last_used(account.id).await.unwrap(),
+        vec![(integration.id, later)]
+    );
 }
 
 /// `/readyz`'s write probe rewrites one row, as often as asked.

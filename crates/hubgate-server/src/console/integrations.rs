@@ -94,25 +94,23 @@ pub async fn list(
         Ok(ctx) => ctx,
         Err(response) => return response,
     };
-    let Ok(integrations) = state.store.list_integrations(Some(ctx.account.id)).await else {
+    let (Ok(integrations), Ok(last_used)) = (
+        state.store.list_integrations(Some(ctx.account.id)).await,
+        state.store.integrations_last_used(ctx.account.id).await,
+    ) else {
         return unavailable();
     };
-    let mut rows = Vec::new();
-    for integration in integrations {
-        let last_used = state
-            .store
-            .integration_last_used(integration.id)
-            .await
-            .ok()
-            .flatten();
-        rows.push(Row {
+    let last_used: std::collections::HashMap<_, _> = last_used.into_iter().collect();
+    let rows = integrations
+        .into_iter()
+        .map(|integration| Row {
+            last_used: when(last_used.get(&integration.id).copied()),
             name: integration.name,
             client_id: integration.client_id.to_string(),
             scope: integration.scopes.to_string(),
             enabled: integration.enabled,
-            last_used: when(last_used),
-        });
-    }
+        })
+        .collect();
     let page = ListPage {
         nav: ctx.nav(&state, None, None),
         rows,

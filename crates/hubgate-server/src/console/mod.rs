@@ -301,15 +301,10 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn logout(
     State(state): State<AppState>,
     browser: Browser,
-    crate::web::WebForm(form): crate::web::WebForm<CsrfOnly>,
+    WebForm(form): WebForm<CsrfForm>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;
