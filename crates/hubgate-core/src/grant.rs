@@ -206,18 +206,26 @@ pub struct GrantRevocation {
 }
 
 impl GrantRevocation {
-    /// Revokes what the key has been granted up to `now`.
-    pub fn now(key: GrantKey, now: OffsetDateTime, lifetimes: Lifetimes) -> Self {
+    /// Revokes what the key has been granted up to `now`, until `valid_until`
+    /// (see [`Lifetimes::revocation_horizon`]).
+    pub fn new(key: GrantKey, now: OffsetDateTime, valid_until: i64) -> Self {
         Self {
             key,
             issued_before: now.unix_timestamp(),
-            valid_until: lifetimes.revocation_horizon(now),
+            valid_until,
         }
     }
 
     /// Whether a token for `integration`, issued at `issued_at`, is covered.
     pub fn covers(&self, integration: IntegrationId, issued_at: i64) -> bool {
         self.key.integration.is_none_or(|i| i == integration) && issued_at <= self.issued_before
+    }
+
+    /// Folds a later revocation of the same key into this one: the later
+    /// cut-off and the longer life win (as the store's upsert does).
+    pub fn widen(&mut self, other: &GrantRevocation) {
+        self.issued_before = self.issued_before.max(other.issued_before);
+        self.valid_until = self.valid_until.max(other.valid_until);
     }
 }
 
@@ -517,20 +525,25 @@ mod tests {
             access: Duration::hours(1),
             refresh: Duration::days(30),
         };
-        let revocation = GrantRevocation::now(key, NOW, lifetimes);
+        let revocation = GrantRevocation::new(key, NOW, lifetimes.revocation_horizon(NOW));
         let t = NOW.unix_timestamp();
         assert!(revocation.covers(integration, t - 100));
         assert!(revocation.covers(integration, t));
         assert!(!revocation.covers(integration, t + 1));
         assert!(!revocation.covers(IntegrationId::new(), t - 100));
-        let everything = GrantRevocation::now(
+        let mut everything = GrantRevocation::new(
             GrantKey {
                 integration: None,
                 ..key
             },
-            NOW,
-            lifetimes,
+            NOW - Duration::days(1),
+            NOW.unix_timestamp(),
         );
+        everything.widen(&GrantRevocation::new(
+            everything.key,
+            NOW,
+            lifetimes.revocation_horizon(NOW),
+        ));
         assert!(everything.covers(IntegrationId::new(), t - 100));
         assert_eq!(everything.valid_until, t + 30 * 86_400);
     }

@@ -45,11 +45,7 @@ pub async fn bootstrap(
         role: Role::Owner,
     };
     store
-        .put_membership(
-            &owner,
-            now,
-            hubgate_core::grant::Lifetimes::LONGEST.revocation_horizon(now),
-        )
+        .put_membership(&owner, manage::Authority::Operator.write(now))
         .await?;
     let mut hubs = 0;
     if options.demo_hubs {

@@ -9,7 +9,7 @@ use hubgate_core::ids::{AccountId, ClientId, HubId, IntegrationId, UserId};
 use hubgate_core::integration::{Integration, IntegrationSettings, grace_until};
 use hubgate_core::password;
 use hubgate_core::secret::ClientSecret;
-use hubgate_store::{Store, StoreError};
+use hubgate_store::{MembershipWrite, Store, StoreError};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -47,25 +47,22 @@ pub enum Authority {
     Member(Role),
 }
 
-/// Only owners make owners or change an owner's role (the operator may too).
-fn check_owner_rule(
-    authority: Authority,
-    current: Option<Role>,
-    new: Option<Role>,
-) -> Result<(), ManageError> {
-    let touches_owner = current == Some(Role::Owner) || new == Some(Role::Owner);
-    match authority {
-        Authority::Member(role) if role != Role::Owner && touches_owner => {
-            Err(ManageError::Invalid(
-                "only an owner can make someone an owner, or change or remove an owner".into(),
-            ))
+impl Authority {
+    /// The store's view of a membership change by this authority, at `now`.
+    /// Revocations it causes are kept until the latest expiry any token can
+    /// have, as the admin tool does not know the server's lifetimes.
+    pub fn write(self, now: OffsetDateTime) -> MembershipWrite {
+        MembershipWrite {
+            by: match self {
+                Authority::Operator => None,
+                Authority::Member(role) => Some(role),
+            },
+            now,
+            revoke_until: grants_revoked_until(now),
         }
-        _ => Ok(()),
     }
 }
 
-/// Until when a revocation of a user's grants is kept: the latest expiry any
-/// token can have, as the admin tool does not know the server's lifetimes.
 fn grants_revoked_until(now: OffsetDateTime) -> i64 {
     hubgate_core::grant::Lifetimes::LONGEST.revocation_horizon(now)
 }
@@ -115,7 +112,7 @@ pub async fn create_user(
             role,
         };
         store
-            .put_membership(&membership, now, grants_revoked_until(now))
+            .put_membership(&membership, Authority::Operator.write(now))
             .await?;
     }
     Ok(user)
@@ -140,15 +137,13 @@ pub async fn add_member(
         .account_by_id(account)
         .await?
         .ok_or(ManageError::NotFound("account"))?;
-    let current = store.membership(account, user.id).await?;
-    check_owner_rule(authority, current, Some(role))?;
     let membership = Membership {
         account_id: account,
         user_id: user.id,
         role,
     };
     store
-        .put_membership(&membership, now, grants_revoked_until(now))
+        .put_membership(&membership, authority.write(now))
         .await?;
     Ok(user)
 }
@@ -427,13 +422,10 @@ pub async fn verify_master_key(store: &dyn Store, master: &MasterKey) -> Result<
     };
     let keys = store.signing_keys().await?;
     if !keys.is_empty() {
-        return match keys
+        let opens = keys
             .iter()
-            .any(|key| hubgate_core::tokens::AccessTokenSigner::open(master, key).is_ok())
-        {
-            true => Ok(()),
-            false => Err(wrong()),
-        };
+            .any(|key| hubgate_core::tokens::AccessTokenSigner::open(master, key).is_ok());
+        return opens.then_some(()).ok_or_else(wrong);
     }
     match store.list_integrations(None).await?.first() {
         Some(integration) => reveal_secret(master, integration)
@@ -492,18 +484,18 @@ pub async fn set_role(
     role: Role,
     now: OffsetDateTime,
 ) -> Result<(), ManageError> {
-    let current = store
+    // A role is set for a member; adding one is `add_member`.
+    store
         .membership(account, user)
         .await?
         .ok_or(ManageError::NotFound("member"))?;
-    check_owner_rule(authority, Some(current), Some(role))?;
     let membership = Membership {
         account_id: account,
         user_id: user,
         role,
     };
     store
-        .put_membership(&membership, now, grants_revoked_until(now))
+        .put_membership(&membership, authority.write(now))
         .await?;
     Ok(())
 }
@@ -517,13 +509,8 @@ pub async fn remove_member(
     user: UserId,
     now: OffsetDateTime,
 ) -> Result<(), ManageError> {
-    let current = store
-        .membership(account, user)
-        .await?
-        .ok_or(ManageError::NotFound("member"))?;
-    check_owner_rule(authority, Some(current), None)?;
     match store
-        .remove_membership(account, user, now, grants_revoked_until(now))
+        .remove_membership(account, user, authority.write(now))
         .await
     {
         Err(StoreError::NotFound) => Err(ManageError::NotFound("member")),

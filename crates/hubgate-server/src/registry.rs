@@ -15,6 +15,7 @@ use hubgate_core::grant::{Client, GrantKey, GrantRevocation};
 use hubgate_core::hub::Hub;
 use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
 use hubgate_core::integration::Integration;
+use hubgate_core::refresh::RefreshClaims;
 use hubgate_core::tokens::AccessClaims;
 use hubgate_store::{Change, Store, StoreError};
 
@@ -31,9 +32,8 @@ pub struct Registry {
     by_client_id: RwLock<HashMap<ClientId, Entry>>,
     revoked_families: RwLock<HashMap<FamilyId, i64>>,
     revoked_access_tokens: RwLock<HashMap<String, i64>>,
-    /// Ended grants: tokens for the key issued at or before `.0` are revoked,
-    /// until `.1` (see `GrantRevocation`).
-    revoked_grants: RwLock<HashMap<GrantKey, (i64, i64)>>,
+    /// Ended grants, one per key (see `GrantRevocation`).
+    revoked_grants: RwLock<HashMap<GrantKey, GrantRevocation>>,
     /// Hubs read recently; dropped when the change log says one changed.
     hubs: RwLock<HashMap<HubId, Arc<Hub>>>,
     seq: AtomicI64,
@@ -202,6 +202,7 @@ impl Registry {
         if grants.is_empty() {
             return false;
         }
+        let integration_id = integration;
         [None, Some(integration)].into_iter().any(|integration| {
             let key = GrantKey {
                 account,
@@ -210,17 +211,27 @@ impl Registry {
             };
             grants
                 .get(&key)
-                .is_some_and(|(issued_before, _)| issued_at <= *issued_before)
+                .is_some_and(|revocation| revocation.covers(integration_id, issued_at))
         })
     }
 
+    /// Whether a refresh token's family was revoked or its grant has ended:
+    /// the refresh-token counterpart of [`Registry::check_access`].
+    pub fn refresh_token_revoked(&self, claims: &RefreshClaims) -> bool {
+        self.family_revoked(claims.family)
+            || self.grant_revoked(
+                claims.account,
+                claims.user,
+                claims.integration,
+                claims.issued_at,
+            )
+    }
+
     pub fn note_grant_revoked(&self, revocation: GrantRevocation) {
-        let mut grants = write(&self.revoked_grants);
-        let entry = grants
+        write(&self.revoked_grants)
             .entry(revocation.key)
-            .or_insert((revocation.issued_before, revocation.valid_until));
-        entry.0 = entry.0.max(revocation.issued_before);
-        entry.1 = entry.1.max(revocation.valid_until);
+            .and_modify(|known| known.widen(&revocation))
+            .or_insert(revocation);
     }
 
     pub fn family_revoked(&self, family: FamilyId) -> bool {
@@ -285,6 +296,6 @@ impl Registry {
     pub fn prune(&self, now: i64) {
         write(&self.revoked_families).retain(|_, until| *until > now);
         write(&self.revoked_access_tokens).retain(|_, until| *until > now);
-        write(&self.revoked_grants).retain(|_, (_, until)| *until > now);
+        write(&self.revoked_grants).retain(|_, revocation| revocation.valid_until > now);
     }
 }

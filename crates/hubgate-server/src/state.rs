@@ -114,21 +114,22 @@ impl AppState {
     /// (a member removed, a consent withdrawn), so the change holds here
     /// before the answer; other nodes follow within a poll interval.
     pub async fn catch_up(&self) {
-        match self
+        if let Err(error) = self.apply_changes().await {
+            tracing::warn!(%error, "could not read the change log; the follower will retry");
+        }
+    }
+
+    /// Applies the change log from where this node left off, reloading the
+    /// signing keys when they changed.
+    async fn apply_changes(&self) -> Result<(), hubgate_store::StoreError> {
+        let keys_changed = self
             .registry
             .follow(self.store.as_ref(), &self.master)
-            .await
-        {
-            Ok(true) => {
-                if let Err(error) = self.reload_keys().await {
-                    tracing::error!(%error, "could not reload signing keys");
-                }
-            }
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(%error, "could not read the change log; the follower will retry")
-            }
+            .await?;
+        if keys_changed && let Err(error) = self.reload_keys().await {
+            tracing::error!(%error, "could not reload signing keys");
         }
+        Ok(())
     }
 
     pub fn store_reachable(&self) -> bool {
@@ -147,19 +148,12 @@ impl AppState {
                 let mut last_prune = std::time::Instant::now();
                 loop {
                     state.store.wait_for_change(delay).await;
-                    match state
-                        .registry
-                        .follow(state.store.as_ref(), &state.master)
-                        .await
-                    {
-                        Ok(keys_changed) => {
+                    match state.apply_changes().await {
+                        Ok(()) => {
                             if !state.store_reachable.swap(true, Ordering::Relaxed) {
                                 tracing::info!("store reachable again");
                             }
                             delay = base;
-                            if keys_changed && let Err(error) = state.reload_keys().await {
-                                tracing::error!(%error, "could not reload signing keys");
-                            }
                         }
                         Err(error) => {
                             if state.store_reachable.swap(false, Ordering::Relaxed) {

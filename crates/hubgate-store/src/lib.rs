@@ -57,6 +57,18 @@ pub struct RotationRequest {
     pub now: OffsetDateTime,
 }
 
+/// Who changes a membership, and when: the context of
+/// `Store::put_membership` and `Store::remove_membership`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembershipWrite {
+    /// The asker's role in the same account; `None` for the operator (the
+    /// admin tool, the first start). Only owners make or unmake owners.
+    pub by: Option<Role>,
+    pub now: OffsetDateTime,
+    /// Until when a revocation of the user's grants is kept.
+    pub revoke_until: i64,
+}
+
 /// What a user approved for an integration in one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
@@ -135,17 +147,12 @@ pub trait Store: Send + Sync + 'static {
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
     async fn list_accounts(&self) -> Result<Vec<Account>>;
     /// Adds the user to the account, or changes their role there, in one
-    /// transaction that keeps the account's invariants: at least one owner,
-    /// and every acting user (see `Integration::acting_user`) with a role
-    /// that covers their integrations' scopes (`Refused` otherwise). A role
-    /// that may delegate less than before revokes the user's grants in the
-    /// account, kept until `revoke_until`.
-    async fn put_membership(
-        &self,
-        membership: &Membership,
-        now: OffsetDateTime,
-        revoke_until: i64,
-    ) -> Result<()>;
+    /// transaction that keeps the account's invariants (`Refused`
+    /// otherwise): at least one owner; only owners make or unmake owners;
+    /// every acting user (see `Integration::acting_user`) with a role that
+    /// covers their integrations' scopes. A role that may delegate less than
+    /// before revokes the user's grants in the account.
+    async fn put_membership(&self, membership: &Membership, write: MembershipWrite) -> Result<()>;
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
     /// The user's role in the account, if a member.
     async fn membership(&self, account: AccountId, user: UserId) -> Result<Option<Role>>;
@@ -155,8 +162,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         account: AccountId,
         user: UserId,
-        now: OffsetDateTime,
-        revoke_until: i64,
+        write: MembershipWrite,
     ) -> Result<()>;
     /// Members with their roles, owners first, then by when they joined.
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>>;

@@ -23,7 +23,10 @@ macro_rules! sql_store {
             use crate::rows::{
                 self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, HubRow, IntegrationRow, KeyRow, UserRow,
             };
-            use crate::{AuditEvent, Change, Consent, HubFilter, Result, RevocationSnapshot, RotationRequest, Store, StoreError};
+            use crate::{
+                AuditEvent, Change, Consent, HubFilter, MembershipWrite, Result, RevocationSnapshot, RotationRequest,
+                Store, StoreError,
+            };
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};
             use hubgate_core::grant::GrantRevocation;
             use hubgate_core::scope::ScopeSet;
@@ -127,9 +130,9 @@ async fn change_membership(
     account: AccountId,
     user: UserId,
     role: Option<Role>,
-    now: OffsetDateTime,
-    revoke_until: i64,
+    write: MembershipWrite,
 ) -> Result<()> {
+    let MembershipWrite { by, now, revoke_until } = write;
     lock_account(conn, account).await?;
     let members: Vec<(String, String)> =
         sqlx::query_as("SELECT user_id, role FROM memberships WHERE account_id = $1")
@@ -149,6 +152,12 @@ async fn change_membership(
     }
     if role.is_none() && current.is_none() {
         return Err(StoreError::NotFound);
+    }
+    let touches_owner = current == Some(Role::Owner) || role == Some(Role::Owner);
+    if touches_owner && by.is_some_and(|by| by != Role::Owner) {
+        return Err(StoreError::Refused(
+            "only an owner can make someone an owner, or change or remove an owner".into(),
+        ));
     }
     if current == Some(Role::Owner) && role != Some(Role::Owner) && other_owners == 0 {
         return Err(StoreError::Refused(
@@ -181,8 +190,7 @@ async fn change_membership(
             )));
         }
         let key = hubgate_core::grant::GrantKey { account, user, integration: None };
-        let revocation = GrantRevocation { key, issued_before: now.unix_timestamp(), valid_until: revoke_until };
-        revoke_grant(conn, &revocation, now).await?;
+        revoke_grant(conn, &GrantRevocation::new(key, now, revoke_until), now).await?;
     }
     let result = match role {
         Some(role) => sqlx::query(
@@ -561,10 +569,9 @@ impl Store for $store {
         rows.into_iter().map(Account::try_from).collect()
     }
 
-    async fn put_membership(&self, membership: &Membership, now: OffsetDateTime, revoke_until: i64) -> Result<()> {
+    async fn put_membership(&self, membership: &Membership, write: MembershipWrite) -> Result<()> {
         let mut tx = self.begin_locking().await?;
-        change_membership(&mut tx, membership.account_id, membership.user_id, Some(membership.role), now, revoke_until)
-            .await?;
+        change_membership(&mut tx, membership.account_id, membership.user_id, Some(membership.role), write).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -589,9 +596,9 @@ impl Store for $store {
         rows.into_iter().map(<(Account, Role)>::try_from).collect()
     }
 
-    async fn remove_membership(&self, account: AccountId, user: UserId, now: OffsetDateTime, revoke_until: i64) -> Result<()> {
+    async fn remove_membership(&self, account: AccountId, user: UserId, write: MembershipWrite) -> Result<()> {
         let mut tx = self.begin_locking().await?;
-        change_membership(&mut tx, account, user, None, now, revoke_until).await?;
+        change_membership(&mut tx, account, user, None, write).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1040,8 +1047,7 @@ impl Store for $store {
             .execute(&mut *tx)
             .await?;
         let key = hubgate_core::grant::GrantKey { account, user, integration: Some(integration) };
-        let revocation = GrantRevocation { key, issued_before: now.unix_timestamp(), valid_until: revoke_until };
-        revoke_grant(&mut tx, &revocation, now).await?;
+        revoke_grant(&mut tx, &GrantRevocation::new(key, now, revoke_until), now).await?;
         tx.commit().await?;
         Ok(())
     }

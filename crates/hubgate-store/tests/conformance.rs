@@ -12,7 +12,7 @@ use hubgate_core::refresh::Rotation;
 use hubgate_core::scope::ScopeSet;
 use hubgate_core::secret::ClientSecret;
 use hubgate_core::tokens::AccessTokenSigner;
-use hubgate_store::{Change, HubFilter, Store, StoreError};
+use hubgate_store::{Change, HubFilter, MembershipWrite, Store, StoreError};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -51,6 +51,15 @@ fn now() -> OffsetDateTime {
     hubgate_core::now()
 }
 
+/// A membership change by the operator at `at`.
+fn write(at: OffsetDateTime) -> MembershipWrite {
+    MembershipWrite {
+        by: None,
+        now: at,
+        revoke_until: at.unix_timestamp() + 3600,
+    }
+}
+
 /// How long the tests' revocations are kept.
 fn until() -> i64 {
     now().unix_timestamp() + 3600
@@ -70,7 +79,7 @@ async fn new_user(store: &dyn Store, account: AccountId, role: Role) -> User {
         role,
     };
     store
-        .put_membership(&membership, now(), until())
+        .put_membership(&membership, write(now()))
         .await
         .unwrap();
     user
@@ -128,8 +137,7 @@ async fn account_with_owner(store: &dyn Store) -> (Account, User) {
                 user_id: user.id,
                 role: Role::Owner,
             },
-            now(),
-            until(),
+            write(now()),
         )
         .await
         .unwrap();
@@ -250,9 +258,18 @@ async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_onc
         role: Role::Member,
     };
     let (a, b) = (demote(first.id), demote(second.id));
+    // Only an owner may change an owner's role, checked in the same transaction.
+    let by_admin = MembershipWrite {
+        by: Some(Role::Admin),
+        ..write(now())
+    };
+    assert!(matches!(
+        store.put_membership(&a, by_admin).await,
+        Err(StoreError::Refused(ref m)) if m.contains("only an owner")
+    ));
     let (one, other) = tokio::join!(
-        store.put_membership(&a, now(), until()),
-        store.put_membership(&b, now(), until()),
+        store.put_membership(&a, write(now())),
+        store.put_membership(&b, write(now())),
     );
     assert!(
         one.is_ok() != other.is_ok(),
@@ -265,13 +282,13 @@ async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_onc
     let (owner, _) = owners.into_iter().find(|(_, r)| *r == Role::Owner).unwrap();
     assert!(matches!(
         store
-            .remove_membership(account.id, owner.id, now(), until())
+            .remove_membership(account.id, owner.id, write(now()))
             .await,
         Err(StoreError::Refused(_))
     ));
     assert!(matches!(
         store
-            .remove_membership(account.id, UserId::new(), now(), until())
+            .remove_membership(account.id, UserId::new(), write(now()))
             .await,
         Err(StoreError::NotFound)
     ));
@@ -285,7 +302,7 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
     integration.name = "Writer".into();
     store.insert_integration(&integration).await.unwrap();
     let refused = store
-        .remove_membership(account.id, admin.id, now(), until())
+        .remove_membership(account.id, admin.id, write(now()))
         .await;
     assert!(
         matches!(refused, Err(StoreError::Refused(ref m)) if m.contains("\"Writer\"")),
@@ -297,7 +314,7 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
         role: Role::Member,
     };
     assert!(matches!(
-        store.put_membership(&to_member, now(), until()).await,
+        store.put_membership(&to_member, write(now())).await,
         Err(StoreError::Refused(_))
     ));
     // A member cannot be made the acting user of an integration that writes.
@@ -318,7 +335,7 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
     integration.acting_user = owner.id;
     store.update_integration(&integration).await.unwrap();
     store
-        .remove_membership(account.id, admin.id, now(), until())
+        .remove_membership(account.id, admin.id, write(now()))
         .await
         .unwrap();
     assert_eq!(
@@ -344,15 +361,12 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
         user_id: admin.id,
         role: Role::Owner,
     };
-    store
-        .put_membership(&promote, now(), until())
-        .await
-        .unwrap();
+    store.put_membership(&promote, write(now())).await.unwrap();
     let demote = Membership {
         role: Role::Admin,
         ..promote.clone()
     };
-    store.put_membership(&demote, now(), until()).await.unwrap();
+    store.put_membership(&demote, write(now())).await.unwrap();
     assert!(grant_revocations(&store.changes_since(start).await.unwrap()).is_empty());
     // Admin to member can no longer delegate hubs:write: every grant ends.
     let to_member = Membership {
@@ -360,9 +374,9 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
         ..promote.clone()
     };
     let at = now();
-    store.put_membership(&to_member, at, until()).await.unwrap();
+    store.put_membership(&to_member, write(at)).await.unwrap();
     store
-        .remove_membership(account.id, admin.id, at, until())
+        .remove_membership(account.id, admin.id, write(at))
         .await
         .unwrap();
     store
@@ -456,8 +470,7 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
                 user_id: user.id,
                 role: Role::Member,
             },
-            now(),
-            until(),
+            write(now()),
         )
         .await
         .unwrap();
@@ -468,8 +481,7 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
                 user_id: user.id,
                 role: Role::Admin,
             },
-            now(),
-            until(),
+            write(now()),
         )
         .await
         .unwrap();
@@ -490,7 +502,7 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
         role: Role::Member,
     };
     assert!(matches!(
-        store.put_membership(&missing, now(), until()).await,
+        store.put_membership(&missing, write(now())).await,
         Err(StoreError::NotFound)
     ));
 }

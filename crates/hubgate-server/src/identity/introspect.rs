@@ -95,13 +95,7 @@ pub async fn introspect(
                 && hubgate_core::grant::check_refresh_claims(&claims, integration, None, now)
                     .is_ok()
                 && integration.enabled
-                && !state.registry.family_revoked(claims.family)
-                && !state.registry.grant_revoked(
-                    claims.account,
-                    claims.user,
-                    claims.integration,
-                    claims.issued_at,
-                );
+                && !state.registry.refresh_token_revoked(&claims);
             if active {
                 IntrospectionResponse {
                     active: true,

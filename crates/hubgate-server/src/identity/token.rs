@@ -129,14 +129,7 @@ async fn refresh_token(
         now,
     )
     .map_err(refused)?;
-    if state.registry.family_revoked(claims.family)
-        || state.registry.grant_revoked(
-            claims.account,
-            claims.user,
-            integration.id,
-            claims.issued_at,
-        )
-    {
+    if state.registry.refresh_token_revoked(&claims) {
         return Err(refused(InvalidGrant::Revoked));
     }
     let scope = grant::scope_for_refresh(OAuthParams::optional(&params.scope), claims.scope)?;
