@@ -16,7 +16,6 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// The store answers and a write commits: this node can serve every request.
 /// Readiness: the store answers and writes commit, so this node can serve
 /// every request.
 #[utoipa::path(get, path = "/readyz", operation_id = "getReadiness", tag = "Operations",

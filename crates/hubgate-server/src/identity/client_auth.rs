@@ -1,8 +1,11 @@
 //! Client authentication at the token, introspection and revocation endpoints:
 //! client_secret_basic (RFC 6749 §2.3.1) or client_secret_post, never both.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,6 +13,7 @@ use hubgate_core::grant::{Client, ClientAuthFailure};
 use hubgate_core::ids::ClientId;
 use percent_encoding::percent_decode_str;
 
+use super::client_auth_limit::limited;
 use super::error::OAuthError;
 use super::params::OAuthParams;
 use crate::state::AppState;
@@ -74,18 +78,24 @@ fn presented(headers: &HeaderMap, params: &OAuthParams) -> Result<Presented, OAu
 }
 
 /// Authenticates the calling client, logging the precise reason of a failure
-/// and counting it, while the client only hears `invalid_client`.
+/// and counting it, while the client only hears `invalid_client` — or, past
+/// the failure limits for its client_id or address, `429` (see
+/// [`super::client_auth_limit`]).
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &OAuthParams,
     endpoint: &'static str,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Arc<Client>, OAuthError> {
-    let presented = presented(headers, params)?;
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let presented = presented(headers, params)
+        .map_err(|error| limited(state, endpoint, None, address, error))?;
     let fail = |reason: ClientAuthFailure| {
         state.metrics.client_auth_failed(endpoint);
         tracing::info!(client_id = %crate::logsafe::untrusted(&presented.client_id), ?reason, endpoint, "client authentication failed");
-        OAuthError::invalid_client(presented.via_basic)
+        let error = OAuthError::invalid_client(presented.via_basic);
+        limited(state, endpoint, Some(&presented.client_id), address, error)
     };
     let Some(secret) = presented.secret.as_deref() else {
         return Err(fail(ClientAuthFailure::NoCredentials));
@@ -114,9 +124,4 @@ pub async fn authenticate(
         return Err(fail(reason));
     }
     Ok(client)
-}
-
-/// The `client_id` a request presented (Basic or body), for rate limiting.
-pub(super) fn presented_client_id(headers: &HeaderMap, params: &OAuthParams) -> Option<String> {
-    presented(headers, params).ok().map(|p| p.client_id)
 }

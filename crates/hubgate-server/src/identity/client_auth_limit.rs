@@ -9,16 +9,11 @@
 //! counted in `hubgate_client_auth_limited_total`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, StatusCode};
-use hubgate_core::grant::Client;
-
 use super::error::OAuthError;
-use super::params::OAuthParams;
 pub use crate::config::ClientAuthLimits;
 use crate::state::AppState;
 
@@ -90,33 +85,24 @@ impl ClientAuthLimiter {
     }
 }
 
-/// [`super::client_auth::authenticate`], with failures past a limit answered
-/// `429`.
-pub async fn authenticate(
+/// Records a failed client authentication; past a limit the error becomes
+/// `429` (and is counted).
+pub(super) fn limited(
     state: &AppState,
-    headers: &HeaderMap,
-    params: &OAuthParams,
     endpoint: &'static str,
-    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
-) -> Result<Arc<Client>, OAuthError> {
-    let result = super::client_auth::authenticate(state, headers, params, endpoint).await;
-    match result {
-        Err(error) if error.status() == StatusCode::UNAUTHORIZED => {
-            let client_id = super::client_auth::presented_client_id(headers, params);
-            let address = peer.map(|axum::Extension(ConnectInfo(addr))| addr.ip());
-            match state.client_auth_limiter.failed(
-                &state.config.client_auth_limits,
-                client_id.as_deref(),
-                address,
-            ) {
-                Some(wait) => {
-                    state.metrics.client_auth_limited(endpoint);
-                    Err(OAuthError::rate_limited(wait))
-                }
-                None => Err(error),
-            }
+    client_id: Option<&str>,
+    address: Option<IpAddr>,
+    error: OAuthError,
+) -> OAuthError {
+    match state
+        .client_auth_limiter
+        .failed(&state.config.client_auth_limits, client_id, address)
+    {
+        Some(wait) => {
+            state.metrics.client_auth_limited(endpoint);
+            OAuthError::rate_limited(wait)
         }
-        other => other,
+        None => error,
     }
 }
 

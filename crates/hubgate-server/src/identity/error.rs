@@ -25,10 +25,6 @@ impl OAuthError {
         }
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
     /// `429` with `Retry-After` (whole seconds, at least 1).
     pub fn rate_limited(wait: std::time::Duration) -> Self {
         let mut error = Self::new(

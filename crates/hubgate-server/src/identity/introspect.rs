@@ -58,8 +58,7 @@ pub async fn introspect(
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let client =
-        super::client_auth_limit::authenticate(&state, &headers, &params, "introspect", peer)
-            .await?;
+        super::client_auth::authenticate(&state, &headers, &params, "introspect", peer).await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     let integration = &client.integration;
@@ -148,7 +147,7 @@ pub async fn revoke(
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let client =
-        super::client_auth_limit::authenticate(&state, &headers, &params, "revoke", peer).await?;
+        super::client_auth::authenticate(&state, &headers, &params, "revoke", peer).await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     // An invalid or foreign token is answered like a revoked one (RFC 7009 §2.2).

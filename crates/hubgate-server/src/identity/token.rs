@@ -55,8 +55,7 @@ pub async fn token(
             .into());
         }
     };
-    let client =
-        super::client_auth_limit::authenticate(&state, &headers, &params, "token", peer).await?;
+    let client = super::client_auth::authenticate(&state, &headers, &params, "token", peer).await?;
     let minted = match kind {
         GrantKind::ClientCredentials => client_credentials(&state, &client, &params)?,
         GrantKind::RefreshToken => refresh_token(&state, &client, &params).await?,
