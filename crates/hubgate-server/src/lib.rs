@@ -20,7 +20,7 @@
 
 pub(crate) mod api;
 pub mod auditor;
-pub mod body_limit;
+mod body_limit;
 pub mod bootstrap;
 pub mod config;
 pub mod connections;
@@ -31,7 +31,7 @@ pub mod keys;
 pub mod logsafe;
 pub mod manage;
 pub mod metrics;
-pub mod ops;
+pub(crate) mod ops;
 pub mod registry;
 pub mod state;
 pub mod web;
@@ -154,8 +154,7 @@ pub async fn serve(
     let metrics_state = state.clone();
     let events = Arc::new(move |event| metrics_state.metrics.connection_event(event));
     connections::serve(listener, app, state.config.connections, events, shutdown).await;
-    let result = Ok(());
     follower.abort();
     state.auditor.flush().await;
-    result
+    Ok(())
 }

@@ -301,24 +301,14 @@ pub async fn open_sqlite(data_dir: &Path) -> Result<sqlite::SqliteStore> {
     sqlite::SqliteStore::open(&path).await
 }
 
-/// The data directory holds password hashes, emails and the audit log: it is
-/// created `0700` and the database `0600` (SQLite gives its `-wal` and `-shm`
-/// files the database's mode). Existing ones with wider modes are left as
-/// they are, with a warning.
+/// The data directory holds password hashes, emails and the audit log: the
+/// database is created `0600` (SQLite gives its `-wal` and `-shm` files the
+/// database's mode) in a directory `hubgate serve` created `0700`. Existing
+/// ones with wider modes are left as they are, with a warning.
 fn private_files(data_dir: &Path, database: &Path) -> Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-        let io = |what: &str, error: std::io::Error| {
-            StoreError::Unavailable(format!("cannot create {what}: {error}"))
-        };
-        if !data_dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(data_dir)
-                .map_err(|e| io(&data_dir.display().to_string(), e))?;
-        }
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         if !database.exists() {
             std::fs::OpenOptions::new()
                 .write(true)
@@ -326,7 +316,12 @@ fn private_files(data_dir: &Path, database: &Path) -> Result<()> {
                 .truncate(false)
                 .mode(0o600)
                 .open(database)
-                .map_err(|e| io(&database.display().to_string(), e))?;
+                .map_err(|error| {
+                    StoreError::Unavailable(format!(
+                        "cannot create {}: {error}",
+                        database.display()
+                    ))
+                })?;
         }
         let wal = database.with_extension("db-wal");
         let shm = database.with_extension("db-shm");

@@ -18,7 +18,8 @@ async fn rejected(app: &TestApp, token: &str) -> bool {
 async fn disabling_an_integration_stops_its_tokens_for_good() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let token = app.client_credentials(&creds, None).await.access_token;
+    let old = app.client_credentials(&creds, None).await;
+    let token = old.access_token;
     let disabled = manage::set_enabled(app.store.as_ref(), creds.integration.clone(), false)
         .await
         .unwrap();
@@ -54,6 +55,15 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
         .await;
     assert!(issued.is_some(), "no new token after enable");
     assert!(rejected(&app, &token).await, "the old token came back");
+    let refresh = app
+        .refresh(&creds, old.refresh_token.as_deref().unwrap())
+        .await;
+    assert_eq!(refresh.status(), 400, "the old refresh token came back");
+    let new = app.client_credentials(&creds, None).await;
+    assert_eq!(
+        app.get("/api/v1/hubs", &new.access_token).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
