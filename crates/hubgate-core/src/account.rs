@@ -60,6 +60,11 @@ impl Role {
         }
     }
 
+    /// Whether this role may delegate all of `wanted`.
+    pub fn may_delegate(self, wanted: ScopeSet) -> bool {
+        wanted.is_subset_of(self.delegable_scopes())
+    }
+
     /// The scopes of `wanted` this role may not delegate (empty when all may be).
     pub fn beyond_delegation(self, wanted: ScopeSet) -> ScopeSet {
         let allowed = self.delegable_scopes();
@@ -157,6 +162,7 @@ mod tests {
             ScopeSet::parse("hubs:write").unwrap()
         );
         assert!(Role::Admin.beyond_delegation(all).is_empty());
+        assert!(Role::Admin.may_delegate(all) && !Role::Member.may_delegate(all));
         assert!(Role::Owner.beyond_delegation(all).is_empty());
         assert!(
             Role::Member

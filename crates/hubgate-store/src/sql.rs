@@ -246,7 +246,7 @@ async fn grants_held(conn: &mut $conn, batch: &[RotationRequest]) -> Result<Vec<
         .map(|r| {
             roles
                 .get(&(r.account.to_string(), r.user.to_string()))
-                .is_some_and(|role| role.beyond_delegation(r.scope).is_empty())
+                .is_some_and(|role| role.may_delegate(r.scope))
         })
         .collect())
 }

@@ -324,7 +324,7 @@ async fn detail_page(
         );
     let acting_choices = members
         .iter()
-        .filter(|(_, role)| role.beyond_delegation(integration.scopes).is_empty())
+        .filter(|(_, role)| role.may_delegate(integration.scopes))
         .map(|(u, _)| ActingChoice {
             id: u.id.to_string(),
             email: u.email.clone(),

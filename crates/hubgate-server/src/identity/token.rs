@@ -250,7 +250,7 @@ async fn authorization_code(
         .store
         .membership(record.account_id, record.user_id)
         .await?;
-    if role.is_none_or(|role| !role.beyond_delegation(record.scope).is_empty()) {
+    if !role.is_some_and(|role| role.may_delegate(record.scope)) {
         return Err(refused(InvalidGrant::Revoked));
     }
     let grant = Grant {
