@@ -99,7 +99,8 @@ async fn a_deleted_integration_gives_a_clear_error_and_no_retry_loop() {
     let creds = app.integration(ALL_SCOPES).await;
     let client = client(&app, &creds);
     client.account().await.unwrap();
-    hubgate_server::manage::delete_integration(app.store.as_ref(), &creds.integration)
+    app.manager()
+        .delete_integration(&creds.integration)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -244,15 +245,10 @@ async fn the_authorization_helpers_complete_the_code_flow_with_pkce() {
     let creds = app.integration(ALL_SCOPES).await;
     let password = "correct horse battery";
     let account = Some((app.account, Role::Member));
-    hubgate_server::manage::create_user(
-        app.store.as_ref(),
-        "dana@example.com",
-        password,
-        account,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .create_user("dana@example.com", password, false, account)
+        .await
+        .unwrap();
     let request = AuthorizationRequest::new(
         &app.url,
         &creds.client_id,

@@ -21,6 +21,9 @@ pub struct User {
     pub id: UserId,
     pub email: String,
     pub password_hash: String,
+    /// A one-time password (set by an admin or the operator) must be
+    /// replaced at the next login before anything else.
+    pub must_change_password: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -52,9 +55,11 @@ impl Role {
     /// scopes; writing to hubs takes an admin or an owner.
     pub fn delegable_scopes(self) -> ScopeSet {
         match self {
+            // Members look: they may not let an integration change hubs or
+            // manage the account.
             Role::Member => ScopeSet::all()
                 .iter()
-                .filter(|s| *s != Scope::HubsWrite)
+                .filter(|s| *s != Scope::HubsWrite && !Scope::MANAGEMENT.contains(s))
                 .collect(),
             Role::Admin | Role::Owner => ScopeSet::all(),
         }
@@ -159,7 +164,11 @@ mod tests {
         let all = ScopeSet::all();
         assert_eq!(
             Role::Member.beyond_delegation(all),
-            ScopeSet::parse("hubs:write").unwrap()
+            ScopeSet::parse(
+                "hubs:write integrations:read integrations:write members:read members:write \
+                 audit:read hubs:manage"
+            )
+            .unwrap()
         );
         assert!(Role::Admin.beyond_delegation(all).is_empty());
         assert!(Role::Admin.may_delegate(all) && !Role::Member.may_delegate(all));

@@ -240,8 +240,15 @@ pub fn check_exchange(
     if code.integration_id != integration.id {
         return Err(InvalidGrant::OtherClient);
     }
-    if redirect_uri != Some(code.redirect_uri.as_str()) {
+    // The URI must also still be registered: one removed since the code
+    // was issued serves no new grant.
+    if redirect_uri != Some(code.redirect_uri.as_str())
+        || !integration.registers_redirect_uri(&code.redirect_uri)
+    {
         return Err(InvalidGrant::RedirectUriMismatch);
+    }
+    if !code.scope.is_subset_of(integration.scopes) {
+        return Err(InvalidGrant::ScopeWithdrawn);
     }
     if code.expires_at <= now {
         return Err(InvalidGrant::Expired);

@@ -61,6 +61,36 @@ pub enum InvalidGrant {
     PkceMismatch,
     #[error("the code was already used; what it issued is now revoked")]
     CodeReplayed,
+    #[error("the integration no longer has a scope the grant carries")]
+    ScopeWithdrawn,
+}
+
+/// The grant types of the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    ClientCredentials,
+    RefreshToken,
+    AuthorizationCode,
+}
+
+impl GrantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::ClientCredentials => "client_credentials",
+            GrantKind::RefreshToken => "refresh_token",
+            GrantKind::AuthorizationCode => "authorization_code",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            GrantKind::ClientCredentials,
+            GrantKind::RefreshToken,
+            GrantKind::AuthorizationCode,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
 }
 
 /// An integration ready to authenticate its client: secrets opened once into
@@ -172,6 +202,9 @@ pub fn check_refresh_claims(
     }
     if claims.epoch != integration.token_epoch {
         return Err(InvalidGrant::OldEpoch);
+    }
+    if !claims.scope.is_subset_of(integration.scopes) {
+        return Err(InvalidGrant::ScopeWithdrawn);
     }
     // The guide sends redirect_uri with a refresh; when sent it must be registered.
     if let Some(uri) = redirect_uri.filter(|u| !u.is_empty())

@@ -11,11 +11,13 @@
 //! - [`tokens`] and [`refresh`]: JWT access tokens and sealed refresh tokens.
 //! - [`grant`]: the token endpoint's rules as plain functions returning RFC 6749 errors.
 //! - [`authorize`]: the authorization-code flow: requests, codes, PKCE.
+//! - [`audit`]: the closed list of audited actions.
 
 // Security code never unwraps: every failure is an error the caller handles.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod account;
+pub mod audit;
 pub mod authorize;
 pub mod crypto;
 pub mod grant;

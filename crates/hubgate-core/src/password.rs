@@ -18,12 +18,18 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// A small bundled list of passwords long enough to pass the length rule
+/// that breach corpora still show often.
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
     #[error("the password must be at least {MIN_PASSWORD_LEN} characters")]
     TooShort,
+    #[error("this password is too common or too simple: choose another")]
+    TooCommon,
     #[error("the password could not be hashed")]
     Hashing,
 }
@@ -203,9 +209,7 @@ impl PasswordHasher for InBlock<'_> {
 /// Returns the PHC string (`$argon2id$v=19$…`) to store. Blocks (waiting for
 /// a pool block if all are busy).
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(PasswordError::TooShort);
-    }
+    check_strength(password)?;
     let salt = SaltString::generate(&mut OsRng);
     POOL.with_block(|blocks| {
         InBlock {
@@ -215,6 +219,27 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
         .map(|hash| hash.to_string())
         .map_err(|_| PasswordError::Hashing)
     })
+}
+
+/// Refuses a password a person should not choose: shorter than
+/// [`MIN_PASSWORD_LEN`], one character repeated, or on the bundled list of
+/// common ones (compared ignoring case).
+pub fn check_strength(password: &str) -> Result<(), PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(PasswordError::TooShort);
+    }
+    let lower = password.to_lowercase();
+    let mut chars = lower.chars();
+    let first = chars.next();
+    let one_character = chars.all(|c| Some(c) == first);
+    let listed = COMMON_PASSWORDS
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .any(|common| common == lower);
+    if one_character || listed {
+        return Err(PasswordError::TooCommon);
+    }
+    Ok(())
 }
 
 /// False for a wrong password and for a malformed stored hash alike. Blocks
@@ -303,8 +328,23 @@ mod tests {
     }
 
     #[test]
-    fn short_passwords_are_refused() {
+    fn short_common_and_simple_passwords_are_refused() {
         assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
+        assert_eq!(hash_password("elevenchars"), Err(PasswordError::TooShort));
+        assert_eq!(
+            check_strength("Password1234"),
+            Err(PasswordError::TooCommon)
+        );
+        assert_eq!(
+            check_strength("QWERTY123456"),
+            Err(PasswordError::TooCommon)
+        );
+        assert_eq!(
+            check_strength("zzzzzzzzzzzzzz"),
+            Err(PasswordError::TooCommon)
+        );
+        assert_eq!(check_strength("violet tram anchor"), Ok(()));
+        assert_eq!(check_strength(&generate_password()), Ok(()));
     }
 
     #[test]

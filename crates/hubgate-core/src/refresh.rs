@@ -14,8 +14,10 @@ use crate::ids::{AccountId, FamilyId, IntegrationId, UserId};
 use crate::scope::ScopeSet;
 
 pub const PREFIX: &str = "hgr_";
-const VERSION: u8 = 1;
-const PLAINTEXT_LEN: usize = 1 + 16 + 4 + 16 + 16 + 16 + 1 + 4 + 8 + 8;
+/// Version 2 carries the scope in two bytes (version 1, one byte, predates
+/// the management scopes and is still read).
+const VERSION: u8 = 2;
+const PLAINTEXT_LEN: usize = 1 + 16 + 4 + 16 + 16 + 16 + 2 + 4 + 8 + 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshClaims {
@@ -44,7 +46,7 @@ impl RefreshClaims {
         plain.extend_from_slice(&self.integration.to_bytes());
         plain.extend_from_slice(&self.account.to_bytes());
         plain.extend_from_slice(&self.user.to_bytes());
-        plain.push(self.scope.bits());
+        plain.extend_from_slice(&self.scope.bits().to_be_bytes());
         plain.extend_from_slice(&self.epoch.to_be_bytes());
         plain.extend_from_slice(&self.issued_at.to_be_bytes());
         plain.extend_from_slice(&self.expires_at.to_be_bytes());
@@ -61,9 +63,11 @@ impl RefreshClaims {
         let plain = master
             .open(Purpose::RefreshToken, PREFIX.as_bytes(), &sealed)
             .map_err(|_| BadRefreshToken)?;
-        if plain.len() != PLAINTEXT_LEN || plain.first() != Some(&VERSION) {
-            return Err(BadRefreshToken);
-        }
+        let version = match (plain.first(), plain.len()) {
+            (Some(&VERSION), PLAINTEXT_LEN) => VERSION,
+            (Some(1), len) if len == PLAINTEXT_LEN - 1 => 1,
+            _ => return Err(BadRefreshToken),
+        };
         let mut reader = Reader(&plain[1..]);
         Ok(Self {
             family: FamilyId::from_bytes(reader.take()?),
@@ -71,7 +75,14 @@ impl RefreshClaims {
             integration: IntegrationId::from_bytes(reader.take()?),
             account: AccountId::from_bytes(reader.take()?),
             user: UserId::from_bytes(reader.take()?),
-            scope: ScopeSet::from_bits(reader.take::<1>()?[0]).ok_or(BadRefreshToken)?,
+            scope: {
+                let bits = if version == 1 {
+                    u16::from(reader.take::<1>()?[0])
+                } else {
+                    u16::from_be_bytes(reader.take()?)
+                };
+                ScopeSet::from_bits(bits).ok_or(BadRefreshToken)?
+            },
             epoch: u32::from_be_bytes(reader.take()?),
             issued_at: i64::from_be_bytes(reader.take()?),
             expires_at: i64::from_be_bytes(reader.take()?),
@@ -154,6 +165,25 @@ mod tests {
             RefreshClaims::open(&master, "hgr_!!!"),
             Err(BadRefreshToken)
         );
+    }
+
+    #[test]
+    fn a_version_1_token_issued_before_the_management_scopes_still_opens() {
+        let (_, master) = MasterKey::generate();
+        let claims = claims();
+        let mut plain = vec![1];
+        plain.extend_from_slice(&claims.family.to_bytes());
+        plain.extend_from_slice(&claims.generation.to_be_bytes());
+        plain.extend_from_slice(&claims.integration.to_bytes());
+        plain.extend_from_slice(&claims.account.to_bytes());
+        plain.extend_from_slice(&claims.user.to_bytes());
+        plain.push(u8::try_from(claims.scope.bits()).expect("the guide's scopes fit a byte"));
+        plain.extend_from_slice(&claims.epoch.to_be_bytes());
+        plain.extend_from_slice(&claims.issued_at.to_be_bytes());
+        plain.extend_from_slice(&claims.expires_at.to_be_bytes());
+        let sealed = master.seal(Purpose::RefreshToken, PREFIX.as_bytes(), &plain);
+        let token = format!("{PREFIX}{}", crypto::base64url(&sealed));
+        assert_eq!(RefreshClaims::open(&master, &token), Ok(claims));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The five scopes of the guide, as a small set type.
+//! The guide's five scopes and hubgate's management scopes, as a small set type.
 
 use std::fmt;
 
@@ -11,15 +11,38 @@ pub enum Scope {
     HubsRead,
     HubsWrite,
     AccountsRead,
+    IntegrationsRead,
+    IntegrationsWrite,
+    MembersRead,
+    MembersWrite,
+    AuditRead,
+    HubsManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Sub,
         Scope::Email,
         Scope::HubsRead,
         Scope::HubsWrite,
         Scope::AccountsRead,
+        Scope::IntegrationsRead,
+        Scope::IntegrationsWrite,
+        Scope::MembersRead,
+        Scope::MembersWrite,
+        Scope::AuditRead,
+        Scope::HubsManage,
+    ];
+
+    /// The scopes of the management API: only an owner or admin may let an
+    /// integration use them.
+    pub const MANAGEMENT: [Scope; 6] = [
+        Scope::IntegrationsRead,
+        Scope::IntegrationsWrite,
+        Scope::MembersRead,
+        Scope::MembersWrite,
+        Scope::AuditRead,
+        Scope::HubsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +52,12 @@ impl Scope {
             Self::HubsRead => "hubs:read",
             Self::HubsWrite => "hubs:write",
             Self::AccountsRead => "accounts:read",
+            Self::IntegrationsRead => "integrations:read",
+            Self::IntegrationsWrite => "integrations:write",
+            Self::MembersRead => "members:read",
+            Self::MembersWrite => "members:write",
+            Self::AuditRead => "audit:read",
+            Self::HubsManage => "hubs:manage",
         }
     }
 
@@ -44,10 +73,20 @@ impl Scope {
             Self::HubsRead => "read hub and switch data",
             Self::HubsWrite => "change hub and switch names, rooms and settings",
             Self::AccountsRead => "read the account information",
+            Self::IntegrationsRead => "list the account's integrations and their settings",
+            Self::IntegrationsWrite => {
+                "create, change, rotate the secrets of and delete the account's integrations"
+            }
+            Self::MembersRead => "list the account's members and their roles",
+            Self::MembersWrite => {
+                "add and remove members, change their roles, reset their passwords"
+            }
+            Self::AuditRead => "read and export the account's audit log",
+            Self::HubsManage => "add hubs and switches to the account and remove them",
         }
     }
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << (self as u8)
     }
 }
@@ -64,7 +103,7 @@ pub struct UnknownScope(pub String);
 
 /// A set of scopes. Its text form is space-separated in a fixed order (RFC 6749 §3.3).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct ScopeSet(u8);
+pub struct ScopeSet(u16);
 
 impl ScopeSet {
     pub const EMPTY: ScopeSet = ScopeSet(0);
@@ -98,11 +137,11 @@ impl ScopeSet {
         Scope::ALL.into_iter().filter(move |s| self.contains(*s))
     }
 
-    pub fn bits(self) -> u8 {
+    pub fn bits(self) -> u16 {
         self.0
     }
 
-    pub fn from_bits(bits: u8) -> Option<Self> {
+    pub fn from_bits(bits: u16) -> Option<Self> {
         (bits & !Self::all().0 == 0).then_some(Self(bits))
     }
 }
@@ -180,6 +219,8 @@ mod tests {
     fn bits_round_trip_and_reject_unknown_bits() {
         let set = ScopeSet::parse("email accounts:read").unwrap();
         assert_eq!(ScopeSet::from_bits(set.bits()), Some(set));
-        assert_eq!(ScopeSet::from_bits(0x80), None);
+        assert_eq!(ScopeSet::from_bits(0x8000), None);
+        let management = ScopeSet::parse("integrations:write hubs:manage").unwrap();
+        assert_eq!(ScopeSet::from_bits(management.bits()), Some(management));
     }
 }

@@ -4,19 +4,20 @@
 //! ×250"), with each integration's last-used time. Counting is a map update
 //! under a short lock: no write, no channel, no task wake-up per request.
 //! Each row is also a structured log line (target `hubgate::audit`).
-//! Management actions are written at once by [`crate::manage::audit`].
+//! Management actions are written with their change, by the `app` layer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hubgate_core::audit::AuditAction;
 use hubgate_core::ids::{AccountId, IntegrationId};
 use hubgate_store::{AuditEvent, Store};
 use time::OffsetDateTime;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
-type CountKey = (AccountId, String, &'static str, String);
+type CountKey = (AccountId, String, AuditAction, String);
 
 #[derive(Default)]
 struct Pending {
@@ -71,7 +72,7 @@ impl Auditor {
         account: AccountId,
         integration: IntegrationId,
         client_id: &str,
-        action: &'static str,
+        action: AuditAction,
         detail: &str,
     ) {
         let mut pending = self
@@ -82,7 +83,7 @@ impl Auditor {
             .counts
             .entry((account, client_id.to_owned(), action, detail.to_owned()))
             .or_default() += 1;
-        if action != "client_auth.failed" {
+        if action != AuditAction::ClientAuthFailed {
             pending.used.insert(integration, hubgate_core::now());
         }
     }
@@ -107,7 +108,7 @@ impl Auditor {
                 account_id,
                 at: now,
                 actor: subject.clone(),
-                action: action.to_owned(),
+                action,
                 subject,
                 detail: if n == 1 {
                     detail

@@ -10,7 +10,9 @@
 //! - [`registry`]: each node's in-memory view of integrations and revocations,
 //!   following the store's change log.
 //! - [`docs`]: the OpenAPI document generated from the handlers, and Swagger UI.
-//! - [`manage`] and [`bootstrap`]: the operations the admin CLI and console share.
+//! - [`app`]: the application layer: every management operation and token
+//!   flow, called by the console, the management API and the admin tool alike;
+//!   [`bootstrap`] seeds an empty store.
 //!
 //! A request flows router → thin handler (extract, authorise first) → domain
 //! function in `hubgate_core` → store.
@@ -19,6 +21,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub(crate) mod api;
+pub mod app;
 pub mod auditor;
 mod body_limit;
 pub mod bootstrap;
@@ -29,7 +32,6 @@ pub mod docs;
 pub(crate) mod identity;
 pub mod keys;
 pub mod logsafe;
-pub mod manage;
 pub mod metrics;
 pub(crate) mod ops;
 pub mod registry;

@@ -29,13 +29,7 @@ pub struct Metrics {
     requests: RwLock<HashMap<RequestKey, (Counter, Histogram)>>,
 }
 
-/// The grant types the token endpoint counts.
-#[derive(Debug, Clone, Copy)]
-pub enum GrantKind {
-    ClientCredentials,
-    RefreshToken,
-    AuthorizationCode,
-}
+pub use hubgate_core::grant::GrantKind;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -64,14 +58,9 @@ impl Metrics {
     }
 
     pub fn token_issued(&self, grant: GrantKind) {
-        let grant = match grant {
-            GrantKind::ClientCredentials => "client_credentials",
-            GrantKind::RefreshToken => "refresh_token",
-            GrantKind::AuthorizationCode => "authorization_code",
-        };
         self.counter(
             "hubgate_tokens_issued_total",
-            vec![Label::new("grant_type", grant)],
+            vec![Label::new("grant_type", grant.as_str())],
         )
         .increment(1);
     }

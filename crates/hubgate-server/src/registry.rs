@@ -52,6 +52,8 @@ pub enum Revoked {
     Token,
     /// The user left the account, lost the role, or withdrew consent.
     Grant,
+    /// The integration's scopes were narrowed past the token's.
+    ScopeWithdrawn,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -171,6 +173,9 @@ impl Registry {
         }
         if client.integration.token_epoch != claims.epoch {
             return Err(Revoked::OldEpoch);
+        }
+        if !claims.scope.is_subset_of(client.integration.scopes) {
+            return Err(Revoked::ScopeWithdrawn);
         }
         if claims.family_id.is_some_and(|f| self.family_revoked(f)) {
             return Err(Revoked::Family);

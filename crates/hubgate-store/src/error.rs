@@ -40,3 +40,13 @@ pub(crate) fn on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> Store
         _ => StoreError::Database(error),
     }
 }
+
+/// A write's foreign-key violation (its account, user or integration is
+/// gone) as `NotFound`, and a unique violation as `Conflict(what)`.
+pub(crate) fn on_constraint(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match error.as_database_error() {
+        Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        Some(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(error),
+    }
+}

@@ -25,6 +25,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use hubgate_core::account::{Account, Membership, Role, User};
+use hubgate_core::audit::AuditAction;
 use hubgate_core::authorize::{AuthorizationCode, CodeUse};
 use hubgate_core::grant::GrantRevocation;
 use hubgate_core::hub::{Hub, HubChange, HubKind};
@@ -79,15 +80,51 @@ pub struct Consent {
     pub granted_at: OffsetDateTime,
 }
 
-/// One entry of an account's audit log.
+/// One entry of an account's audit log. Management changes pass theirs to
+/// the write that makes the change, so both commit together or neither does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub account_id: AccountId,
     pub at: OffsetDateTime,
+    /// Who: an email, a client_id, or "admin tool".
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
+    /// What: usually a client_id, an email or a hub id.
     pub subject: String,
     pub detail: String,
+}
+
+/// An audit event as stored, with its position in the account's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Increases with every event: the cursor for paging back in time.
+    pub seq: i64,
+    pub event: AuditEvent,
+}
+
+/// Which of an account's audit events to read: newest first, before
+/// `before` (a `seq`), at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub action: Option<AuditAction>,
+    pub actor: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A new password for a user, and what it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordWrite<'a> {
+    pub user: UserId,
+    /// An Argon2id PHC string.
+    pub password_hash: &'a str,
+    /// A one-time password: to be replaced at the next login.
+    pub must_change: bool,
+    /// Every session of the user ends but this one (the browser that
+    /// changed its own password stays logged in).
+    pub keep_session: Option<&'a [u8; 32]>,
 }
 
 /// Filters of `GET /api/v1/hubs`.
@@ -140,10 +177,13 @@ pub trait Store: Send + Sync + 'static {
     async fn count_users(&self) -> Result<i64>;
     /// `Conflict` when the email is taken.
     async fn insert_user(&self, user: &User) -> Result<()>;
+    /// Replaces a user's password and ends their other sessions, with the
+    /// audit events in the same transaction; `NotFound` if the user is gone.
+    async fn set_password(&self, write: PasswordWrite<'_>, audit: &[AuditEvent]) -> Result<()>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
 
-    async fn insert_account(&self, account: &Account) -> Result<()>;
+    async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()>;
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
     async fn list_accounts(&self) -> Result<Vec<Account>>;
     /// Adds the user to the account, or changes their role there, in one
@@ -152,7 +192,12 @@ pub trait Store: Send + Sync + 'static {
     /// every acting user (see `Integration::acting_user`) with a role that
     /// covers their integrations' scopes. A role that may delegate less than
     /// before revokes the user's grants in the account.
-    async fn put_membership(&self, membership: &Membership, write: MembershipWrite) -> Result<()>;
+    async fn put_membership(
+        &self,
+        membership: &Membership,
+        write: MembershipWrite,
+        audit: &AuditEvent,
+    ) -> Result<()>;
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
     /// The user's role in the account, if a member.
     async fn membership(&self, account: AccountId, user: UserId) -> Result<Option<Role>>;
@@ -163,22 +208,33 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         user: UserId,
         write: MembershipWrite,
+        audit: &AuditEvent,
     ) -> Result<()>;
     /// Members with their roles, owners first, then by when they joined.
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>>;
 
     /// `Refused` unless the acting user is a member whose role covers the scopes.
-    async fn insert_integration(&self, integration: &Integration) -> Result<()>;
+    async fn insert_integration(&self, integration: &Integration, audit: &AuditEvent)
+    -> Result<()>;
     /// Replaces every mutable field; `NotFound` if it is gone; `Refused` as
     /// `insert_integration`.
-    async fn update_integration(&self, integration: &Integration) -> Result<()>;
-    async fn delete_integration(&self, id: IntegrationId) -> Result<()>;
+    async fn update_integration(&self, integration: &Integration, audit: &AuditEvent)
+    -> Result<()>;
+    async fn delete_integration(&self, id: IntegrationId, audit: &AuditEvent) -> Result<()>;
     async fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>>;
     async fn integration_by_client_id(&self, client_id: &ClientId) -> Result<Option<Integration>>;
     async fn list_integrations(&self, account: Option<AccountId>) -> Result<Vec<Integration>>;
 
     /// `Conflict` when the serial is taken.
-    async fn insert_hub(&self, hub: &Hub) -> Result<()>;
+    async fn insert_hub(&self, hub: &Hub, audit: &AuditEvent) -> Result<()>;
+    /// Removes a hub of this account; `NotFound` if there is none.
+    async fn delete_hub(
+        &self,
+        account: AccountId,
+        id: HubId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<()>;
     /// A hub of this account; another account's hub is `None`.
     async fn hub(&self, account: AccountId, id: HubId) -> Result<Option<Hub>>;
     /// Hubs ordered by id, after the cursor.
@@ -262,6 +318,7 @@ pub trait Store: Send + Sync + 'static {
         integration: IntegrationId,
         now: OffsetDateTime,
         revoke_until: i64,
+        audit: &AuditEvent,
     ) -> Result<()>;
 
     async fn insert_session(
@@ -275,10 +332,12 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<Option<UserId>>;
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<()>;
 
-    /// Appends events in one transaction.
+    /// Appends events in one transaction (events that are not a change of
+    /// their own: token counts, a revealed secret).
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<()>;
-    /// The newest events of an account, newest first.
-    async fn audit_events(&self, account: AccountId, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// An account's events matching the query, newest first.
+    async fn audit_events(&self, account: AccountId, query: &AuditQuery)
+    -> Result<Vec<AuditEntry>>;
     /// Records when integrations were last used (only ever moves forward).
     async fn touch_integrations(&self, used: &[(IntegrationId, OffsetDateTime)]) -> Result<()>;
     async fn integration_last_used(&self, id: IntegrationId) -> Result<Option<OffsetDateTime>>;

@@ -35,8 +35,12 @@ pub(crate) struct UserRow {
     id: String,
     email: String,
     password_hash: String,
+    must_change_password: bool,
     created_at: i64,
 }
+
+/// The columns of a [`UserRow`], in its order.
+pub(crate) const USER_COLUMNS: &str = "id, email, password_hash, must_change_password, created_at";
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
@@ -46,6 +50,7 @@ impl TryFrom<UserRow> for User {
             id: id::<UserId>(&row.id)?,
             email: row.email,
             password_hash: row.password_hash,
+            must_change_password: row.must_change_password,
             created_at: time(row.created_at)?,
         })
     }

@@ -19,13 +19,14 @@ macro_rules! sql_store {
             use sqlx::QueryBuilder;
             use time::OffsetDateTime;
 
-            use crate::error::on_unique;
+            use crate::error::{on_constraint, on_unique};
             use crate::rows::{
                 self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, HubRow, IntegrationRow, KeyRow, UserRow,
+                USER_COLUMNS,
             };
             use crate::{
-                AuditEvent, Change, Consent, HubFilter, MembershipWrite, Result, RevocationSnapshot, RotationRequest,
-                Store, StoreError,
+                AuditEntry, AuditEvent, AuditQuery, Change, Consent, HubFilter, MembershipWrite, PasswordWrite, Result,
+                RevocationSnapshot, RotationRequest, Store, StoreError,
             };
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};
             use hubgate_core::grant::GrantRevocation;
@@ -52,6 +53,27 @@ async fn log_change(
         .bind(now.unix_timestamp())
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Writes audit events inside the caller's transaction, so they commit with
+/// the change they record. An event of an account that is gone is `NotFound`.
+async fn audit_in_tx(conn: &mut $conn, events: &[AuditEvent]) -> Result<()> {
+    for event in events {
+        sqlx::query(
+            "INSERT INTO audit_events (account_id, at, actor, action, subject, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(event.account_id.to_string())
+        .bind(event.at.unix_timestamp())
+        .bind(&event.actor)
+        .bind(event.action.as_str())
+        .bind(&event.subject)
+        .bind(&event.detail)
+        .execute(&mut *conn)
+        .await
+        .map_err(on_constraint("an audit event"))?;
+    }
     Ok(())
 }
 
@@ -209,10 +231,7 @@ async fn change_membership(
             .execute(&mut *conn)
             .await,
     };
-    match result {
-        Err(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => Err(StoreError::NotFound),
-        other => other.map(drop).map_err(StoreError::from),
-    }
+    result.map(drop).map_err(on_constraint("a membership"))
 }
 
 /// Which requests' grants still hold: the user is a member of the account
@@ -510,12 +529,11 @@ impl Store for $store {
     }
 
     async fn insert_user(&self, user: &User) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
+        sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"))
         .bind(user.id.to_string())
         .bind(&user.email)
         .bind(&user.password_hash)
+        .bind(user.must_change_password)
         .bind(user.created_at.unix_timestamp())
         .execute(&self.writer)
         .await
@@ -523,9 +541,32 @@ impl Store for $store {
         Ok(())
     }
 
+    async fn set_password(&self, write: PasswordWrite<'_>, audit: &[AuditEvent]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let updated = sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1")
+            .bind(write.user.to_string())
+            .bind(write.password_hash)
+            .bind(write.must_change)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // A hash no session has: ends them all when none is kept.
+        let kept: &[u8] = write.keep_session.map_or(&[], |hash| hash.as_slice());
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND hash <> $2")
+            .bind(write.user.to_string())
+            .bind(kept)
+            .execute(&mut *tx)
+            .await?;
+        audit_in_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
         let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = $1")
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                 .bind(id.to_string())
                 .fetch_optional(&self.reader)
                 .await?;
@@ -533,22 +574,25 @@ impl Store for $store {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, email, password_hash, created_at FROM users WHERE email = $1",
-        )
+        let row: Option<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
         .bind(email)
         .fetch_optional(&self.reader)
         .await?;
         row.map(User::try_from).transpose()
     }
 
-    async fn insert_account(&self, account: &Account) -> Result<()> {
+    async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(account.id.to_string())
             .bind(&account.name)
             .bind(account.created_at.unix_timestamp())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -569,9 +613,10 @@ impl Store for $store {
         rows.into_iter().map(Account::try_from).collect()
     }
 
-    async fn put_membership(&self, membership: &Membership, write: MembershipWrite) -> Result<()> {
+    async fn put_membership(&self, membership: &Membership, write: MembershipWrite, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin_locking().await?;
         change_membership(&mut tx, membership.account_id, membership.user_id, Some(membership.role), write).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -596,16 +641,23 @@ impl Store for $store {
         rows.into_iter().map(<(Account, Role)>::try_from).collect()
     }
 
-    async fn remove_membership(&self, account: AccountId, user: UserId, write: MembershipWrite) -> Result<()> {
+    async fn remove_membership(
+        &self,
+        account: AccountId,
+        user: UserId,
+        write: MembershipWrite,
+        audit: &AuditEvent,
+    ) -> Result<()> {
         let mut tx = self.begin_locking().await?;
         change_membership(&mut tx, account, user, None, write).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>> {
-        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
-            "SELECT u.id, u.email, u.password_hash, u.created_at, m.role FROM memberships m \
+        let rows: Vec<(String, String, String, bool, i64, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.password_hash, u.must_change_password, u.created_at, m.role FROM memberships m \
              JOIN users u ON u.id = m.user_id WHERE m.account_id = $1 \
              ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at, u.id",
         )
@@ -613,11 +665,12 @@ impl Store for $store {
         .fetch_all(&self.reader)
         .await?;
         rows.into_iter()
-            .map(|(id, email, password_hash, created_at, role)| {
+            .map(|(id, email, password_hash, must_change_password, created_at, role)| {
                 let user = User {
                     id: rows::id(&id)?,
                     email,
                     password_hash,
+                    must_change_password,
                     created_at: rows::time(created_at)?,
                 };
                 Ok((user, role.parse().map_err(StoreError::Corrupt)?))
@@ -625,8 +678,8 @@ impl Store for $store {
             .collect()
     }
 
-    async fn insert_integration(&self, i: &Integration) -> Result<()> {
-        let now = hubgate_core::now();
+    async fn insert_integration(&self, i: &Integration, audit: &AuditEvent) -> Result<()> {
+        let now = audit.at;
         let mut tx = self.begin_locking().await?;
         lock_account(&mut tx, i.account_id).await?;
         check_acting_user(&mut tx, i.account_id, i.acting_user, i.scopes).await?;
@@ -655,17 +708,15 @@ impl Store for $store {
         .bind(now.unix_timestamp())
         .execute(&mut *tx)
         .await
-        .map_err(|e| match e.as_database_error() {
-            Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-            _ => on_unique("an integration with this client_id")(e),
-        })?;
+        .map_err(on_constraint("an integration with this client_id"))?;
         log_change(&mut tx, "integration", &i.id.to_string(), None, now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn update_integration(&self, i: &Integration) -> Result<()> {
-        let now = hubgate_core::now();
+    async fn update_integration(&self, i: &Integration, audit: &AuditEvent) -> Result<()> {
+        let now = audit.at;
         let mut tx = self.begin_locking().await?;
         lock_account(&mut tx, i.account_id).await?;
         check_acting_user(&mut tx, i.account_id, i.acting_user, i.scopes).await?;
@@ -696,12 +747,13 @@ impl Store for $store {
             return Err(StoreError::NotFound);
         }
         log_change(&mut tx, "integration", &i.id.to_string(), None, now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_integration(&self, id: IntegrationId) -> Result<()> {
-        let now = hubgate_core::now();
+    async fn delete_integration(&self, id: IntegrationId, audit: &AuditEvent) -> Result<()> {
+        let now = audit.at;
         let mut tx = self.writer.begin().await?;
         let result = sqlx::query("DELETE FROM integrations WHERE id = $1")
             .bind(id.to_string())
@@ -711,6 +763,7 @@ impl Store for $store {
             return Err(StoreError::NotFound);
         }
         log_change(&mut tx, "integration", &id.to_string(), None, now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -745,7 +798,8 @@ impl Store for $store {
         rows.into_iter().map(Integration::try_from).collect()
     }
 
-    async fn insert_hub(&self, hub: &Hub) -> Result<()> {
+    async fn insert_hub(&self, hub: &Hub, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO hubs ({HUB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
@@ -763,12 +817,27 @@ impl Store for $store {
         .bind(rows::json_text(&hub.desired))
         .bind(hub.created_at.unix_timestamp())
         .bind(hub.updated_at.unix_timestamp())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| match e.as_database_error() {
-            Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-            _ => on_unique("a hub with this serial")(e),
-        })?;
+        .map_err(on_constraint("a hub with this serial"))?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_hub(&self, account: AccountId, id: HubId, now: OffsetDateTime, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let deleted = sqlx::query("DELETE FROM hubs WHERE id = $1 AND account_id = $2")
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        log_change(&mut tx, "hub", &id.to_string(), None, now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -923,10 +992,7 @@ impl Store for $store {
         .bind(now.unix_timestamp())
         .execute(&mut *tx)
         .await
-        .map_err(|e| match e.as_database_error() {
-            Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-            _ => StoreError::Database(e),
-        })?;
+        .map_err(on_constraint("a refresh-token family"))?;
         log_change(&mut tx, "family", &family_text, Some(valid_until), now).await?;
         tx.commit().await?;
         Ok(())
@@ -1038,6 +1104,7 @@ impl Store for $store {
         integration: IntegrationId,
         now: OffsetDateTime,
         revoke_until: i64,
+        audit: &AuditEvent,
     ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM consents WHERE user_id = $1 AND account_id = $2 AND integration_id = $3")
@@ -1048,6 +1115,7 @@ impl Store for $store {
             .await?;
         let key = hubgate_core::grant::GrantKey { account, user, integration: Some(integration) };
         revoke_grant(&mut tx, &GrantRevocation::new(key, now, revoke_until), now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1088,40 +1156,39 @@ impl Store for $store {
             return Ok(());
         }
         let mut tx = self.writer.begin().await?;
-        for event in events {
-            sqlx::query(
-                "INSERT INTO audit_events (account_id, at, actor, action, subject, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(event.account_id.to_string())
-            .bind(event.at.unix_timestamp())
-            .bind(&event.actor)
-            .bind(&event.action)
-            .bind(&event.subject)
-            .bind(&event.detail)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match e.as_database_error() {
-                Some(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-                _ => StoreError::Database(e),
-            })?;
-        }
+        audit_in_tx(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn audit_events(&self, account: AccountId, limit: u32) -> Result<Vec<AuditEvent>> {
-        let rows: Vec<(String, i64, String, String, String, String)> = sqlx::query_as(
-            "SELECT account_id, at, actor, action, subject, detail FROM audit_events WHERE account_id = $1 \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(account.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await?;
+    async fn audit_events(&self, account: AccountId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let mut sql = QueryBuilder::<$db>::new(
+            "SELECT id, account_id, at, actor, action, subject, detail FROM audit_events WHERE account_id = ",
+        );
+        sql.push_bind(account.to_string());
+        if let Some(action) = query.action {
+            sql.push(" AND action = ").push_bind(action.as_str());
+        }
+        if let Some(actor) = &query.actor {
+            sql.push(" AND actor = ").push_bind(actor.clone());
+        }
+        if let Some(since) = query.since {
+            sql.push(" AND at >= ").push_bind(since.unix_timestamp());
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND at < ").push_bind(until.unix_timestamp());
+        }
+        if let Some(before) = query.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+        let rows: Vec<(i64, String, i64, String, String, String, String)> =
+            sql.build_query_as().fetch_all(&self.reader).await?;
         rows.into_iter()
-            .map(|(account_id, at, actor, action, subject, detail)| {
-                Ok(AuditEvent { account_id: rows::id(&account_id)?, at: rows::time(at)?, actor, action, subject, detail })
+            .map(|(seq, account_id, at, actor, action, subject, detail)| {
+                let action = action.parse().map_err(|e: hubgate_core::audit::UnknownAction| StoreError::Corrupt(e.to_string()))?;
+                let event = AuditEvent { account_id: rows::id(&account_id)?, at: rows::time(at)?, actor, action, subject, detail };
+                Ok(AuditEntry { seq, event })
             })
             .collect()
     }

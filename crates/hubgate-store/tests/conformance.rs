@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use hubgate_core::account::{Account, Membership, Role, User};
+use hubgate_core::audit::AuditAction;
 use hubgate_core::crypto::MasterKey;
 use hubgate_core::hub::{HubChange, HubKind, demo_fleet};
 use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
@@ -60,6 +61,19 @@ fn write(at: OffsetDateTime) -> MembershipWrite {
     }
 }
 
+/// The audit event a management write carries (the store writes it in the
+/// change's transaction).
+fn audited(account: AccountId) -> hubgate_store::AuditEvent {
+    hubgate_store::AuditEvent {
+        account_id: account,
+        at: now(),
+        actor: "conformance".into(),
+        action: AuditAction::IntegrationUpdated,
+        subject: String::new(),
+        detail: String::new(),
+    }
+}
+
 /// How long the tests' revocations are kept.
 fn until() -> i64 {
     now().unix_timestamp() + 3600
@@ -70,6 +84,7 @@ async fn new_user(store: &dyn Store, account: AccountId, role: Role) -> User {
         id: UserId::new(),
         email: format!("{}@example.com", UserId::new()),
         password_hash: "$argon2id$placeholder".into(),
+        must_change_password: false,
         created_at: now(),
     };
     store.insert_user(&user).await.unwrap();
@@ -79,7 +94,7 @@ async fn new_user(store: &dyn Store, account: AccountId, role: Role) -> User {
         role,
     };
     store
-        .put_membership(&membership, write(now()))
+        .put_membership(&membership, write(now()), &audited(membership.account_id))
         .await
         .unwrap();
     user
@@ -122,11 +137,15 @@ async fn account_with_owner(store: &dyn Store) -> (Account, User) {
         name: "Acme".into(),
         created_at: now(),
     };
-    store.insert_account(&account).await.unwrap();
+    store
+        .insert_account(&account, &audited(account.id))
+        .await
+        .unwrap();
     let user = User {
         id: UserId::new(),
         email: format!("{}@example.com", UserId::new()),
         password_hash: "$argon2id$placeholder".into(),
+        must_change_password: false,
         created_at: now(),
     };
     store.insert_user(&user).await.unwrap();
@@ -138,6 +157,7 @@ async fn account_with_owner(store: &dyn Store) -> (Account, User) {
                 role: Role::Owner,
             },
             write(now()),
+            &audited(account.id),
         )
         .await
         .unwrap();
@@ -218,7 +238,10 @@ async fn a_refresh_whose_grant_no_longer_holds_is_refused_without_touching_the_f
 ) {
     let (account, owner) = account_with_owner(store).await;
     let integration = integration(account.id, owner.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let member = new_user(store, account.id, Role::Member).await;
     let until = until();
     let family = FamilyId::new();
@@ -264,12 +287,13 @@ async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_onc
         ..write(now())
     };
     assert!(matches!(
-        store.put_membership(&a, by_admin).await,
+        store.put_membership(&a, by_admin, &audited(a.account_id)).await,
         Err(StoreError::Refused(ref m)) if m.contains("only an owner")
     ));
+    let (audit_a, audit_b) = (audited(a.account_id), audited(b.account_id));
     let (one, other) = tokio::join!(
-        store.put_membership(&a, write(now())),
-        store.put_membership(&b, write(now())),
+        store.put_membership(&a, write(now()), &audit_a),
+        store.put_membership(&b, write(now()), &audit_b),
     );
     assert!(
         one.is_ok() != other.is_ok(),
@@ -282,13 +306,18 @@ async fn an_account_keeps_an_owner_even_when_two_owners_demote_each_other_at_onc
     let (owner, _) = owners.into_iter().find(|(_, r)| *r == Role::Owner).unwrap();
     assert!(matches!(
         store
-            .remove_membership(account.id, owner.id, write(now()))
+            .remove_membership(account.id, owner.id, write(now()), &audited(account.id))
             .await,
         Err(StoreError::Refused(_))
     ));
     assert!(matches!(
         store
-            .remove_membership(account.id, UserId::new(), write(now()))
+            .remove_membership(
+                account.id,
+                UserId::new(),
+                write(now()),
+                &audited(account.id)
+            )
             .await,
         Err(StoreError::NotFound)
     ));
@@ -300,9 +329,12 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
     let mut integration = integration(account.id, owner.id);
     integration.acting_user = admin.id;
     integration.name = "Writer".into();
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let refused = store
-        .remove_membership(account.id, admin.id, write(now()))
+        .remove_membership(account.id, admin.id, write(now()), &audited(account.id))
         .await;
     assert!(
         matches!(refused, Err(StoreError::Refused(ref m)) if m.contains("\"Writer\"")),
@@ -314,28 +346,35 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
         role: Role::Member,
     };
     assert!(matches!(
-        store.put_membership(&to_member, write(now())).await,
+        store
+            .put_membership(&to_member, write(now()), &audited(to_member.account_id))
+            .await,
         Err(StoreError::Refused(_))
     ));
     // A member cannot be made the acting user of an integration that writes.
     let member = new_user(store, account.id, Role::Member).await;
     integration.acting_user = member.id;
     assert!(matches!(
-        store.update_integration(&integration).await,
+        store.update_integration(&integration, &audited(integration.account_id)).await,
         Err(StoreError::Refused(ref m)) if m.contains("hubs:write")
     ));
     // Nor can someone outside the account.
     let (_, stranger) = account_with_owner(store).await;
     integration.acting_user = stranger.id;
     assert!(matches!(
-        store.update_integration(&integration).await,
+        store
+            .update_integration(&integration, &audited(integration.account_id))
+            .await,
         Err(StoreError::Refused(_))
     ));
     // Once another member acts, the first may go.
     integration.acting_user = owner.id;
-    store.update_integration(&integration).await.unwrap();
     store
-        .remove_membership(account.id, admin.id, write(now()))
+        .update_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
+    store
+        .remove_membership(account.id, admin.id, write(now()), &audited(account.id))
         .await
         .unwrap();
     assert_eq!(
@@ -352,7 +391,10 @@ async fn an_acting_user_cannot_leave_or_lose_the_role_its_integrations_need(stor
 async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn Store) {
     let (account, owner) = account_with_owner(store).await;
     let integration = integration(account.id, owner.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let admin = new_user(store, account.id, Role::Admin).await;
     let start = store.revocation_snapshot(now()).await.unwrap().seq;
     // Owner to admin takes nothing away: nothing is revoked.
@@ -361,12 +403,18 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
         user_id: admin.id,
         role: Role::Owner,
     };
-    store.put_membership(&promote, write(now())).await.unwrap();
+    store
+        .put_membership(&promote, write(now()), &audited(promote.account_id))
+        .await
+        .unwrap();
     let demote = Membership {
         role: Role::Admin,
         ..promote.clone()
     };
-    store.put_membership(&demote, write(now())).await.unwrap();
+    store
+        .put_membership(&demote, write(now()), &audited(demote.account_id))
+        .await
+        .unwrap();
     assert!(grant_revocations(&store.changes_since(start).await.unwrap()).is_empty());
     // Admin to member can no longer delegate hubs:write: every grant ends.
     let to_member = Membership {
@@ -374,13 +422,23 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
         ..promote.clone()
     };
     let at = now();
-    store.put_membership(&to_member, write(at)).await.unwrap();
     store
-        .remove_membership(account.id, admin.id, write(at))
+        .put_membership(&to_member, write(at), &audited(to_member.account_id))
         .await
         .unwrap();
     store
-        .delete_consent(owner.id, account.id, integration.id, at, until())
+        .remove_membership(account.id, admin.id, write(at), &audited(account.id))
+        .await
+        .unwrap();
+    store
+        .delete_consent(
+            owner.id,
+            account.id,
+            integration.id,
+            at,
+            until(),
+            &audited(account.id),
+        )
         .await
         .unwrap();
     let revoked = grant_revocations(&store.changes_since(start).await.unwrap());
@@ -412,7 +470,10 @@ async fn ending_a_membership_or_a_consent_revokes_the_users_grants(store: &dyn S
 async fn a_revocation_for_reuse_lasts_as_long_as_the_familys_tokens(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let family = FamilyId::new();
     // Refresh tokens end in 20 s here, access tokens in an hour.
     let refresh_expiry = now().unix_timestamp() + 20;
@@ -462,7 +523,10 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
         name: "Beta".into(),
         created_at: now(),
     };
-    store.insert_account(&other).await.unwrap();
+    store
+        .insert_account(&other, &audited(other.id))
+        .await
+        .unwrap();
     store
         .put_membership(
             &Membership {
@@ -471,6 +535,7 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
                 role: Role::Member,
             },
             write(now()),
+            &audited(other.id),
         )
         .await
         .unwrap();
@@ -482,6 +547,7 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
                 role: Role::Admin,
             },
             write(now()),
+            &audited(other.id),
         )
         .await
         .unwrap();
@@ -502,7 +568,9 @@ async fn memberships_list_the_accounts_of_a_user(store: &dyn Store) {
         role: Role::Member,
     };
     assert!(matches!(
-        store.put_membership(&missing, write(now())).await,
+        store
+            .put_membership(&missing, write(now()), &audited(missing.account_id))
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -511,7 +579,10 @@ async fn integrations_round_trip_and_log_changes(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
     let start = store.revocation_snapshot(now()).await.unwrap().seq;
     let mut integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     assert_eq!(
         store.integration_by_id(integration.id).await.unwrap(),
         Some(integration.clone())
@@ -526,7 +597,10 @@ async fn integrations_round_trip_and_log_changes(store: &dyn Store) {
 
     integration.enabled = false;
     integration.token_epoch = 3;
-    store.update_integration(&integration).await.unwrap();
+    store
+        .update_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     assert_eq!(
         store.integration_by_id(integration.id).await.unwrap(),
         Some(integration.clone())
@@ -543,14 +617,21 @@ async fn integrations_round_trip_and_log_changes(store: &dyn Store) {
         vec![]
     );
 
-    store.delete_integration(integration.id).await.unwrap();
+    store
+        .delete_integration(integration.id, &audited(integration.account_id))
+        .await
+        .unwrap();
     assert_eq!(store.integration_by_id(integration.id).await.unwrap(), None);
     assert!(matches!(
-        store.delete_integration(integration.id).await,
+        store
+            .delete_integration(integration.id, &audited(integration.account_id))
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.update_integration(&integration).await,
+        store
+            .update_integration(&integration, &audited(integration.account_id))
+            .await,
         Err(StoreError::NotFound)
     ));
 
@@ -568,14 +649,14 @@ async fn hubs_are_listed_per_account_with_filters_and_cursor(store: &dyn Store) 
     let (other, _) = account_with_owner(store).await;
     for new in demo_fleet() {
         store
-            .insert_hub(&new.into_hub(account.id, now()))
+            .insert_hub(&new.into_hub(account.id, now()), &audited(account.id))
             .await
             .unwrap();
     }
     let mut foreign = demo_fleet().remove(0);
     foreign.serial = "FOREIGN-1".into();
     store
-        .insert_hub(&foreign.into_hub(other.id, now()))
+        .insert_hub(&foreign.into_hub(other.id, now()), &audited(other.id))
         .await
         .unwrap();
 
@@ -635,7 +716,7 @@ async fn hubs_are_listed_per_account_with_filters_and_cursor(store: &dyn Store) 
     duplicate.name = "dup".into();
     assert!(matches!(
         store
-            .insert_hub(&duplicate.into_hub(account.id, now()))
+            .insert_hub(&duplicate.into_hub(account.id, now()), &audited(account.id))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -644,7 +725,10 @@ async fn hubs_are_listed_per_account_with_filters_and_cursor(store: &dyn Store) 
 async fn a_hub_patch_changes_desired_but_not_reported_state(store: &dyn Store) {
     let (account, _) = account_with_owner(store).await;
     let hub = demo_fleet().remove(0).into_hub(account.id, now());
-    store.insert_hub(&hub).await.unwrap();
+    store
+        .insert_hub(&hub, &audited(hub.account_id))
+        .await
+        .unwrap();
     let patch =
         serde_json::from_value(json!({"name": "Renamed", "desired": {"mtrmode": false}})).unwrap();
     let change = HubChange::from_patch(patch).unwrap();
@@ -688,7 +772,10 @@ async fn another_accounts_hub_is_invisible(store: &dyn Store) {
     let (account, _) = account_with_owner(store).await;
     let (other, _) = account_with_owner(store).await;
     let hub = demo_fleet().remove(0).into_hub(account.id, now());
-    store.insert_hub(&hub).await.unwrap();
+    store
+        .insert_hub(&hub, &audited(hub.account_id))
+        .await
+        .unwrap();
     assert_eq!(store.hub(other.id, hub.id).await.unwrap(), None);
     let patch = serde_json::from_value(json!({"name": "Mine now"})).unwrap();
     let change = HubChange::from_patch(patch).unwrap();
@@ -708,7 +795,10 @@ async fn another_accounts_hub_is_invisible(store: &dyn Store) {
 async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
     assert_eq!(
@@ -739,7 +829,10 @@ async fn refresh_families_rotate_once_per_generation(store: &dyn Store) {
 async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
     store
@@ -778,7 +871,10 @@ async fn reuse_of_a_rotated_generation_revokes_the_family(store: &dyn Store) {
 async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     for generation_start in [0u32, 1] {
         let family = FamilyId::new();
         let until = now().unix_timestamp() + 3600;
@@ -810,7 +906,10 @@ async fn concurrent_rotations_of_one_generation_have_one_winner(store: &dyn Stor
 async fn revocations_appear_in_the_snapshot_and_the_change_log(store: &dyn Store) {
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let start = store.revocation_snapshot(now()).await.unwrap().seq;
     let family = FamilyId::new();
     let until = now().unix_timestamp() + 3600;
@@ -872,7 +971,10 @@ async fn a_code_is_spent_once_and_a_replay_names_its_family(store: &dyn Store) {
     use hubgate_core::authorize::{AuthorizationCode, CodeUse, code_hash};
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let code = AuthorizationCode {
         hash: code_hash("hga_test"),
         integration_id: integration.id,
@@ -913,7 +1015,10 @@ async fn consents_are_kept_per_user_account_and_integration(store: &dyn Store) {
     use hubgate_store::Consent;
     let (account, user) = account_with_owner(store).await;
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     let consent = Consent {
         user_id: user.id,
         account_id: account.id,
@@ -943,7 +1048,14 @@ async fn consents_are_kept_per_user_account_and_integration(store: &dyn Store) {
         None
     );
     store
-        .delete_consent(user.id, account.id, integration.id, now(), until())
+        .delete_consent(
+            user.id,
+            account.id,
+            integration.id,
+            now(),
+            until(),
+            &audited(account.id),
+        )
         .await
         .unwrap();
     assert_eq!(store.consents_of_user(user.id).await.unwrap(), vec![]);
@@ -968,37 +1080,92 @@ async fn sessions_expire(store: &dyn Store) {
 }
 
 async fn the_audit_log_keeps_events_per_account_newest_first(store: &dyn Store) {
-    use hubgate_store::AuditEvent;
+    use hubgate_store::{AuditEvent, AuditQuery};
     let (account, user) = account_with_owner(store).await;
     let (other, _) = account_with_owner(store).await;
-    let event = |account_id, action: &str| AuditEvent {
+    let event = |account_id, action: AuditAction, actor: &str| AuditEvent {
         account_id,
         at: now(),
-        actor: user.id.to_string(),
-        action: action.into(),
+        actor: actor.into(),
+        action,
         subject: "hgc_x".into(),
         detail: String::new(),
     };
     store
         .append_audit(&[
-            event(account.id, "integration.created"),
-            event(account.id, "token.issued"),
+            event(account.id, AuditAction::IntegrationCreated, "kim"),
+            event(account.id, AuditAction::TokenIssued, "hgc_x"),
+            event(account.id, AuditAction::TokenIssued, "hgc_y"),
         ])
         .await
         .unwrap();
     store
-        .append_audit(&[event(other.id, "token.issued")])
+        .append_audit(&[event(other.id, AuditAction::TokenIssued, "hgc_x")])
         .await
         .unwrap();
-    let log = store.audit_events(account.id, 10).await.unwrap();
+    let query = |action, actor: Option<&str>, before, limit| AuditQuery {
+        action,
+        actor: actor.map(str::to_owned),
+        before,
+        limit,
+        ..Default::default()
+    };
+    let tokens = store
+        .audit_events(
+            account.id,
+            &query(Some(AuditAction::TokenIssued), None, None, 10),
+        )
+        .await
+        .unwrap();
     assert_eq!(
-        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-        ["token.issued", "integration.created"]
+        tokens
+            .iter()
+            .map(|e| e.event.actor.as_str())
+            .collect::<Vec<_>>(),
+        ["hgc_y", "hgc_x"],
+        "newest first, this account's only"
     );
-    assert_eq!(store.audit_events(account.id, 1).await.unwrap().len(), 1);
+    let first = store
+        .audit_events(account.id, &query(None, None, None, 1))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].event.actor, "hgc_y");
+    let next = store
+        .audit_events(account.id, &query(None, None, Some(first[0].seq), 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter()
+            .map(|e| e.event.actor.as_str())
+            .collect::<Vec<_>>(),
+        ["hgc_x", "kim"],
+        "the page before the cursor"
+    );
+    let by_kim = store
+        .audit_events(account.id, &query(None, Some("kim"), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(by_kim.len(), 1);
+    assert_eq!(by_kim[0].event.action, AuditAction::IntegrationCreated);
+    let later = AuditQuery {
+        since: Some(now() + time::Duration::hours(1)),
+        limit: 10,
+        ..Default::default()
+    };
+    assert!(
+        store
+            .audit_events(account.id, &later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let integration = integration(account.id, user.id);
-    store.insert_integration(&integration).await.unwrap();
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
     assert_eq!(
         store.integration_last_used(integration.id).await.unwrap(),
         None

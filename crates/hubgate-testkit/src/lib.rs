@@ -10,8 +10,8 @@ use hubgate_core::account::{Role, User};
 use hubgate_core::crypto::MasterKey;
 use hubgate_core::ids::AccountId;
 use hubgate_core::integration::{Integration, IntegrationSettings};
+use hubgate_server::app::{Manager, OPERATOR};
 use hubgate_server::bootstrap::{BootstrapOptions, bootstrap};
-use hubgate_server::manage;
 use hubgate_server::{AppState, ServerConfig};
 use hubgate_store::Store;
 use hubgate_store::sqlite::SqliteStore;
@@ -54,7 +54,7 @@ impl TestApp {
             admin_email: "owner@example.com".into(),
             demo_hubs: true,
         };
-        let first = bootstrap(store.as_ref(), &options, now)
+        let first = bootstrap(store.as_ref(), &master, &options, now)
             .await
             .expect("bootstrap")
             .expect("empty store");
@@ -91,6 +91,16 @@ impl TestApp {
         url
     }
 
+    /// The application layer as the operator, now.
+    pub fn manager(&self) -> Manager<'_> {
+        Manager::new(
+            self.store.as_ref(),
+            &self.master,
+            &OPERATOR,
+            hubgate_core::now(),
+        )
+    }
+
     pub async fn integration(&self, scopes: &str) -> Creds {
         self.integration_in(self.account, scopes, true).await
     }
@@ -109,16 +119,11 @@ impl TestApp {
             true,
         )
         .expect("settings");
-        let created = manage::create_integration(
-            self.store.as_ref(),
-            &self.master,
-            account,
-            None,
-            settings,
-            hubgate_core::now(),
-        )
-        .await
-        .expect("create integration");
+        let created = self
+            .manager()
+            .create_integration(account, settings, None)
+            .await
+            .expect("create integration");
         Creds {
             client_id: created.integration.client_id.to_string(),
             secret: created.secret.expose().to_owned(),
@@ -128,30 +133,28 @@ impl TestApp {
 
     /// A second account with its own owner, hubs and integration.
     pub async fn other_account(&self) -> (AccountId, Creds) {
-        let now = hubgate_core::now();
-        let account = manage::create_account(self.store.as_ref(), "Other", now)
-            .await
-            .expect("account");
+        let manager = self.manager();
+        let account = manager.create_account("Other").await.expect("account");
         let email = format!("owner-{}@other.example", account.id);
-        manage::create_user(
-            self.store.as_ref(),
-            &email,
-            "password123",
-            Some((account.id, Role::Owner)),
-            now,
-        )
-        .await
-        .expect("user");
-        manage::create_hub(
-            self.store.as_ref(),
-            account.id,
-            &format!("OTHER-{}", &account.id.to_string()[4..12]),
-            "Other hub",
-            hubgate_core::hub::HubKind::Hub,
-            now,
-        )
-        .await
-        .expect("hub");
+        manager
+            .create_user(
+                &email,
+                "other owner password",
+                false,
+                Some((account.id, Role::Owner)),
+            )
+            .await
+            .expect("user");
+        manager
+            .create_hub(
+                account.id,
+                &format!("OTHER-{}", &account.id.to_string()[4..12]),
+                "Other hub",
+                hubgate_core::hub::HubKind::Hub,
+                None,
+            )
+            .await
+            .expect("hub");
         let creds = self.integration_in(account.id, ALL_SCOPES, true).await;
         (account.id, creds)
     }

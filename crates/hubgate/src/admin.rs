@@ -14,7 +14,7 @@ use hubgate_core::crypto::MasterKey;
 use hubgate_core::hub::{Hub, parse_kind};
 use hubgate_core::ids::AccountId;
 use hubgate_core::integration::{Integration, IntegrationSettings};
-use hubgate_server::manage::{self, Authority, ManageError};
+use hubgate_server::app::{Actor, AppError, Manager};
 use hubgate_store::Store;
 use serde_json::{Value, json};
 use time::Duration;
@@ -29,7 +29,7 @@ use crate::master_key;
 #[derive(Debug, thiserror::Error)]
 enum AdminError {
     #[error(transparent)]
-    Manage(#[from] ManageError),
+    Manage(#[from] AppError),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -37,16 +37,17 @@ enum AdminError {
 impl AdminError {
     fn exit_code(&self) -> u8 {
         match self {
-            Self::Manage(ManageError::Invalid(_)) => 2,
-            Self::Manage(ManageError::NotFound(_)) => 3,
-            Self::Manage(ManageError::Conflict(_)) => 4,
+            Self::Manage(AppError::Invalid(_)) => 2,
+            Self::Manage(AppError::NotFound(_)) => 3,
+            Self::Manage(AppError::Conflict(_)) => 4,
+            Self::Manage(AppError::Forbidden(_)) => 2,
             _ => 1,
         }
     }
 }
 
 fn invalid(message: impl Into<String>) -> AdminError {
-    AdminError::Manage(ManageError::Invalid(message.into()))
+    AdminError::Manage(AppError::Invalid(message.into()))
 }
 
 pub async fn run(args: AdminArgs) -> ExitCode {
@@ -117,11 +118,8 @@ async fn user_by_email(
     email: &str,
 ) -> Result<hubgate_core::account::User, AdminError> {
     let email = hubgate_core::account::clean_email(email).map_err(|e| invalid(e.to_string()))?;
-    let user = store
-        .user_by_email(&email)
-        .await
-        .map_err(ManageError::from)?;
-    Ok(user.ok_or(ManageError::NotFound("user"))?)
+    let user = store.user_by_email(&email).await.map_err(AppError::from)?;
+    Ok(user.ok_or(AppError::NotFound("user"))?)
 }
 
 fn parse_role(raw: &str) -> Result<Role, AdminError> {
@@ -154,31 +152,30 @@ async fn run_command(
     now: time::OffsetDateTime,
 ) -> Result<Printed, AdminError> {
     let master = master_key::load(data_dir).map_err(|e| invalid(format!("{e:#}")))?;
-    manage::verify_master_key(store, &master).await?;
+    hubgate_server::app::accounts::verify_master_key(store, &master).await?;
+    let operator = Actor::Operator;
+    let manager = Manager::new(store, &master, &operator, now);
     match command {
-        AdminCommand::Account(command) => account(store, command, now).await,
-        AdminCommand::User(command) => user(store, command, now).await,
-        AdminCommand::Integration(command) => integration(store, &master, command, now).await,
-        AdminCommand::Hub(command) => hub(store, command, now).await,
+        AdminCommand::Account(command) => account(&manager, command).await,
+        AdminCommand::User(command) => user(&manager, command).await,
+        AdminCommand::Integration(command) => integration(&manager, command).await,
+        AdminCommand::Hub(command) => hub(&manager, command).await,
         AdminCommand::Key(command) => key(store, &master, command, now).await,
     }
 }
 
-async fn account(
-    store: &dyn Store,
-    command: AccountCommand,
-    now: time::OffsetDateTime,
-) -> Result<Printed, AdminError> {
+async fn account(manager: &Manager<'_>, command: AccountCommand) -> Result<Printed, AdminError> {
+    let store = manager.store;
     match command {
         AccountCommand::Create { name } => {
-            let account = manage::create_account(store, &name, now).await?;
+            let account = manager.create_account(&name).await?;
             Ok(Printed {
                 json: json!({"id": account.id, "name": account.name}),
                 text: format!("created account {} ({})", account.name, account.id),
             })
         }
         AccountCommand::List => {
-            let accounts = store.list_accounts().await.map_err(ManageError::from)?;
+            let accounts = store.list_accounts().await.map_err(AppError::from)?;
             let json = accounts
                 .iter()
                 .map(|a| json!({"id": a.id, "name": a.name, "created_at": time_text(a.created_at)}))
@@ -200,11 +197,8 @@ async fn account(
     }
 }
 
-async fn user(
-    store: &dyn Store,
-    command: UserCommand,
-    now: time::OffsetDateTime,
-) -> Result<Printed, AdminError> {
+async fn user(manager: &Manager<'_>, command: UserCommand) -> Result<Printed, AdminError> {
+    let store = manager.store;
     match command {
         UserCommand::Create {
             email,
@@ -218,7 +212,10 @@ async fn user(
             };
             let generated = password.is_none();
             let password = password.unwrap_or_else(hubgate_core::password::generate_password);
-            let user = manage::create_user(store, &email, &password, membership, now).await?;
+            // A generated password is one-time: changed at the first login.
+            let user = manager
+                .create_user(&email, &password, generated, membership)
+                .await?;
             let mut json = json!({"id": user.id, "email": user.email});
             let mut text = format!("created user {} ({})", user.email, user.id);
             if let Some((account, role)) = membership {
@@ -228,7 +225,9 @@ async fn user(
             }
             if generated {
                 json["password"] = json!(password);
-                text.push_str(&format!("\npassword: {password}   (shown once)"));
+                text.push_str(&format!(
+                    "\none-time password: {password}   (shown once; to be changed at the first login)"
+                ));
             }
             Ok(Printed { json, text })
         }
@@ -237,14 +236,14 @@ async fn user(
             let consents = store
                 .consents_of_user(user.id)
                 .await
-                .map_err(ManageError::from)?;
+                .map_err(AppError::from)?;
             let mut json = Vec::new();
             let mut lines = Vec::new();
             for consent in consents {
                 let integration = store
                     .integration_by_id(consent.integration_id)
                     .await
-                    .map_err(ManageError::from)?;
+                    .map_err(AppError::from)?;
                 let (client_id, name) = integration
                     .map(|i| (i.client_id.to_string(), i.name))
                     .unwrap_or_default();
@@ -273,9 +272,11 @@ async fn user(
             account,
         } => {
             let user = user_by_email(store, &email).await?;
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            let integration = manager.integration(None, &client_id).await?;
             let account = parse_account(&account)?;
-            manage::withdraw_consent(store, user.id, account, integration.id, now).await?;
+            manager
+                .withdraw_consent(user.id, account, integration.id)
+                .await?;
             Ok(Printed {
                 json: json!({"withdrawn": true, "client_id": client_id, "account": account}),
                 text: format!("{} will ask {} again", integration.name, user.email),
@@ -287,17 +288,40 @@ async fn user(
             role,
         } => {
             let (account, role) = (parse_account(&account)?, parse_role(&role)?);
-            let user =
-                manage::add_member(store, Authority::Operator, account, &email, role, now).await?;
+            let user = manager.add_member(account, &email, role, false).await?.user;
             Ok(Printed {
                 json: json!({"id": user.id, "email": user.email, "account": account, "role": role}),
                 text: format!("{} is now {role} of {account}", user.email),
             })
         }
+        UserCommand::SetPassword { email, generate } => {
+            let given = if generate {
+                None
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| {
+                    invalid(format!("cannot read the password from standard input: {e}"))
+                })?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            };
+            let (user, one_time) = manager.set_password(&email, given.as_deref()).await?;
+            let mut json = json!({"id": user.id, "email": user.email});
+            let mut text = format!(
+                "{}'s password is set; their sessions have ended",
+                user.email
+            );
+            if let Some(password) = one_time {
+                json["password"] = json!(password);
+                text.push_str(&format!(
+                    "\none-time password: {password}   (shown once; to be changed at the next login)"
+                ));
+            }
+            Ok(Printed { json, text })
+        }
         UserCommand::RemoveMember { email, account } => {
             let account = parse_account(&account)?;
             let user = user_by_email(store, &email).await?;
-            manage::remove_member(store, Authority::Operator, account, user.id, now).await?;
+            manager.remove_member(account, user.id).await?;
             Ok(Printed {
                 json: json!({"removed": true, "id": user.id, "email": user.email, "account": account}),
                 text: format!(
@@ -371,11 +395,10 @@ fn printed(integration: &Integration, secret: Option<&str>) -> Printed {
 }
 
 async fn integration(
-    store: &dyn Store,
-    master: &MasterKey,
+    manager: &Manager<'_>,
     command: IntegrationCommand,
-    now: time::OffsetDateTime,
 ) -> Result<Printed, AdminError> {
+    let store = manager.store;
     match command {
         IntegrationCommand::Create {
             account,
@@ -402,18 +425,14 @@ async fn integration(
                 Some(email) => {
                     let email = hubgate_core::account::clean_email(&email)
                         .map_err(|e| invalid(e.to_string()))?;
-                    let user = store
-                        .user_by_email(&email)
-                        .await
-                        .map_err(ManageError::from)?;
-                    Some(user.ok_or(ManageError::NotFound("user"))?.id)
+                    let user = store.user_by_email(&email).await.map_err(AppError::from)?;
+                    Some(user.ok_or(AppError::NotFound("user"))?.id)
                 }
                 None => None,
             };
-            let created =
-                manage::create_integration(store, master, account, created_by, settings, now)
-                    .await?;
-            audited(store, &created.integration, "integration.created", "").await?;
+            let created = manager
+                .create_integration(account, settings, created_by)
+                .await?;
             Ok(printed(&created.integration, Some(created.secret.expose())))
         }
         IntegrationCommand::List { account } => {
@@ -421,7 +440,7 @@ async fn integration(
             let integrations = store
                 .list_integrations(account)
                 .await
-                .map_err(ManageError::from)?;
+                .map_err(AppError::from)?;
             let json = integrations
                 .iter()
                 .map(|i| integration_json(i, None))
@@ -447,70 +466,36 @@ async fn integration(
             })
         }
         IntegrationCommand::Show { client_id } => {
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
-            let secret = manage::reveal_secret(master, &integration)?;
-            audited(store, &integration, "integration.secret_revealed", "").await?;
+            let integration = manager.integration(None, &client_id).await?;
+            let secret = manager.reveal_secret(&integration).await?;
             Ok(printed(&integration, Some(secret.expose())))
         }
         IntegrationCommand::SetActingUser { client_id, email } => {
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
+            let integration = manager.integration(None, &client_id).await?;
             let user = user_by_email(store, &email).await?;
-            let integration = manage::set_acting_user(store, integration, user.id).await?;
-            audited(
-                store,
-                &integration,
-                "integration.acting_user_changed",
-                &user.email,
-            )
-            .await?;
+            let integration = manager.set_acting_user(integration, user.id).await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::RotateSecret { client_id, grace } => {
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
-            let rotated = manage::rotate_secret(
-                store,
-                master,
-                integration,
-                Duration::seconds(grace.into()),
-                now,
-            )
-            .await?;
-            let detail = if grace == 0 {
-                "no grace: earlier tokens revoked".to_owned()
-            } else {
-                format!("old secret valid {grace} s")
-            };
-            audited(
-                store,
-                &rotated.integration,
-                "integration.secret_rotated",
-                &detail,
-            )
-            .await?;
+            let integration = manager.integration(None, &client_id).await?;
+            let rotated = manager
+                .rotate_secret(integration, Duration::seconds(grace.into()))
+                .await?;
             Ok(printed(&rotated.integration, Some(rotated.secret.expose())))
         }
         IntegrationCommand::Disable { client_id } => {
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
-            let integration = manage::set_enabled(store, integration, false).await?;
-            audited(store, &integration, "integration.disabled", "").await?;
+            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.set_enabled(integration, false).await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::Enable { client_id } => {
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
-            let integration = manage::set_enabled(store, integration, true).await?;
-            audited(store, &integration, "integration.enabled", "").await?;
+            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.set_enabled(integration, true).await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::Delete { client_id } => {
-            let integration = manage::integration_by_client_id(store, &client_id).await?;
-            manage::delete_integration(store, &integration).await?;
-            audited(
-                store,
-                &integration,
-                "integration.deleted",
-                &integration.name,
-            )
-            .await?;
+            let integration = manager.integration(None, &client_id).await?;
+            manager.delete_integration(&integration).await?;
             Ok(Printed {
                 json: json!({"deleted": true, "client_id": integration.client_id, "id": integration.id}),
                 text: format!(
@@ -520,25 +505,6 @@ async fn integration(
             })
         }
     }
-}
-
-async fn audited(
-    store: &dyn Store,
-    integration: &Integration,
-    action: &str,
-    detail: &str,
-) -> Result<(), AdminError> {
-    let subject = integration.client_id.to_string();
-    manage::audit(
-        store,
-        integration.account_id,
-        &manage::Actor::AdminTool,
-        action,
-        &subject,
-        detail,
-    )
-    .await
-    .map_err(|e| AdminError::Manage(ManageError::from(e)))
 }
 
 fn hub_printed(hub: &Hub) -> Printed {
@@ -556,11 +522,7 @@ fn hub_printed(hub: &Hub) -> Printed {
     Printed { json, text }
 }
 
-async fn hub(
-    store: &dyn Store,
-    command: HubCommand,
-    now: time::OffsetDateTime,
-) -> Result<Printed, AdminError> {
+async fn hub(manager: &Manager<'_>, command: HubCommand) -> Result<Printed, AdminError> {
     match command {
         HubCommand::Create {
             account,
@@ -571,15 +533,15 @@ async fn hub(
             let account = parse_account(&account)?;
             let kind = parse_kind(&kind).ok_or_else(|| invalid("kind must be hub or switch"))?;
             Ok(hub_printed(
-                &manage::create_hub(store, account, &serial, &name, kind, now).await?,
+                &manager
+                    .create_hub(account, &serial, &name, kind, None)
+                    .await?,
             ))
         }
         HubCommand::SetState { id, json } => {
             let value: Value = serde_json::from_str(&json)
                 .map_err(|e| invalid(format!("--json is not JSON: {e}")))?;
-            Ok(hub_printed(
-                &manage::set_hub_state(store, &id, value, now).await?,
-            ))
+            Ok(hub_printed(&manager.set_hub_state(&id, value).await?))
         }
     }
 }
@@ -595,9 +557,9 @@ async fn key(
         store
             .insert_signing_key(&stored)
             .await
-            .map_err(ManageError::from)?;
+            .map_err(AppError::from)?;
     }
-    let mut keys = store.signing_keys().await.map_err(ManageError::from)?;
+    let mut keys = store.signing_keys().await.map_err(AppError::from)?;
     keys.sort_by_key(|k| (k.created_at, k.id));
     let newest = keys.last().map(|k| k.id);
     let json = keys

@@ -254,7 +254,8 @@ pub enum UserCommand {
     Create {
         #[arg(long)]
         email: String,
-        /// At least 8 characters; generated and printed when left out
+        /// At least 12 characters and not a common one; when left out a
+        /// one-time password is generated and printed
         #[arg(long)]
         password: Option<String>,
         #[arg(long, requires = "role")]
@@ -285,6 +286,15 @@ pub enum UserCommand {
         account: String,
         #[arg(long)]
         role: String,
+    },
+    /// Set a user's password and end their sessions: read from standard
+    /// input (one line), or with --generate a one-time password, printed
+    /// once, that must be changed at the next login.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        generate: bool,
     },
     /// Remove a user from an account; every token acting for them there stops working.
     RemoveMember {

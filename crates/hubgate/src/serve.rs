@@ -150,7 +150,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         admin_email: settings.admin_email.clone(),
         demo_hubs: settings.demo,
     };
-    let first_start = bootstrap(store.as_ref(), &options, hubgate_core::now()).await?;
+    let first_start = bootstrap(store.as_ref(), &master, &options, hubgate_core::now()).await?;
     let state = AppState::new(store, Arc::new(master), config.clone()).await?;
     let shutdown = shutdown_signal()?;
     print_banner(&config, &settings, bound, first_start.as_ref());

@@ -1,5 +1,6 @@
 //! Account → Integrations → Custom Integrations: list, create, view (reveal
-//! the secret), rotate with a grace period, disable/enable, delete.
+//! the secret), edit, rotate with a grace period, disable/enable, delete.
+//! Each handler parses the form, calls the application layer and renders.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -11,9 +12,9 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::{CsrfForm, Ctx, Nav, show, unavailable};
-use crate::manage::{self, ManageError};
+use crate::app::AppError;
 use crate::state::AppState;
-use crate::web::{Browser, WebForm, error_page, see_other};
+use crate::web::{Browser, PageError, PageResult, WebForm, error_page, see_other};
 
 pub struct Row {
     name: String,
@@ -34,6 +35,9 @@ struct ListPage {
 #[template(path = "integration_new.html")]
 struct NewPage {
     nav: Nav,
+    /// Where the form posts, and its heading: create, or edit one.
+    action: String,
+    heading: String,
     name: String,
     redirect_uris: String,
     scopes: Vec<(&'static str, &'static str, bool)>,
@@ -89,6 +93,7 @@ pub async fn list(
     State(state): State<AppState>,
     browser: Browser,
     Path(account): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<NoticeQuery>,
 ) -> Response {
     let ctx = match Ctx::load(&state, browser, &account).await {
         Ok(ctx) => ctx,
@@ -112,34 +117,77 @@ pub async fn list(
         })
         .collect();
     let page = ListPage {
-        nav: ctx.nav(&state, None, None),
+        nav: ctx.nav(&state, notice_text(query.notice.as_deref()), None),
         rows,
     };
     show(ctx, &page)
 }
 
+/// The settings form: empty for a new integration, filled from `form` after
+/// a refusal, or from `editing` to change one.
 fn new_page(
     ctx: &Ctx,
     state: &AppState,
     form: Option<&CreateForm>,
+    editing: Option<&Integration>,
     error: Option<String>,
 ) -> NewPage {
-    let chosen = |scope: Scope| form.is_none_or(|f| f.scope.iter().any(|s| s == scope.as_str()));
+    let chosen = |scope: Scope| match (form, editing) {
+        (Some(f), _) => f.scope.iter().any(|s| s == scope.as_str()),
+        (None, Some(i)) => i.scopes.contains(scope),
+        (None, None) => !Scope::MANAGEMENT.contains(&scope),
+    };
+    let (action, heading) = match editing {
+        Some(i) => (
+            format!("{}/integrations/{}/edit", ctx.base(), i.client_id),
+            format!("Edit {}", i.name),
+        ),
+        None => (
+            format!("{}/integrations", ctx.base()),
+            "Create a custom integration".to_owned(),
+        ),
+    };
+    let seconds = |ttl: Option<u32>| ttl.map(|t| t.to_string()).unwrap_or_default();
     NewPage {
         nav: ctx.nav(state, None, error),
-        name: form.map(|f| f.name.clone()).unwrap_or_default(),
-        redirect_uris: form.map(|f| f.redirect_uris.clone()).unwrap_or_default(),
+        action,
+        heading,
+        name: form
+            .map(|f| f.name.clone())
+            .or_else(|| editing.map(|i| i.name.clone()))
+            .unwrap_or_default(),
+        redirect_uris: form
+            .map(|f| f.redirect_uris.clone())
+            .or_else(|| {
+                editing.map(|i| {
+                    i.redirect_uris
+                        .iter()
+                        .map(|u| u.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            })
+            .unwrap_or_default(),
         scopes: Scope::ALL
             .iter()
             .map(|s| (s.as_str(), s.description(), chosen(*s)))
             .collect(),
-        refresh_on_client_credentials: form
-            .is_none_or(|f| f.refresh_on_client_credentials.is_some()),
-        require_pkce: form.is_none_or(|f| f.require_pkce.is_some()),
-        access_token_ttl: form.map(|f| f.access_token_ttl.clone()).unwrap_or_default(),
+        refresh_on_client_credentials: match (form, editing) {
+            (Some(f), _) => f.refresh_on_client_credentials.is_some(),
+            (None, Some(i)) => i.refresh_on_client_credentials,
+            (None, None) => true,
+        },
+        require_pkce: match (form, editing) {
+            (Some(f), _) => f.require_pkce.is_some(),
+            (None, Some(i)) => i.require_pkce,
+            (None, None) => true,
+        },
+        access_token_ttl: form
+            .map(|f| f.access_token_ttl.clone())
+            .unwrap_or_else(|| seconds(editing.and_then(|i| i.access_token_ttl))),
         refresh_token_ttl: form
             .map(|f| f.refresh_token_ttl.clone())
-            .unwrap_or_default(),
+            .unwrap_or_else(|| seconds(editing.and_then(|i| i.refresh_token_ttl))),
     }
 }
 
@@ -160,7 +208,7 @@ pub async fn new(
             None,
         );
     }
-    let page = new_page(&ctx, &state, None, None);
+    let page = new_page(&ctx, &state, None, None, None);
     show(ctx, &page)
 }
 
@@ -189,16 +237,8 @@ fn optional_seconds(text: &str, what: &str) -> Result<Option<u32>, String> {
         .map_err(|_| format!("{what} must be a whole number of seconds"))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    browser: Browser,
-    Path(account): Path<String>,
-    WebForm(form): WebForm<CreateForm>,
-) -> Response {
-    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+/// The settings the form asks for, or why they are refused.
+fn settings_of(form: &CreateForm) -> Result<IntegrationSettings, String> {
     let uris: Vec<String> = form
         .redirect_uris
         .lines()
@@ -206,95 +246,127 @@ pub async fn create(
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
-    let settings = optional_seconds(&form.access_token_ttl, "The access-token lifetime")
-        .and_then(|access| {
-            Ok((
-                access,
-                optional_seconds(&form.refresh_token_ttl, "The refresh-token lifetime")?,
-            ))
-        })
-        .and_then(|(access, refresh)| {
-            IntegrationSettings::new(
-                &form.name,
-                &uris,
-                &form.scope.join(" "),
-                form.refresh_on_client_credentials.is_some(),
-                form.require_pkce.is_some(),
-            )
-            .and_then(|s| s.with_lifetimes(access, refresh))
-            .map_err(|e| e.to_string())
-        });
-    let settings = match settings {
-        Ok(settings) => settings,
-        Err(message) => {
-            let page = new_page(&ctx, &state, Some(&form), Some(message));
-            return (
-                ctx.browser.jar,
-                crate::web::Page::render(&page)
-                    .with_scripts()
-                    .with_status(StatusCode::UNPROCESSABLE_ENTITY),
-            )
-                .into_response();
-        }
-    };
-    let now = hubgate_core::now();
-    let created = match manage::create_integration(
-        state.store.as_ref(),
-        &state.master,
-        ctx.account.id,
-        Some(ctx.user.id),
-        settings,
-        now,
+    let access = optional_seconds(&form.access_token_ttl, "The access-token lifetime")?;
+    let refresh = optional_seconds(&form.refresh_token_ttl, "The refresh-token lifetime")?;
+    IntegrationSettings::new(
+        &form.name,
+        &uris,
+        &form.scope.join(" "),
+        form.refresh_on_client_credentials.is_some(),
+        form.require_pkce.is_some(),
     )
-    .await
-    {
-        Ok(created) => created,
-        Err(error) => return manage_error(error),
-    };
-    let client_id = created.integration.client_id.to_string();
-    ctx.audit(
-        &state,
-        "integration.created",
-        &client_id,
-        &created.integration.name,
-    )
-    .await;
-    see_other(&format!("{}/integrations/{client_id}", ctx.base()))
+    .and_then(|s| s.with_lifetimes(access, refresh))
+    .map_err(|e| e.to_string())
 }
 
-fn manage_error(error: ManageError) -> Response {
-    match error {
-        ManageError::Invalid(message) | ManageError::Conflict(message) => error_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Not saved",
-            &message,
-            None,
-        ),
-        ManageError::NotFound(what) => error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &format!("No such {what}."),
-            None,
-        ),
-        ManageError::Store(error) => {
-            tracing::error!(%error, "store error in the console");
-            unavailable()
+/// The form again, with what was typed and why it was refused (422).
+fn refused_form(
+    ctx: Ctx,
+    state: &AppState,
+    form: &CreateForm,
+    editing: Option<&Integration>,
+    message: String,
+) -> Response {
+    let page = new_page(&ctx, state, Some(form), editing, Some(message));
+    (
+        ctx.browser.jar,
+        crate::web::Page::render(&page)
+            .with_scripts()
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY),
+    )
+        .into_response()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(account): Path<String>,
+    WebForm(form): WebForm<CreateForm>,
+) -> PageResult {
+    let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
+    let settings = match settings_of(&form) {
+        Ok(settings) => settings,
+        Err(message) => return Ok(refused_form(ctx, &state, &form, None, message)),
+    };
+    let created = match ctx
+        .manager(&state)
+        .create_integration(ctx.account.id, settings, None)
+        .await
+    {
+        Ok(created) => created,
+        Err(AppError::Invalid(message) | AppError::Conflict(message)) => {
+            return Ok(refused_form(ctx, &state, &form, None, message));
         }
+        Err(error) => return Err(error.into()),
+    };
+    state.catch_up().await;
+    let client_id = created.integration.client_id;
+    Ok(see_other(&format!(
+        "{}/integrations/{client_id}?notice=created",
+        ctx.base()
+    )))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path((account, client_id)): Path<(String, String)>,
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
+    ctx.require_role_to_manage()?;
+    let integration = find(&state, &ctx, &client_id).await?;
+    let page = new_page(&ctx, &state, None, Some(&integration), None);
+    Ok(show(ctx, &page))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path((account, client_id)): Path<(String, String)>,
+    WebForm(form): WebForm<CreateForm>,
+) -> PageResult {
+    let (ctx, integration) = for_action(&state, browser, &account, &client_id, &form.csrf).await?;
+    let settings = match settings_of(&form) {
+        Ok(settings) => settings,
+        Err(message) => {
+            return Ok(refused_form(
+                ctx,
+                &state,
+                &form,
+                Some(&integration),
+                message,
+            ));
+        }
+    };
+    let updated = ctx
+        .manager(&state)
+        .update_integration(integration.clone(), settings)
+        .await;
+    match updated {
+        Ok(_) => {
+            state.catch_up().await;
+            Ok(see_other(&format!(
+                "{}/integrations/{client_id}?notice=updated",
+                ctx.base()
+            )))
+        }
+        Err(AppError::Invalid(message) | AppError::Conflict(message)) => Ok(refused_form(
+            ctx,
+            &state,
+            &form,
+            Some(&integration),
+            message,
+        )),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// The account's integration with this client_id; another account's is not found.
-async fn find(state: &AppState, ctx: &Ctx, client_id: &str) -> Result<Integration, Response> {
-    match manage::integration_by_client_id(state.store.as_ref(), client_id).await {
-        Ok(integration) if integration.account_id == ctx.account.id => Ok(integration),
-        Ok(_) | Err(ManageError::NotFound(_)) => Err(error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This account has no such integration.",
-            None,
-        )),
-        Err(error) => Err(manage_error(error)),
-    }
+async fn find(state: &AppState, ctx: &Ctx, client_id: &str) -> Result<Integration, PageError> {
+    Ok(ctx
+        .manager(state)
+        .integration(Some(ctx.account.id), client_id)
+        .await?)
 }
 
 async fn detail_page(
@@ -358,19 +430,34 @@ async fn detail_page(
     show(ctx, &page)
 }
 
+/// What the list and the detail page say after a redirect (`?notice=`).
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn notice_text(notice: Option<&str>) -> Option<String> {
+    let text = match notice? {
+        "created" => "Created. Reveal the secret below and keep it somewhere safe.",
+        "updated" => "Saved. Narrower scopes apply to tokens already issued too.",
+        "enabled" => "Enabled. Tokens issued before it was disabled stay revoked.",
+        "disabled" => "Disabled. Its client cannot authenticate and its tokens no longer work.",
+        "deleted" => "Deleted. Its tokens no longer work.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
 pub async fn detail(
     State(state): State<AppState>,
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
-) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    match find(&state, &ctx, &client_id).await {
-        Ok(integration) => detail_page(&state, ctx, integration, None, None).await,
-        Err(response) => response,
-    }
+    axum::extract::Query(query): axum::extract::Query<NoticeQuery>,
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
+    let integration = find(&state, &ctx, &client_id).await?;
+    let notice = notice_text(query.notice.as_deref());
+    Ok(detail_page(&state, ctx, integration, None, notice).await)
 }
 
 /// Loads the context and the integration for a management action.
@@ -380,7 +467,7 @@ async fn for_action(
     account: &str,
     client_id: &str,
     csrf: &str,
-) -> Result<(Ctx, Integration), Response> {
+) -> Result<(Ctx, Integration), PageError> {
     let ctx = Ctx::load_to_manage(state, browser, account, csrf).await?;
     let integration = find(state, &ctx, client_id).await?;
     Ok((ctx, integration))
@@ -391,19 +478,11 @@ pub async fn reveal(
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
     WebForm(form): WebForm<CsrfForm>,
-) -> Response {
-    let (ctx, integration) =
-        match for_action(&state, browser, &account, &client_id, &form.csrf).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let secret = match manage::reveal_secret(&state.master, &integration) {
-        Ok(secret) => secret.expose().to_owned(),
-        Err(error) => return manage_error(error),
-    };
-    ctx.audit(&state, "integration.secret_revealed", &client_id, "")
-        .await;
-    detail_page(&state, ctx, integration, Some(secret), None).await
+) -> PageResult {
+    let (ctx, integration) = for_action(&state, browser, &account, &client_id, &form.csrf).await?;
+    let secret = ctx.manager(&state).reveal_secret(&integration).await?;
+    let secret = secret.expose().to_owned();
+    Ok(detail_page(&state, ctx, integration, Some(secret), None).await)
 }
 
 #[derive(Deserialize)]
@@ -419,56 +498,33 @@ pub async fn rotate(
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
     WebForm(form): WebForm<RotateForm>,
-) -> Response {
-    let (ctx, integration) =
-        match for_action(&state, browser, &account, &client_id, &form.csrf).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+) -> PageResult {
+    let (ctx, integration) = for_action(&state, browser, &account, &client_id, &form.csrf).await?;
     let chosen = if form.grace_seconds.trim().is_empty() {
         form.grace.trim()
     } else {
         form.grace_seconds.trim()
     };
     let Ok(grace) = chosen.parse::<u32>() else {
-        return error_page(
+        return Ok(error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Not rotated",
             "The grace period must be a number of seconds.",
             None,
-        );
+        ));
     };
-    let now = hubgate_core::now();
-    let rotated = match manage::rotate_secret(
-        state.store.as_ref(),
-        &state.master,
-        integration,
-        time::Duration::seconds(grace.into()),
-        now,
-    )
-    .await
-    {
-        Ok(rotated) => rotated,
-        Err(error) => return manage_error(error),
-    };
-    let _ = state
-        .registry
-        .refresh_integration(state.store.as_ref(), &state.master, rotated.integration.id)
-        .await;
-    let detail = if grace == 0 {
-        "no grace: earlier tokens revoked".to_owned()
-    } else {
-        format!("old secret valid {grace} s")
-    };
-    ctx.audit(&state, "integration.secret_rotated", &client_id, &detail)
-        .await;
+    let rotated = ctx
+        .manager(&state)
+        .rotate_secret(integration, time::Duration::seconds(grace.into()))
+        .await?;
+    state.catch_up().await;
     let notice = if grace == 0 {
         "Rotated. The old secret and every token issued before no longer work.".to_owned()
     } else {
         format!("Rotated. The old secret keeps working for {grace} seconds.")
     };
     let secret = rotated.secret.expose().to_owned();
-    detail_page(&state, ctx, rotated.integration, Some(secret), Some(notice)).await
+    Ok(detail_page(&state, ctx, rotated.integration, Some(secret), Some(notice)).await)
 }
 
 async fn set_enabled(
@@ -478,26 +534,17 @@ async fn set_enabled(
     client_id: String,
     csrf: String,
     enabled: bool,
-) -> Response {
-    let (ctx, integration) = match for_action(&state, browser, &account, &client_id, &csrf).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let id = integration.id;
-    if let Err(error) = manage::set_enabled(state.store.as_ref(), integration, enabled).await {
-        return manage_error(error);
-    }
-    let _ = state
-        .registry
-        .refresh_integration(state.store.as_ref(), &state.master, id)
-        .await;
-    let action = if enabled {
-        "integration.enabled"
-    } else {
-        "integration.disabled"
-    };
-    ctx.audit(&state, action, &client_id, "").await;
-    see_other(&format!("{}/integrations/{client_id}", ctx.base()))
+) -> PageResult {
+    let (ctx, integration) = for_action(&state, browser, &account, &client_id, &csrf).await?;
+    ctx.manager(&state)
+        .set_enabled(integration, enabled)
+        .await?;
+    state.catch_up().await;
+    let notice = if enabled { "enabled" } else { "disabled" };
+    Ok(see_other(&format!(
+        "{}/integrations/{client_id}?notice={notice}",
+        ctx.base()
+    )))
 }
 
 pub async fn disable(
@@ -505,7 +552,7 @@ pub async fn disable(
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
     WebForm(form): WebForm<CsrfForm>,
-) -> Response {
+) -> PageResult {
     set_enabled(state, browser, account, client_id, form.csrf, false).await
 }
 
@@ -514,7 +561,7 @@ pub async fn enable(
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
     WebForm(form): WebForm<CsrfForm>,
-) -> Response {
+) -> PageResult {
     set_enabled(state, browser, account, client_id, form.csrf, true).await
 }
 
@@ -522,29 +569,16 @@ pub async fn confirm_delete(
     State(state): State<AppState>,
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
-) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if !ctx.role.can_manage() {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only owners and admins can delete integrations.",
-            None,
-        );
-    }
-    let integration = match find(&state, &ctx, &client_id).await {
-        Ok(integration) => integration,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
+    ctx.require_role_to_manage()?;
+    let integration = find(&state, &ctx, &client_id).await?;
     let page = DeletePage {
         nav: ctx.nav(&state, None, None),
         name: integration.name,
         client_id,
     };
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }
 
 pub async fn delete(
@@ -552,23 +586,15 @@ pub async fn delete(
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
     WebForm(form): WebForm<CsrfForm>,
-) -> Response {
-    let (ctx, integration) =
-        match for_action(&state, browser, &account, &client_id, &form.csrf).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    if let Err(error) = manage::delete_integration(state.store.as_ref(), &integration).await {
-        return manage_error(error);
-    }
+) -> PageResult {
+    let (ctx, integration) = for_action(&state, browser, &account, &client_id, &form.csrf).await?;
+    ctx.manager(&state).delete_integration(&integration).await?;
     // This node stops accepting its tokens now, not at the next poll.
-    let _ = state
-        .registry
-        .refresh_integration(state.store.as_ref(), &state.master, integration.id)
-        .await;
-    ctx.audit(&state, "integration.deleted", &client_id, &integration.name)
-        .await;
-    see_other(&format!("{}/integrations", ctx.base()))
+    state.catch_up().await;
+    Ok(see_other(&format!(
+        "{}/integrations?notice=deleted",
+        ctx.base()
+    )))
 }
 
 #[derive(Deserialize)]
@@ -584,44 +610,17 @@ pub async fn set_acting_user(
     browser: Browser,
     Path((account, client_id)): Path<(String, String)>,
     WebForm(form): WebForm<ActingUserForm>,
-) -> Response {
-    let (ctx, integration) =
-        match for_action(&state, browser, &account, &client_id, &form.csrf).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    if ctx.role != hubgate_core::account::Role::Owner {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only owners choose who an integration acts through.",
-            None,
-        );
-    }
-    let Ok(user) = form.user.parse::<hubgate_core::ids::UserId>() else {
-        return manage_error(ManageError::NotFound("member"));
-    };
-    let changed = match manage::set_acting_user(state.store.as_ref(), integration, user).await {
-        Ok(changed) => changed,
-        Err(error) => return manage_error(error),
-    };
-    let _ = state
-        .registry
-        .refresh_integration(state.store.as_ref(), &state.master, changed.id)
-        .await;
-    ctx.audit(
-        &state,
-        "integration.acting_user_changed",
-        &client_id,
-        &user.to_string(),
-    )
-    .await;
-    detail_page(
-        &state,
-        ctx,
-        changed,
-        None,
-        Some("Its client_credentials tokens now act through the chosen member.".into()),
-    )
-    .await
+) -> PageResult {
+    let (ctx, integration) = for_action(&state, browser, &account, &client_id, &form.csrf).await?;
+    let user = form
+        .user
+        .parse::<hubgate_core::ids::UserId>()
+        .map_err(|_| AppError::NotFound("member"))?;
+    let changed = ctx
+        .manager(&state)
+        .set_acting_user(integration, user)
+        .await?;
+    state.catch_up().await;
+    let notice = "Its client_credentials tokens now act through the chosen member.";
+    Ok(detail_page(&state, ctx, changed, None, Some(notice.into())).await)
 }

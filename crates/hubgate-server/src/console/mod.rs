@@ -23,6 +23,7 @@ use hubgate_core::account::{Account, Role, User};
 use hubgate_core::ids::AccountId;
 use serde::Deserialize;
 
+use crate::app::{Actor, Manager};
 use crate::identity::authorize::LoginPage;
 use crate::state::AppState;
 use crate::web::{Browser, Page, WebForm, error_page, see_other};
@@ -45,6 +46,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/a/{account}/integrations/{client_id}",
             get(integrations::detail),
+        )
+        .route(
+            "/console/a/{account}/integrations/{client_id}/edit",
+            get(integrations::edit).post(integrations::update),
         )
         .route(
             "/console/a/{account}/integrations/{client_id}/reveal",
@@ -105,6 +110,8 @@ pub struct Ctx {
     pub account: Account,
     pub role: Role,
     pub accounts: Vec<(Account, Role)>,
+    /// The user as the application layer sees them: a member of this account.
+    pub actor: Actor,
 }
 
 use crate::web::unavailable_page as unavailable;
@@ -142,12 +149,19 @@ impl Ctx {
                 None,
             ));
         };
+        let actor = Actor::Member {
+            account: account.id,
+            user: user.id,
+            email: user.email.clone(),
+            role,
+        };
         Ok(Ctx {
             browser,
             user,
             account,
             role,
             accounts,
+            actor,
         })
     }
 
@@ -170,6 +184,11 @@ impl Ctx {
     /// Owners and admins only; and every form must carry the CSRF token.
     pub fn require_manage(&self, state: &AppState, csrf: &str) -> Result<(), Response> {
         self.require_csrf(state, csrf)?;
+        self.require_role_to_manage()
+    }
+
+    /// Owners and admins only (pages that show a management form).
+    pub fn require_role_to_manage(&self) -> Result<(), Response> {
         if !self.role.can_manage() {
             return Err(error_page(
                 StatusCode::FORBIDDEN,
@@ -194,34 +213,18 @@ impl Ctx {
         Ok(ctx)
     }
 
-    /// Records what this user did in the account's audit log. A failure to
-    /// store the event is logged; the action itself already happened.
-    pub async fn audit(&self, state: &AppState, action: &str, subject: &str, detail: &str) {
-        let stored = crate::manage::audit(
+    /// The application layer, acting as this user now.
+    pub fn manager<'a>(&'a self, state: &'a AppState) -> Manager<'a> {
+        Manager::new(
             state.store.as_ref(),
-            self.account.id,
-            &self.actor(),
-            action,
-            subject,
-            detail,
+            &state.master,
+            &self.actor,
+            hubgate_core::now(),
         )
-        .await;
-        if let Err(error) = stored {
-            tracing::warn!(%error, action, "could not store an audit event");
-        }
     }
 
     pub fn require_csrf(&self, state: &AppState, csrf: &str) -> Result<(), Response> {
         self.browser.require_csrf(state, csrf)
-    }
-
-    /// What this user may do to the account's members.
-    pub fn authority(&self) -> crate::manage::Authority {
-        crate::manage::Authority::Member(self.role)
-    }
-
-    pub fn actor(&self) -> crate::manage::Actor<'_> {
-        crate::manage::Actor::User(&self.user)
     }
 
     pub fn base(&self) -> String {

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::{CsrfForm, Ctx, Nav, show, unavailable};
-use crate::manage::{self, ManageError};
+use crate::app::{Actor, AppError, Manager};
 use crate::state::AppState;
-use crate::web::{Browser, Page, WebForm, error_page, see_other};
+use crate::web::{Browser, Page, PageError, WebForm, error_page, see_other};
 
 #[derive(Template)]
 #[template(path = "members.html")]
@@ -85,46 +85,24 @@ pub async fn add_member(
     let Ok(role) = form.role.parse::<Role>() else {
         return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
     };
-    let now = hubgate_core::now();
-    let added = manage::add_member(
-        state.store.as_ref(),
-        ctx.authority(),
-        ctx.account.id,
-        &form.email,
-        role,
-        now,
-    )
-    .await;
-    let (user, password) = match added {
-        Ok(user) => (user, None),
-        Err(ManageError::NotFound("user")) if form.create_user.is_some() => {
-            let password = hubgate_core::password::generate_password();
-            match manage::create_user(
-                state.store.as_ref(),
-                &form.email,
-                &password,
-                Some((ctx.account.id, role)),
-                now,
-            )
-            .await
-            {
-                Ok(user) => (user, Some(password)),
-                Err(error) => {
-                    return members_page(&state, ctx, None, Some(error.to_string()), None).await;
-                }
-            }
-        }
-        Err(ManageError::NotFound(_)) => {
-            let message = "No user has that email. Tick \"Create the user\" to create one with a one-time password.";
-            return members_page(&state, ctx, None, Some(message.into()), None).await;
-        }
-        Err(error) => return members_page(&state, ctx, None, Some(error.to_string()), None).await,
-    };
-    state.catch_up().await;
-    ctx.audit(&state, "member.added", &user.email, role.as_str())
+    let invite = form.create_user.is_some();
+    let added = ctx
+        .manager(&state)
+        .add_member(ctx.account.id, &form.email, role, invite)
         .await;
-    let notice = format!("{} is now {role}.", user.email);
-    members_page(&state, ctx, Some(notice), None, password).await
+    match added {
+        Ok(added) => {
+            state.catch_up().await;
+            let notice = format!("{} is now {role}.", added.user.email);
+            members_page(&state, ctx, Some(notice), None, added.one_time_password).await
+        }
+        Err(AppError::NotFound("user")) => {
+            let message = "No user has that email. Tick \"Create the user\" to create one with a one-time password.";
+            members_page(&state, ctx, None, Some(message.into()), None).await
+        }
+        Err(AppError::Store(error)) => PageError::from(error).into_response(),
+        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -144,39 +122,19 @@ pub async fn set_role(
         Err(response) => return response,
     };
     let (Ok(user), Ok(role)) = (user.parse::<UserId>(), form.role.parse::<Role>()) else {
-        return members_page(
-            &state,
-            ctx,
-            None,
-            Some("Pick a member and a role.".into()),
-            None,
-        )
-        .await;
+        let message = "Pick a member and a role.";
+        return members_page(&state, ctx, None, Some(message.into()), None).await;
     };
-    let now = hubgate_core::now();
-    match manage::set_role(
-        state.store.as_ref(),
-        ctx.authority(),
-        ctx.account.id,
-        user,
-        role,
-        now,
+    let changed = ctx
+        .manager(&state)
+        .set_role(ctx.account.id, user, role)
+        .await;
+    member_changed(
+        &state,
+        ctx,
+        changed.map(|user| format!("{} is now {role}.", user.email)),
     )
     .await
-    {
-        Ok(()) => {
-            state.catch_up().await;
-            ctx.audit(
-                &state,
-                "member.role_changed",
-                &user.to_string(),
-                role.as_str(),
-            )
-            .await;
-            members_page(&state, ctx, Some("Role changed.".into()), None, None).await
-        }
-        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
-    }
 }
 
 pub async fn remove_member(
@@ -192,23 +150,27 @@ pub async fn remove_member(
     let Ok(user) = user.parse::<UserId>() else {
         return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
     };
-    let now = hubgate_core::now();
-    match manage::remove_member(
-        state.store.as_ref(),
-        ctx.authority(),
-        ctx.account.id,
-        user,
-        now,
+    let removed = ctx
+        .manager(&state)
+        .remove_member(ctx.account.id, user)
+        .await;
+    member_changed(
+        &state,
+        ctx,
+        removed.map(|user| format!("{} was removed.", user.email)),
     )
     .await
-    {
-        Ok(()) => {
+}
+
+/// The members page after a change: its notice, or why it was refused.
+async fn member_changed(state: &AppState, ctx: Ctx, outcome: Result<String, AppError>) -> Response {
+    match outcome {
+        Ok(notice) => {
             state.catch_up().await;
-            ctx.audit(&state, "member.removed", &user.to_string(), "")
-                .await;
-            members_page(&state, ctx, Some("Removed.".into()), None, None).await
+            members_page(state, ctx, Some(notice), None, None).await
         }
-        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
+        Err(AppError::Store(error)) => PageError::from(error).into_response(),
+        Err(error) => members_page(state, ctx, None, Some(error.to_string()), None).await,
     }
 }
 
@@ -319,12 +281,24 @@ pub async fn withdraw_consent(
             None,
         );
     };
-    let now = hubgate_core::now();
-    let withdrawn =
-        manage::withdraw_consent(state.store.as_ref(), user, account, integration, now).await;
-    if let Err(error) = withdrawn {
-        tracing::warn!(%error, "could not withdraw a consent");
+    let Ok(Some(user)) = state.store.user_by_id(user).await else {
         return unavailable();
+    };
+    let actor = Actor::User {
+        user: user.id,
+        email: user.email.clone(),
+    };
+    let manager = Manager::new(
+        state.store.as_ref(),
+        &state.master,
+        &actor,
+        hubgate_core::now(),
+    );
+    if let Err(error) = manager
+        .withdraw_consent(user.id, account, integration)
+        .await
+    {
+        return PageError::from(error).into_response();
     }
     state.catch_up().await;
     consents_page(

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hubgate_core::hub::parse_kind;
 use hubgate_store::HubFilter;
 use serde::Deserialize;
@@ -132,15 +132,21 @@ pub async fn audit(
     };
     // Counted token events are written every half second: show them too.
     state.auditor.flush().await;
-    let Ok(events) = state.store.audit_events(ctx.account.id, 200).await else {
-        return unavailable();
+    let query = hubgate_store::AuditQuery {
+        limit: 200,
+        ..Default::default()
+    };
+    let events = match ctx.manager(&state).audit_log(ctx.account.id, &query).await {
+        Ok(events) => events,
+        Err(error) => return crate::web::PageError::from(error).into_response(),
     };
     let events = events
         .into_iter()
+        .map(|entry| entry.event)
         .map(|e| AuditRow {
             at: e.at.format(&Rfc3339).unwrap_or_default(),
             actor: e.actor,
-            action: e.action,
+            action: e.action.to_string(),
             subject: e.subject,
             detail: e.detail,
         })

@@ -118,7 +118,7 @@ pub async fn authenticate(
             integration.account_id,
             integration.id,
             integration.client_id.as_str(),
-            "client_auth.failed",
+            hubgate_core::audit::AuditAction::ClientAuthFailed,
             endpoint,
         );
         return Err(fail(reason));

@@ -171,7 +171,7 @@ pub async fn revoke(
                 claims.account,
                 integration.id,
                 integration.client_id.as_str(),
-                "token.revoked",
+                hubgate_core::audit::AuditAction::TokenRevoked,
                 "refresh token family",
             );
             tracing::info!(client_id = %client.integration.client_id, family = %claims.family, "refresh token family revoked");

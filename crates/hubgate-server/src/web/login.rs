@@ -108,10 +108,14 @@ pub async fn attempt_login(
         Err(wait) => return LoginOutcome::Throttled(browser, wait),
     };
     // Busy: the reservation is dropped unused, as for an unavailable store.
-    let user = match crate::manage::check_password(state.store.as_ref(), email, password).await {
+    let user = match crate::app::passwords::check_password(state.store.as_ref(), email, password)
+        .await
+    {
         Ok(user) => user,
-        Err(crate::manage::PasswordCheckError::Busy) => return LoginOutcome::Busy(browser),
-        Err(crate::manage::PasswordCheckError::Store(_)) => return LoginOutcome::Unavailable,
+        Err(crate::app::passwords::PasswordCheckError::Busy) => return LoginOutcome::Busy(browser),
+        Err(crate::app::passwords::PasswordCheckError::Store(_)) => {
+            return LoginOutcome::Unavailable;
+        }
     };
     let Some(user) = user else {
         attempt.failed();

@@ -1,16 +1,18 @@
 //! What every server-rendered page shares, one concern a file: the browser's
 //! cookies, session and CSRF tokens (`browser`), pages and their security
-//! headers (`page`), login and its throttle (`login`, `throttle`), and the
+//! headers (`page`), the page error type (`error`), login and its throttle (`login`, `throttle`), and the
 //! static assets (`assets`). Used by the authorization pages and the console.
 
 mod assets;
 mod browser;
+mod error;
 mod login;
 mod page;
 mod throttle;
 
 pub use assets::{CONSOLE_SCRIPT, STYLESHEET, console_script, stylesheet};
 pub use browser::{Browser, CSRF_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
+pub use error::{PageError, PageResult};
 pub use login::{LOGIN_BUSY, LoginOutcome, LoginRefused, attempt_login, retry_soon};
 pub use page::{
     Page, WebForm, error_page, origin_of, security_headers, see_other, unavailable_page,

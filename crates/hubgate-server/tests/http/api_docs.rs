@@ -72,7 +72,19 @@ async fn the_spec_documents_every_route_and_the_client_credentials_scheme() {
     scopes.sort();
     assert_eq!(
         scopes,
-        ["accounts:read", "email", "hubs:read", "hubs:write", "sub"]
+        [
+            "accounts:read",
+            "audit:read",
+            "email",
+            "hubs:manage",
+            "hubs:read",
+            "hubs:write",
+            "integrations:read",
+            "integrations:write",
+            "members:read",
+            "members:write",
+            "sub"
+        ]
     );
     let token = &paths["/identity/oauth/v2/token"]["post"]["requestBody"]["content"];
     assert!(token["application/x-www-form-urlencoded"].is_object());

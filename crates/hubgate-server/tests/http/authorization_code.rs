@@ -3,7 +3,6 @@
 
 use hubgate_core::account::Role;
 use hubgate_core::authorize::s256;
-use hubgate_server::manage;
 use hubgate_testkit::browser::{Flow, field, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use reqwest::header::LOCATION;
@@ -62,25 +61,14 @@ async fn exchange(
 async fn member_of_two_accounts(app: &TestApp) -> (String, hubgate_core::ids::AccountId) {
     let (other, _) = app.other_account().await;
     let email = "pat@example.com".to_owned();
-    manage::create_user(
-        app.store.as_ref(),
-        &email,
-        PASSWORD,
-        Some((app.account, Role::Member)),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
-    manage::add_member(
-        app.store.as_ref(),
-        manage::Authority::Operator,
-        other,
-        &email,
-        Role::Member,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .create_user(&email, PASSWORD, false, Some((app.account, Role::Member)))
+        .await
+        .unwrap();
+    app.manager()
+        .add_member(other, &email, Role::Member, false)
+        .await
+        .unwrap();
     (email, other)
 }
 
@@ -172,15 +160,15 @@ async fn the_guides_code_verifier_spelling_works_and_consent_is_remembered() {
     let consent = flow.log_in(&login, "owner@example.com", "").await;
     // The owner's password is generated; log the owner in through a fresh user instead.
     assert_eq!(consent.status(), 401);
-    manage::create_user(
-        app.store.as_ref(),
-        "sam@example.com",
-        PASSWORD,
-        Some((app.account, Role::Admin)),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .create_user(
+            "sam@example.com",
+            PASSWORD,
+            false,
+            Some((app.account, Role::Admin)),
+        )
+        .await
+        .unwrap();
     let login = flow
         .get(&authorize_url(&app, &creds, &[]))
         .await
@@ -223,15 +211,15 @@ async fn the_guides_code_verifier_spelling_works_and_consent_is_remembered() {
 }
 
 async fn logged_in_code(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String {
-    manage::create_user(
-        app.store.as_ref(),
-        "lee@example.com",
-        PASSWORD,
-        Some((app.account, Role::Member)),
-        hubgate_core::now(),
-    )
-    .await
-    .ok();
+    app.manager()
+        .create_user(
+            "lee@example.com",
+            PASSWORD,
+            false,
+            Some((app.account, Role::Member)),
+        )
+        .await
+        .ok();
     let first = flow.get(&authorize_url(app, creds, &[])).await;
     if first.status() == 303 {
         // Logged in already and consent remembered: straight back with a code.
@@ -328,15 +316,15 @@ async fn an_expired_code_is_invalid_grant() {
 async fn denying_sends_access_denied_with_the_state() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    manage::create_user(
-        app.store.as_ref(),
-        "kim@example.com",
-        PASSWORD,
-        Some((app.account, Role::Member)),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .create_user(
+            "kim@example.com",
+            PASSWORD,
+            false,
+            Some((app.account, Role::Member)),
+        )
+        .await
+        .unwrap();
     let flow = Flow::new(&app);
     let login = flow
         .get(&authorize_url(&app, &creds, &[]))
@@ -360,15 +348,10 @@ async fn denying_sends_access_denied_with_the_state() {
 async fn a_user_in_no_account_cannot_finish() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    manage::create_user(
-        app.store.as_ref(),
-        "loner@example.com",
-        PASSWORD,
-        None,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .create_user("loner@example.com", PASSWORD, false, None)
+        .await
+        .unwrap();
     let flow = Flow::new(&app);
     let login = flow
         .get(&authorize_url(&app, &creds, &[]))

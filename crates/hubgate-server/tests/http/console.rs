@@ -2,7 +2,6 @@
 //! browser journeys are in the e2e suite, in Chromium.)
 
 use hubgate_core::account::Role;
-use hubgate_server::manage;
 use hubgate_testkit::browser::{browser, console_login, field};
 use hubgate_testkit::{ALL_SCOPES, TestApp};
 use reqwest::header::LOCATION;
@@ -17,15 +16,10 @@ struct Console<'a> {
 impl<'a> Console<'a> {
     async fn login(app: &'a TestApp, email: &str, role: Option<Role>) -> Console<'a> {
         let account = role.map(|r| (app.account, r));
-        manage::create_user(
-            app.store.as_ref(),
-            email,
-            PASSWORD,
-            account,
-            hubgate_core::now(),
-        )
-        .await
-        .unwrap();
+        app.manager()
+            .create_user(email, PASSWORD, false, account)
+            .await
+            .unwrap();
         let (response, http) = console_login(app, email, PASSWORD).await;
         assert_eq!(response.status(), 303, "login failed");
         Console { app, http }
@@ -100,11 +94,18 @@ async fn an_admin_creates_an_integration_and_its_secret_works() {
         )
         .await;
     assert_eq!(created.status(), 303);
-    let detail_path = created.headers()[LOCATION].to_str().unwrap().to_owned();
+    let location = created.headers()[LOCATION].to_str().unwrap().to_owned();
+    let (detail_path, notice) = location.split_once('?').unwrap();
+    assert_eq!(
+        notice, "notice=created",
+        "the detail page says what happened"
+    );
+    let detail_path = detail_path.to_owned();
     let client_id = detail_path.rsplit('/').next().unwrap().to_owned();
-    let detail = console.get(&detail_path).await;
+    let detail = console.get(&location).await;
     assert_eq!(detail.headers()["cache-control"], "no-store");
     let detail = detail.text().await.unwrap();
+    assert!(detail.contains("Created."), "the notice is shown");
     assert!(
         detail.contains("hidden") && !detail.contains("hgs_"),
         "the secret is hidden until revealed"
@@ -118,14 +119,14 @@ async fn an_admin_creates_an_integration_and_its_secret_works() {
         .text()
         .await
         .unwrap();
-    let start = revealed.find("hgs_").expect("the revealed secret");
+    let start = revealed
+        .find("hgs_")
+        .unwrap_or_else(|| panic!("the revealed secret in {revealed}"));
     let secret: String = revealed[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || "_-".contains(*c))
         .collect();
-    let integration = manage::integration_by_client_id(app.store.as_ref(), &client_id)
-        .await
-        .unwrap();
+    let integration = app.manager().integration(None, &client_id).await.unwrap();
     let creds = hubgate_testkit::Creds {
         client_id,
         secret,
@@ -236,7 +237,9 @@ async fn a_post_without_the_csrf_token_is_refused() {
             response.status()
         );
     }
-    let still = manage::integration_by_client_id(app.store.as_ref(), &creds.client_id)
+    let still = app
+        .manager()
+        .integration(None, &creds.client_id)
         .await
         .unwrap();
     assert!(still.enabled, "the forged disable did nothing");
@@ -309,7 +312,7 @@ async fn members_are_added_created_with_a_one_time_password_and_the_last_owner_s
             &[("csrf", &csrf), ("role", "admin")],
         )
         .await;
-    assert!(demoted.text().await.unwrap().contains("Role changed"));
+    assert!(demoted.text().await.unwrap().contains("is now admin."));
     let refused = console
         .post(
             &format!("{}/members/{boss_id}/role", console.base()),

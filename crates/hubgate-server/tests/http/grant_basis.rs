@@ -8,7 +8,7 @@ use hubgate_core::account::Role;
 use hubgate_core::authorize::s256;
 use hubgate_core::ids::UserId;
 use hubgate_core::integration::IntegrationSettings;
-use hubgate_server::manage::{self, Authority, ManageError};
+use hubgate_server::app::AppError;
 use hubgate_store::Store;
 use hubgate_testkit::browser::{Flow, browser, console_login, field, page, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
@@ -33,16 +33,11 @@ fn authorize_url(app: &TestApp, creds: &Creds, scope: &str) -> String {
 }
 
 async fn new_member(app: &TestApp, email: &str, role: Role) -> UserId {
-    manage::create_user(
-        app.store.as_ref(),
-        email,
-        PASSWORD,
-        Some((app.account, role)),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap()
-    .id
+    app.manager()
+        .create_user(email, PASSWORD, false, Some((app.account, role)))
+        .await
+        .unwrap()
+        .id
 }
 
 /// Logs `email` in through the authorization pages and approves `scope`;
@@ -150,15 +145,10 @@ async fn removing_a_member_ends_every_grant_they_gave_in_that_account() {
         .await
         .unwrap();
 
-    manage::remove_member(
-        app.store.as_ref(),
-        Authority::Operator,
-        app.account,
-        user,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .remove_member(app.account, user)
+        .await
+        .unwrap();
 
     assert_revoked_everywhere(&app, access).await;
     assert_revoked_everywhere(&app, text(&refreshed, "access_token")).await;
@@ -174,14 +164,7 @@ async fn the_store_alone_refuses_a_refresh_for_someone_no_longer_a_member() {
     let creds = app.integration(ALL_SCOPES).await;
     let user = new_member(&app, "bo@example.com", Role::Member).await;
     let tokens = user_tokens(&app, &creds, "bo@example.com", "hubs:read").await;
-    let removed = manage::remove_member(
-        app.store.as_ref(),
-        Authority::Operator,
-        app.account,
-        user,
-        hubgate_core::now(),
-    )
-    .await;
+    let removed = app.manager().remove_member(app.account, user).await;
     removed.unwrap();
     assert_eq!(
         refresh_status(&app, &creds, text(&tokens, "refresh_token")).await,
@@ -245,40 +228,25 @@ async fn the_acting_user_cannot_leave_or_be_demoted_until_another_is_chosen() {
     // The owner created it and is its acting user.
     let creds = app.integration(ALL_SCOPES).await;
     let second = new_member(&app, "di@example.com", Role::Owner).await;
-    let now = hubgate_core::now();
 
-    let removed = manage::remove_member(
-        app.store.as_ref(),
-        Authority::Operator,
-        app.account,
-        app.owner.id,
-        now,
-    )
-    .await;
+    let removed = app.manager().remove_member(app.account, app.owner.id).await;
     match removed {
-        Err(ManageError::Conflict(message)) => {
+        Err(AppError::Conflict(message)) => {
             assert!(message.contains("\"Test integration\""), "{message}")
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
-    let demoted = manage::set_role(
-        app.store.as_ref(),
-        Authority::Operator,
-        app.account,
-        app.owner.id,
-        Role::Member,
-        now,
-    )
-    .await;
-    assert!(
-        matches!(demoted, Err(ManageError::Conflict(_))),
-        "{demoted:?}"
-    );
+    let demoted = app
+        .manager()
+        .set_role(app.account, app.owner.id, Role::Member)
+        .await;
+    assert!(matches!(demoted, Err(AppError::Conflict(_))), "{demoted:?}");
 
-    let integration =
-        manage::set_acting_user(app.store.as_ref(), creds.integration.clone(), second)
-            .await
-            .unwrap();
+    let integration = app
+        .manager()
+        .set_acting_user(creds.integration.clone(), second)
+        .await
+        .unwrap();
     assert_eq!(integration.acting_user, second);
     // client_credentials tokens now act through the new acting user (every
     // node learns of the change from the change log).
@@ -295,15 +263,10 @@ async fn the_acting_user_cannot_leave_or_be_demoted_until_another_is_chosen() {
         })
         .await;
     assert!(acts_through_second.is_some());
-    manage::remove_member(
-        app.store.as_ref(),
-        Authority::Operator,
-        app.account,
-        app.owner.id,
-        now,
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .remove_member(app.account, app.owner.id)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -325,16 +288,11 @@ async fn a_revocation_lasts_as_long_as_the_longest_lived_token_it_covers() {
     .unwrap()
     .with_lifetimes(Some(3600), Some(300))
     .unwrap();
-    let created = manage::create_integration(
-        app.store.as_ref(),
-        &app.master,
-        app.account,
-        None,
-        settings,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    let created = app
+        .manager()
+        .create_integration(app.account, settings, None)
+        .await
+        .unwrap();
     let creds = Creds {
         client_id: created.integration.client_id.to_string(),
         secret: created.secret.expose().to_owned(),
@@ -456,16 +414,10 @@ async fn lowering_a_role_ends_the_write_grants_it_allowed() {
     let creds = app.integration(ALL_SCOPES).await;
     let user = new_member(&app, "hal@example.com", Role::Admin).await;
     let tokens = user_tokens(&app, &creds, "hal@example.com", "hubs:read hubs:write").await;
-    manage::set_role(
-        app.store.as_ref(),
-        Authority::Operator,
-        app.account,
-        user,
-        Role::Member,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    app.manager()
+        .set_role(app.account, user, Role::Member)
+        .await
+        .unwrap();
     assert_revoked_everywhere(&app, text(&tokens, "access_token")).await;
     assert_eq!(
         refresh_status(&app, &creds, text(&tokens, "refresh_token")).await,
@@ -646,8 +598,12 @@ async fn failed_client_authentication_and_refresh_reuse_are_audited() {
     assert_eq!(refresh_status(&app, &creds, &first).await, 400);
     let audited = app
         .eventually(Duration::from_secs(3), || async {
-            let events = app.store.audit_events(app.account, 50).await.unwrap();
-            let has = |action: &str| events.iter().any(|e| e.action == action);
+            let query = hubgate_store::AuditQuery {
+                limit: 50,
+                ..Default::default()
+            };
+            let events = app.store.audit_events(app.account, &query).await.unwrap();
+            let has = |action: &str| events.iter().any(|e| e.event.action.as_str() == action);
             has("client_auth.failed") && has("token.reuse_detected")
         })
         .await;

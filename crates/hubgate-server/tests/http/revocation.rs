@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use hubgate_server::manage;
 use hubgate_store::Store;
 
 use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
@@ -20,7 +19,9 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
     let creds = app.integration(ALL_SCOPES).await;
     let old = app.client_credentials(&creds, None).await;
     let token = old.access_token;
-    let disabled = manage::set_enabled(app.store.as_ref(), creds.integration.clone(), false)
+    let disabled = app
+        .manager()
+        .set_enabled(creds.integration.clone(), false)
         .await
         .unwrap();
     assert!(
@@ -37,9 +38,7 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
         ])
         .await;
     assert_eq!(error_of(response).await, (401, "invalid_client".into()));
-    manage::set_enabled(app.store.as_ref(), disabled, true)
-        .await
-        .unwrap();
+    app.manager().set_enabled(disabled, true).await.unwrap();
     // Enabled again, the client gets new tokens; the old one stays dead.
     let issued = app
         .eventually(WITHIN, || async {
@@ -75,7 +74,8 @@ async fn deleting_an_integration_rejects_its_tokens_within_a_second() {
         app.get("/api/v1/hubs", &tokens.access_token).await.status(),
         200
     );
-    manage::delete_integration(app.store.as_ref(), &creds.integration)
+    app.manager()
+        .delete_integration(&creds.integration)
         .await
         .unwrap();
     assert!(
@@ -94,15 +94,11 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let tokens = app.client_credentials(&creds, None).await;
-    let rotated = manage::rotate_secret(
-        app.store.as_ref(),
-        &app.master,
-        creds.integration.clone(),
-        time::Duration::ZERO,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    let rotated = app
+        .manager()
+        .rotate_secret(creds.integration.clone(), time::Duration::ZERO)
+        .await
+        .unwrap();
     assert!(
         app.eventually(WITHIN, || rejected(&app, &tokens.access_token))
             .await
@@ -138,15 +134,11 @@ async fn rotating_with_grace_keeps_both_secrets_and_existing_tokens_working() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let tokens = app.client_credentials(&creds, None).await;
-    let rotated = manage::rotate_secret(
-        app.store.as_ref(),
-        &app.master,
-        creds.integration.clone(),
-        time::Duration::hours(1),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    let rotated = app
+        .manager()
+        .rotate_secret(creds.integration.clone(), time::Duration::hours(1))
+        .await
+        .unwrap();
     let new_secret = rotated.secret.expose().to_owned();
     // Wait until this node has followed the change: the new secret works.
     let followed = app

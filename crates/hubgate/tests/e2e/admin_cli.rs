@@ -353,13 +353,17 @@ async fn members_acting_users_and_revealed_secrets_through_the_admin_tool() {
     // Showing the secret is audited, as the console's Reveal is.
     admin_ok(&data, &["integration", "show", &client_id]);
     let store = hubgate_store::open_sqlite(&data).await.unwrap();
-    let events = hubgate_store::Store::audit_events(&store, account.parse().unwrap(), 20)
+    let query = hubgate_store::AuditQuery {
+        limit: 20,
+        ..Default::default()
+    };
+    let events = hubgate_store::Store::audit_events(&store, account.parse().unwrap(), &query)
         .await
         .unwrap();
     assert!(
-        events
-            .iter()
-            .any(|e| e.action == "integration.secret_revealed" && e.actor == "admin tool"),
+        events.iter().any(|e| e.event.action
+            == hubgate_core::audit::AuditAction::IntegrationSecretRevealed
+            && e.event.actor == "admin tool"),
         "{events:?}"
     );
 }
