@@ -5,10 +5,15 @@
 //! updated OpenAPI document.
 
 mod error;
+mod manage;
 mod oauth;
 mod resources;
 
 pub use error::{ErrorBody, ErrorCode};
+pub use manage::{
+    AddedMember, AuditEvent, ClientSecret, Integration, IntegrationPatch, IntegrationWithSecret,
+    Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset, Role, RotateSecret,
+};
 pub use oauth::{IntrospectionResponse, Jwk, JwkSet, ServerMetadata, TokenResponse, UserInfo};
 pub use resources::{Account, Hub, HubKind, HubPatch, HubStateView, Page};
 #[cfg(feature = "openapi")]

@@ -100,7 +100,7 @@ pub struct Page<T> {
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod double_option {
+pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer, T: Serialize>(

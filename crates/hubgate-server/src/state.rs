@@ -42,6 +42,16 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// The application layer, acting as `actor` now.
+    pub fn manager<'a>(&'a self, actor: &'a crate::app::Actor) -> crate::app::Manager<'a> {
+        crate::app::Manager::new(
+            self.store.as_ref(),
+            &self.master,
+            actor,
+            hubgate_core::now(),
+        )
+    }
+
     /// Loads keys and the registry. Creates the first signing key on an empty store.
     pub async fn new(
         store: Arc<dyn Store>,

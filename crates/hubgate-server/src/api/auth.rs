@@ -8,6 +8,7 @@ use hubgate_core::scope::{Scope, ScopeSet};
 use hubgate_core::tokens::{AccessClaims, VerifyError};
 
 use super::error::ApiError;
+use crate::app::Actor;
 use crate::state::AppState;
 
 /// Who a request acts for: a verified, unrevoked access token.
@@ -31,6 +32,29 @@ impl Principal {
         } else {
             Err(ApiError::insufficient_scope(scope.as_str()))
         }
+    }
+
+    /// The application layer's view of this token for a management request:
+    /// the integration acting through its user, with that user's role now
+    /// (read from the store, so a demotion counts at once). What the token
+    /// may do is its scopes and that role, whichever is narrower.
+    pub async fn actor(&self, state: &AppState) -> Result<Actor, ApiError> {
+        let role = state
+            .store
+            .membership(self.account(), self.user())
+            .await?
+            .ok_or_else(|| ApiError::access_denied("the token's user is no longer a member"))?;
+        if !role.can_manage() {
+            return Err(ApiError::access_denied(&format!(
+                "the token acts for a {role} of the account; only owners and admins manage it"
+            )));
+        }
+        Ok(Actor::Integration {
+            account: self.account(),
+            client_id: self.claims.client_id.clone(),
+            user: self.user(),
+            role,
+        })
     }
 
     /// At least one of `scopes`.

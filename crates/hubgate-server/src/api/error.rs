@@ -83,6 +83,15 @@ impl ApiError {
         )
     }
 
+    pub fn conflict(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, description)
+    }
+
+    /// The token's scope allows it, but its user's role does not.
+    pub fn access_denied(description: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, description)
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -96,6 +105,34 @@ impl From<hubgate_store::StoreError> for ApiError {
     fn from(error: hubgate_store::StoreError) -> Self {
         tracing::error!(%error, "store error on the resource API");
         Self::unavailable()
+    }
+}
+
+impl From<crate::app::AppError> for ApiError {
+    fn from(error: crate::app::AppError) -> Self {
+        use crate::app::AppError;
+        match error {
+            AppError::Invalid(message) => Self::unprocessable(message),
+            AppError::NotFound(what) => Self::not_found(what),
+            AppError::Conflict(message) => Self::conflict(message),
+            AppError::Forbidden(message) => Self::access_denied(&message),
+            AppError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A JSON body whose rejection speaks the API's error format: not JSON is
+/// `400`, JSON of the wrong shape `422`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| ApiJson(value))
+            .map_err(super::hubs::json_rejection)
     }
 }
 

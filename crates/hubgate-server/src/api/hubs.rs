@@ -11,7 +11,7 @@ use hubgate_store::HubFilter;
 use serde::Deserialize;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ApiJson};
 use crate::state::AppState;
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -186,7 +186,7 @@ pub async fn patch(
 ) -> Result<Json<Hub>, ApiError> {
     principal.require(Scope::HubsWrite)?;
     let id = hub_id(&id)?;
-    let Json(patch) = body.map_err(patch_rejection)?;
+    let Json(patch) = body.map_err(json_rejection)?;
     let change =
         HubChange::from_patch(patch).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let hub = state
@@ -204,7 +204,7 @@ pub async fn patch(
 /// A body that is JSON but not a hub patch (an unknown field, a wrong type)
 /// is `422` with serde's reason alone, as unknown `desired` keys are; a body
 /// that is not JSON at all stays `400`.
-fn patch_rejection(rejection: JsonRejection) -> ApiError {
+pub(super) fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(error) => {
             let text = error.body_text();
@@ -216,4 +216,73 @@ fn patch_rejection(rejection: JsonRejection) -> ApiError {
         }
         other => ApiError::bad_request(other.body_text()),
     }
+}
+
+/// Register a hub or switch by its serial (offline until it reports).
+/// Renaming it or moving it to another room is a PATCH (`hubs:write`).
+#[utoipa::path(post, path = "/api/v1/hubs", operation_id = "createHub", tag = "Hubs",
+    request_body = hubgate_api::NewHub,
+    responses(
+        (status = 201, description = "The new hub", body = hubgate_api::Hub),
+        (status = 400, description = "`invalid_request`: not JSON", body = hubgate_api::ErrorBody),
+        (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
+        (status = 403, description = "`insufficient_scope`, or `access_denied`: the token's user is not an owner or admin", body = hubgate_api::ErrorBody),
+        (status = 409, description = "`conflict`: a hub with this serial exists", body = hubgate_api::ErrorBody),
+        (status = 422, description = "`validation_failed`: a bad serial, name or room", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:manage"]), ("bearer" = [])),
+)]
+pub async fn create(
+    principal: Principal,
+    State(state): State<AppState>,
+    body: Result<ApiJson<hubgate_api::NewHub>, ApiError>,
+) -> Result<(axum::http::StatusCode, Json<Hub>), ApiError> {
+    principal.require(Scope::HubsManage)?;
+    let ApiJson(new) = body?;
+    let actor = principal.actor(&state).await?;
+    let kind = match new.kind {
+        hubgate_api::HubKind::Hub => hubgate_core::hub::HubKind::Hub,
+        hubgate_api::HubKind::Switch => hubgate_core::hub::HubKind::Switch,
+    };
+    let hub = state
+        .manager(&actor)
+        .create_hub(
+            principal.account(),
+            &new.serial,
+            &new.name,
+            kind,
+            new.room.as_deref(),
+        )
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(hub.to_wire())))
+}
+
+/// Remove a hub or switch from the account.
+#[utoipa::path(delete, path = "/api/v1/hubs/{id}", operation_id = "deleteHub", tag = "Hubs",
+    params(("id" = String, Path, description = "The hub's id, `hub_…`")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
+        (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
+        (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:manage"]), ("bearer" = [])),
+)]
+pub async fn delete(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    principal.require(Scope::HubsManage)?;
+    let id = hub_id(&id)?;
+    let actor = principal.actor(&state).await?;
+    state
+        .manager(&actor)
+        .delete_hub(principal.account(), id)
+        .await?;
+    state.registry.forget_hub(id);
+    state.catch_up().await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ mod edges;
 mod exhaustion;
 mod grant_basis;
 mod introspection_and_revocation;
+mod management_api;
 mod operations;
 mod resource_api;
 mod revocation;

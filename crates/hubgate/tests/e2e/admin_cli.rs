@@ -35,7 +35,7 @@ async fn admin_commands_print_the_json_shapes_scripts_rely_on() {
             "--email",
             "Dev@Acme.example",
             "--password",
-            "s3cret-pass",
+            "s3cret-passphrase",
             "--account",
             account_id,
             "--role",
@@ -184,7 +184,7 @@ async fn admin_exit_codes_tell_invalid_input_from_missing_and_duplicate_things()
             "--email",
             "admin@localhost",
             "--password",
-            "long-enough",
+            "long-enough-password",
         ],
     );
     assert_eq!(code, 4);
