@@ -298,19 +298,19 @@ impl Client {
         .await
     }
 
-    fn api(&self, path: &str) -> String {
+    pub(crate) fn api(&self, path: &str) -> String {
         join(&self.inner.api_url, path)
     }
 
     /// Sends with a token; after a `401 invalid_token` gets a new token and
-    /// tries exactly once more.
-    async fn call<T: DeserializeOwned>(
+    /// tries exactly once more. Returns a successful response.
+    async fn send(
         &self,
         method: Method,
         url: &str,
         query: &[(&'static str, String)],
-        body: Option<serde_json::Value>,
-    ) -> Result<T, Error> {
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, Error> {
         let mut retried = false;
         loop {
             let token = self.inner.tokens.token().await?;
@@ -320,17 +320,14 @@ impl Client {
                 .request(method.clone(), url)
                 .bearer_auth(token.secret())
                 .query(query);
-            if let Some(body) = &body {
+            if let Some(body) = body {
                 request = request.json(body);
             }
             let response = request.send().await?;
-            let status = response.status().as_u16();
             if response.status().is_success() {
-                return response.json().await.map_err(|e| Error::Unexpected {
-                    status,
-                    detail: format!("not the documented JSON: {e}"),
-                });
+                return Ok(response);
             }
+            let status = response.status().as_u16();
             let error = Error::from_response(response, false).await;
             if status == 401 && !retried && matches!(error.code(), Some(ErrorCode::InvalidToken)) {
                 self.inner.tokens.reject(&token).await;
@@ -340,10 +337,43 @@ impl Client {
             return Err(error);
         }
     }
+
+    /// [`Client::send`], reading the documented JSON (`()` for no content).
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&'static str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<T, Error> {
+        let response = self.send(method, url, query, body.as_ref()).await?;
+        let status = response.status().as_u16();
+        if status == 204 {
+            return serde_json::from_str("null").map_err(|e| Error::Unexpected {
+                status,
+                detail: format!("expected a body: {e}"),
+            });
+        }
+        response.json().await.map_err(|e| Error::Unexpected {
+            status,
+            detail: format!("not the documented JSON: {e}"),
+        })
+    }
+
+    /// [`Client::send`], reading the body as text (exports).
+    pub(crate) async fn call_text(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&'static str, String)],
+    ) -> Result<String, Error> {
+        let response = self.send(method, url, query, None).await?;
+        Ok(response.text().await?)
+    }
 }
 
 /// Percent-encodes an id for use as one path segment.
-fn segment(id: &str) -> String {
+pub(crate) fn segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

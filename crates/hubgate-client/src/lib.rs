@@ -28,13 +28,17 @@
 pub mod authorization;
 mod client;
 mod error;
+mod manage;
 mod token;
 
 pub use client::{Client, ClientBuilder, HubQuery};
 pub use error::Error;
 pub use hubgate_api::{
-    Account, ErrorCode, Hub, HubKind, HubPatch, HubStateView, Page, TokenResponse, UserInfo,
+    Account, AddedMember, AuditEvent, ClientSecret, ErrorCode, Hub, HubKind, HubPatch,
+    HubStateView, Integration, IntegrationPatch, IntegrationWithSecret, Member, NewHub,
+    NewIntegration, NewMember, Page, PasswordReset, Role, TokenResponse, UserInfo,
 };
+pub use manage::{AuditFormat, AuditQuery};
 pub use token::{AccessToken, Secret};
 
 /// The paths of the guide, relative to the base URL; change them for a server

@@ -23,6 +23,12 @@ pub enum Command {
     Token(TokenArgs),
     /// Read and change hubs and switches through the API.
     Hubs(HubsArgs),
+    /// Manage the account's integrations (management API, `integrations:*`).
+    Integrations(IntegrationsArgs),
+    /// Manage the account's members (management API, `members:*`).
+    Members(MembersArgs),
+    /// Read or export the account's audit log (management API, `audit:read`).
+    Audit(AuditArgs),
     /// Show the account the credentials act for.
     Account(ClientArgs),
     /// Show who the credentials act as: client, scopes, user and account.
@@ -36,7 +42,8 @@ pub enum Command {
 
 /// Where the API is and which integration calls it. Exit codes of the client
 /// commands: 0 success, 1 other failure, 2 usage or invalid input, 3 not
-/// found, 5 authentication or permission refused, 6 server error or unreachable.
+/// found, 4 conflict, 5 authentication or permission refused, 6 server error
+/// or unreachable.
 #[derive(Debug, Args, Clone)]
 pub struct ClientArgs {
     /// Base URL of the server
@@ -74,6 +81,145 @@ pub struct TokenArgs {
     /// Scopes to ask for (repeat, or space-separate); default: the integration's
     #[arg(long)]
     pub scope: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IntegrationsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: IntegrationsCommand,
+}
+
+/// The settings of `integrations create` and `integrations update`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct IntegrationFields {
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A redirect URI (repeat for several; replaces them all on update)
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Space-separated scopes
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Return a refresh token with client_credentials (true or false)
+    #[arg(long)]
+    pub refresh_on_client_credentials: Option<bool>,
+    /// Require PKCE in the authorization-code flow (true or false)
+    #[arg(long)]
+    pub require_pkce: Option<bool>,
+    /// Access-token lifetime in seconds
+    #[arg(long)]
+    pub access_token_ttl: Option<u32>,
+    /// Refresh-token lifetime in seconds
+    #[arg(long)]
+    pub refresh_token_ttl: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCommand {
+    /// List the account's integrations
+    List,
+    /// Create an integration; prints its secret once
+    Create {
+        #[command(flatten)]
+        fields: IntegrationFields,
+    },
+    /// Show one integration (not its secret)
+    Show {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+    },
+    /// Change an integration's settings
+    Update {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+        #[command(flatten)]
+        fields: IntegrationFields,
+    },
+    /// Print the current secret (audited)
+    RevealSecret {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+    },
+    /// Replace the secret; the old one works for --grace seconds (0: it and its tokens stop now)
+    RotateSecret {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+        #[arg(long)]
+        grace: u32,
+    },
+    /// Stop the integration's client and tokens
+    Disable {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+    },
+    /// Let the integration get tokens again
+    Enable {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+    },
+    /// Delete the integration; its tokens stop working
+    Delete {
+        #[arg(value_name = "CLIENT_ID")]
+        integration: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: MembersCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// List the account's members
+    List,
+    /// Add a user by email (with --invite, create one with a one-time password)
+    Add {
+        email: String,
+        #[arg(long, value_parser = ["member", "admin", "owner"])]
+        role: String,
+        #[arg(long)]
+        invite: bool,
+    },
+    /// Change a member's role
+    SetRole {
+        user_id: String,
+        #[arg(long, value_parser = ["member", "admin", "owner"])]
+        role: String,
+    },
+    /// Give a member a new one-time password
+    ResetPassword { user_id: String },
+    /// Remove a member; their tokens in the account stop working
+    Remove { user_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Only this action (e.g. integration.created)
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events by this actor
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only events at or after this RFC 3339 time
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this RFC 3339 time
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Export every matching event as JSON lines or CSV (default: a table of the newest)
+    #[arg(long, value_parser = ["jsonl", "csv"])]
+    pub format: Option<String>,
+    /// Events to show without --format
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
 }
 
 #[derive(Debug, Args)]

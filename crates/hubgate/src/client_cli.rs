@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::cli::{ClientArgs, ClientOutput, HubsArgs, HubsCommand, TokenArgs};
 
 /// Exit codes, as documented on `ClientArgs`.
-fn exit_code(error: &Error) -> u8 {
+pub(crate) fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Config(_) => 2,
         Error::OAuth {
@@ -21,6 +21,7 @@ fn exit_code(error: &Error) -> u8 {
             status: 401 | 403, ..
         } => 5,
         Error::Api { status: 404, .. } => 3,
+        Error::Api { status: 409, .. } => 4,
         Error::Api {
             status: 400 | 422, ..
         } => 2,
@@ -30,7 +31,7 @@ fn exit_code(error: &Error) -> u8 {
     }
 }
 
-fn build(args: &ClientArgs, scopes: &[String]) -> Result<Client, Error> {
+pub(crate) fn build(args: &ClientArgs, scopes: &[String]) -> Result<Client, Error> {
     let (Some(id), Some(secret)) = (&args.client_id, &args.client_secret) else {
         return Err(Error::Config(
             "credentials are required: --client-id and --client-secret, or HUBGATE_CLIENT_ID and HUBGATE_CLIENT_SECRET"
@@ -46,7 +47,7 @@ fn build(args: &ClientArgs, scopes: &[String]) -> Result<Client, Error> {
 }
 
 /// Prints the result in the chosen format, or the error on stderr with its exit code.
-fn finish(output: ClientOutput, result: Result<(Value, String), Error>) -> ExitCode {
+pub(crate) fn finish(output: ClientOutput, result: Result<(Value, String), Error>) -> ExitCode {
     match result {
         Ok((json, table)) => {
             match output {
@@ -291,7 +292,7 @@ fn hub_table(hub: &Hub) -> String {
         .join("\n")
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -312,7 +313,7 @@ fn jwt_claims(token: &str) -> Map<String, Value> {
 }
 
 /// Left-aligned columns separated by two spaces.
-fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

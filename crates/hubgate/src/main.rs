@@ -5,6 +5,7 @@
 mod admin;
 mod cli;
 mod client_cli;
+mod manage_cli;
 mod master_key;
 mod serve;
 mod settings;
@@ -23,6 +24,9 @@ async fn main() -> ExitCode {
         Command::Admin(args) => admin::run(args).await,
         Command::Token(args) => client_cli::token(args).await,
         Command::Hubs(args) => client_cli::hubs(args).await,
+        Command::Integrations(args) => manage_cli::integrations(args).await,
+        Command::Members(args) => manage_cli::members(args).await,
+        Command::Audit(args) => manage_cli::audit(args).await,
         Command::Account(args) => client_cli::account(args).await,
         Command::Whoami(args) => client_cli::whoami(args).await,
         Command::Completions { shell } => {

@@ -17,4 +17,5 @@ mod faults;
 mod first_start;
 mod hardening;
 mod live_revocation;
+mod management;
 mod scale_out;
