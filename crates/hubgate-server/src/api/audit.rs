@@ -121,7 +121,11 @@ fn to_wire(entry: AuditEntry) -> WireEvent {
 #[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAuditEvents", tag = "Management",
     params(AuditParams),
     responses(
-        (status = 200, description = "A page (`json`; follow `next_cursor`), or the whole export (`jsonl`: `application/x-ndjson`, `csv`: `text/csv`)", body = hubgate_api::Page<hubgate_api::AuditEvent>),
+        (status = 200, description = "A page (`json`; follow `next_cursor`), or the whole export (`jsonl`: one event a line, `csv`: a header row, then one event a row)", content(
+            (hubgate_api::Page<hubgate_api::AuditEvent> = "application/json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
         (status = 400, description = "`invalid_request`: an unknown action, a bad time, limit or cursor", body = hubgate_api::ErrorBody),
         (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
         (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),

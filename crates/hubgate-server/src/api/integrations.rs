@@ -294,6 +294,7 @@ pub async fn reveal_secret(
     request_body = hubgate_api::RotateSecret,
     responses(
         (status = 200, description = "Rotated, with the new client_secret (shown once)", body = hubgate_api::IntegrationWithSecret),
+        (status = 400, description = "`invalid_request`: not JSON", body = hubgate_api::ErrorBody),
         (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
         (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
         (status = 404, description = "No such integration in this account", body = hubgate_api::ErrorBody),

@@ -114,6 +114,7 @@ pub async fn add(
     request_body = hubgate_api::MemberPatch,
     responses(
         (status = 200, description = "The member with their new role", body = hubgate_api::Member),
+        (status = 400, description = "`invalid_request`: not JSON", body = hubgate_api::ErrorBody),
         (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
         (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
         (status = 404, description = "No such member of this account", body = hubgate_api::ErrorBody),

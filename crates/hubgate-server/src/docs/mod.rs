@@ -137,7 +137,12 @@ pub struct Status {
         crate::ops::readyz,
         crate::ops::metrics,
     ),
-    components(schemas(hubgate_api::ErrorCode, hubgate_api::HubState, hubgate_api::DesiredSettings)),
+    components(schemas(
+        hubgate_api::ErrorCode,
+        hubgate_api::HubState,
+        hubgate_api::DesiredSettings,
+        crate::api::audit::Format,
+    )),
     tags(
         (name = "OAuth", description = "Tokens: issue, refresh, introspect, revoke; keys and metadata"),
         (name = "Account", description = "Who the token acts for"),
