@@ -59,6 +59,13 @@ impl Manager<'_> {
         acting_user: Option<UserId>,
     ) -> Result<WithSecret, AppError> {
         self.require_manage(account)?;
+        // Acting through someone else borrows their role: an owner's choice
+        // (an admin's integration acting through an owner could make owners).
+        if let Some(chosen) = acting_user
+            && Some(chosen) != self.actor.user()
+        {
+            self.require_owner(account, "choose who an integration acts through")?;
+        }
         self.store
             .account_by_id(account)
             .await?
@@ -122,6 +129,8 @@ impl Manager<'_> {
         settings: IntegrationSettings,
     ) -> Result<Integration, AppError> {
         self.require_manage(integration.account_id)?;
+        self.require_power_over(&integration, "change its settings")
+            .await?;
         let mut changed = Vec::new();
         if integration.name != settings.name {
             changed.push(format!("name {:?}", settings.name));
@@ -166,6 +175,8 @@ impl Manager<'_> {
     /// is audited (before it is shown).
     pub async fn reveal_secret(&self, integration: &Integration) -> Result<ClientSecret, AppError> {
         self.require_manage(integration.account_id)?;
+        self.require_power_over(integration, "see its secret")
+            .await?;
         let secret = open_secret(self.master, integration)?;
         let event = self.event(
             integration.account_id,
@@ -186,6 +197,8 @@ impl Manager<'_> {
         grace: Duration,
     ) -> Result<WithSecret, AppError> {
         self.require_manage(integration.account_id)?;
+        self.require_power_over(&integration, "rotate its secret")
+            .await?;
         if grace < Duration::ZERO || grace > MAX_GRACE {
             return Err(AppError::Invalid(
                 "the grace period must be between 0 and 30 days".into(),
@@ -248,15 +261,10 @@ impl Manager<'_> {
     ) -> Result<Integration, AppError> {
         self.require_manage(integration.account_id)?;
         // Who an integration borrows its rights from is an owner's choice.
-        if self
-            .actor
-            .role_in(integration.account_id)
-            .is_some_and(|role| role != hubgate_core::account::Role::Owner)
-        {
-            return Err(AppError::Forbidden(
-                "only owners choose who an integration acts through".into(),
-            ));
-        }
+        self.require_owner(
+            integration.account_id,
+            "choose who an integration acts through",
+        )?;
         let (member, _) = self.member(integration.account_id, user).await?;
         integration.acting_user = user;
         self.write(
@@ -280,6 +288,33 @@ impl Manager<'_> {
         match self.store.delete_integration(integration.id, &event).await {
             Err(StoreError::NotFound) => Err(AppError::NotFound("integration")),
             other => Ok(other?),
+        }
+    }
+
+    /// An integration acts with its acting user's role: only someone of at
+    /// least that role may hold its secret or widen what it may do (else an
+    /// admin could act as an owner through an owner's integration).
+    async fn require_power_over(
+        &self,
+        integration: &Integration,
+        to: &str,
+    ) -> Result<(), AppError> {
+        let Some(mine) = self.actor.role_in(integration.account_id) else {
+            return Ok(()); // the operator (others were refused by require_manage)
+        };
+        if self.actor.user() == Some(integration.acting_user) {
+            return Ok(());
+        }
+        let theirs = self
+            .store
+            .membership(integration.account_id, integration.acting_user)
+            .await?;
+        match theirs {
+            // Above a member there are only admins and owners: "an" fits both.
+            Some(theirs) if theirs > mine => Err(AppError::Forbidden(format!(
+                "this integration acts through an {theirs}: only an {theirs} may {to}"
+            ))),
+            _ => Ok(()),
         }
     }
 

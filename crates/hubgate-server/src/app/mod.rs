@@ -93,6 +93,16 @@ impl<'a> Manager<'a> {
         }
     }
 
+    /// Owners of `account` (and the operator) only.
+    fn require_owner(&self, account: AccountId, to: &str) -> Result<(), AppError> {
+        match self.actor.role_in(account) {
+            Some(Role::Owner) => Ok(()),
+            None if self.actor.is_operator() => Ok(()),
+            None => Err(AppError::NotFound("account")),
+            Some(_) => Err(AppError::Forbidden(format!("only owners {to}"))),
+        }
+    }
+
     /// Any member of `account` (and the operator) may look.
     fn require_member(&self, account: AccountId) -> Result<(), AppError> {
         match self.actor.role_in(account) {

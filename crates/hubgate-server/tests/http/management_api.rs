@@ -7,6 +7,7 @@ use std::time::Duration;
 use hubgate_api::{AddedMember, Integration, IntegrationWithSecret, Member, Page, PasswordReset};
 use hubgate_core::account::Role;
 use hubgate_server::app::{Actor, AppError, Manager};
+use hubgate_store::Store;
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use serde_json::{Value, json};
 
@@ -582,4 +583,119 @@ async fn the_audit_log_pages_filters_and_exports_as_json_lines_and_csv() {
             "{bad}"
         );
     }
+}
+
+/// An admin's token, and the account's owner-acting integration.
+async fn admin_manager(app: &TestApp) -> (String, Creds) {
+    let owners = app.integration(ALL_SCOPES).await;
+    let admin = app
+        .manager()
+        .create_user(
+            "ada@example.com",
+            "correct horse battery",
+            false,
+            Some((app.account, Role::Admin)),
+        )
+        .await
+        .unwrap();
+    let settings = hubgate_core::integration::IntegrationSettings::new(
+        "Admin's manager",
+        &[REDIRECT_URI.to_owned()],
+        MANAGE,
+        true,
+        true,
+    )
+    .unwrap();
+    let created = app
+        .manager()
+        .create_integration(app.account, settings, Some(admin.id))
+        .await
+        .unwrap();
+    let creds = Creds {
+        client_id: created.integration.client_id.to_string(),
+        secret: created.secret.expose().to_owned(),
+        integration: created.integration,
+    };
+    (
+        app.client_credentials(&creds, None).await.access_token,
+        owners,
+    )
+}
+
+#[tokio::test]
+async fn an_admins_token_cannot_borrow_an_owners_role() {
+    let app = TestApp::spawn().await;
+    let (token, owners) = admin_manager(&app).await;
+    use reqwest::Method;
+    // Not by creating an integration that acts through the owner...
+    let borrowed = send(
+        &app,
+        Method::POST,
+        "/api/v1/integrations",
+        &token,
+        Some(json!({
+            "name": "Borrowed", "redirect_uris": [REDIRECT_URI], "scope": "members:write",
+            "acting_user": app.owner.id.to_string(),
+        })),
+    )
+    .await;
+    assert_eq!(error_of(borrowed).await, (403, "access_denied".into()));
+    // ...nor by taking or widening the owner's integration.
+    let path = format!("/api/v1/integrations/{}", owners.client_id);
+    let shown = send(&app, Method::GET, &path, &token, None).await;
+    assert_eq!(shown.status(), 200, "an admin may look");
+    for (method, suffix, body) in [
+        (Method::POST, "/reveal-secret", None),
+        (
+            Method::POST,
+            "/rotate-secret",
+            Some(json!({"grace_seconds": 0})),
+        ),
+        (Method::PATCH, "", Some(json!({"scope": "members:write"}))),
+    ] {
+        let response = send(
+            &app,
+            method.clone(),
+            &format!("{path}{suffix}"),
+            &token,
+            body,
+        )
+        .await;
+        assert_eq!(
+            error_of(response).await,
+            (403, "access_denied".into()),
+            "{method} {suffix}"
+        );
+    }
+    // ...nor by making anyone an owner, or resetting an owner's password.
+    let me = app
+        .store
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let promote = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/members/{}", me.id),
+        &token,
+        Some(json!({"role": "owner"})),
+    )
+    .await;
+    assert_eq!(error_of(promote).await.0, 409);
+    let reset = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/members/{}/reset-password", app.owner.id),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(error_of(reset).await, (403, "access_denied".into()));
+    let unchanged = app
+        .manager()
+        .integration(None, &owners.client_id)
+        .await
+        .unwrap();
+    assert_eq!(unchanged.scopes.to_string(), ALL_SCOPES);
 }
