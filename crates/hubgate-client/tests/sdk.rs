@@ -299,3 +299,111 @@ async fn the_authorization_helpers_complete_the_code_flow_with_pkce() {
         6
     );
 }
+
+#[tokio::test]
+async fn the_management_api_is_typed_in_the_sdk() {
+    use hubgate_client::{
+        AuditFormat, AuditQuery, IntegrationPatch, NewHub, NewIntegration, NewMember, Role,
+    };
+    let app = TestApp::spawn().await;
+    let creds = app
+        .integration(
+            "integrations:read integrations:write members:read members:write audit:read hubs:manage",
+        )
+        .await;
+    let client = client(&app, &creds);
+
+    let created = client
+        .create_integration(&NewIntegration {
+            name: "From the SDK".into(),
+            redirect_uris: vec![hubgate_testkit::REDIRECT_URI.into()],
+            scope: "hubs:read".into(),
+            refresh_on_client_credentials: true,
+            require_pkce: true,
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            acting_user: None,
+        })
+        .await
+        .unwrap();
+    let id = created.integration.client_id.clone();
+    assert!(
+        client
+            .integrations()
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.client_id == id)
+    );
+    let renamed = client
+        .update_integration(
+            &id,
+            &IntegrationPatch {
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Renamed");
+    assert_eq!(client.integration(&id).await.unwrap().name, "Renamed");
+    let rotated = client.rotate_secret(&id, 60).await.unwrap();
+    assert_eq!(
+        client.reveal_secret(&id).await.unwrap().client_secret,
+        rotated.client_secret
+    );
+    assert!(
+        !client
+            .set_integration_enabled(&id, false)
+            .await
+            .unwrap()
+            .enabled
+    );
+    client.delete_integration(&id).await.unwrap();
+    let gone = client.integration(&id).await.unwrap_err();
+    assert_eq!(gone.code(), Some(ErrorCode::NotFound));
+
+    let added = client
+        .add_member(&NewMember {
+            email: "sdk@example.com".into(),
+            role: Role::Member,
+            invite: true,
+        })
+        .await
+        .unwrap();
+    assert!(added.one_time_password.is_some());
+    let admin = client
+        .set_member_role(&added.member.id, Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert!(client.members().await.unwrap().len() >= 2);
+    client.reset_password(&added.member.id).await.unwrap();
+    client.remove_member(&added.member.id).await.unwrap();
+
+    let hub = client
+        .create_hub(&NewHub {
+            serial: "SDK-1".into(),
+            name: "SDK hub".into(),
+            kind: HubKind::Switch,
+            room: None,
+        })
+        .await
+        .unwrap();
+    client.delete_hub(&hub.id).await.unwrap();
+
+    let page = client
+        .audit(&AuditQuery {
+            action: Some("member.removed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let csv = client
+        .export_audit(&AuditQuery::default(), AuditFormat::Csv)
+        .await
+        .unwrap();
+    assert!(csv.starts_with("seq,at,actor,action,subject,detail\n"));
+    assert!(csv.contains("hub.deleted") && csv.contains("integration.deleted"));
+}
