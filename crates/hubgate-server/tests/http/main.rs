@@ -7,6 +7,7 @@ mod console;
 mod edges;
 mod exhaustion;
 mod grant_basis;
+mod grant_flows;
 mod introspection_and_revocation;
 mod management_api;
 mod operations;
