@@ -551,6 +551,16 @@ async fn the_audit_log_pages_filters_and_exports_as_json_lines_and_csv() {
     assert!(lines.len() >= 6, "{text}");
     assert!(lines.iter().all(|e| e.actor == "admin tool"));
 
+    // A name a spreadsheet would run as a formula is exported as text.
+    let formula = send(
+        &app,
+        Method::POST,
+        "/api/v1/integrations",
+        &token,
+        Some(json!({"name": "=HYPERLINK(\"x\")", "redirect_uris": [REDIRECT_URI], "scope": "sub"})),
+    )
+    .await;
+    assert_eq!(formula.status(), 201);
     let csv = send(&app, Method::GET, "/api/v1/audit?format=csv", &token, None).await;
     assert!(
         csv.headers()["content-type"]
@@ -561,7 +571,8 @@ async fn the_audit_log_pages_filters_and_exports_as_json_lines_and_csv() {
     let text = csv.text().await.unwrap();
     let mut rows = text.lines();
     assert_eq!(rows.next(), Some("seq,at,actor,action,subject,detail"));
-    assert!(rows.count() >= 6);
+    assert!(text.contains("\"'=HYPERLINK(\"\"x\"\") (sub)\""), "{text}");
+    assert!(rows.count() >= 7);
 
     for bad in [
         "action=integration.exploded",
