@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use hubgate_client::{Client, Error, ErrorCode, HubKind, HubPatch, HubQuery};
-use hubgate_store::Store;
+use hubgate_store::prelude::*;
 use hubgate_testkit::{ALL_SCOPES, Creds, TestApp, token_requests};
 
 fn client(app: &TestApp, creds: &Creds) -> Client {

@@ -3,6 +3,7 @@
 
 use hubgate_core::account::Role;
 use hubgate_core::authorize::s256;
+use hubgate_store::prelude::*;
 use hubgate_testkit::browser::{Flow, field, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use reqwest::header::LOCATION;
@@ -290,7 +291,6 @@ async fn a_reused_code_is_invalid_grant_and_kills_the_tokens_it_issued() {
 #[tokio::test]
 async fn an_expired_code_is_invalid_grant() {
     use hubgate_core::authorize::{AuthorizationCode, code_hash};
-    use hubgate_store::Store;
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let code = "hga_expired-code-for-the-test";

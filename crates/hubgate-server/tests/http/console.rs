@@ -291,7 +291,7 @@ async fn members_are_added_created_with_a_one_time_password_and_the_last_owner_s
     assert!(created.contains("new@acme.example"));
     // Demoting the bootstrap owner leaves boss as the only owner; demoting boss is then refused.
     let boss = app.store.as_ref();
-    let members = hubgate_store::Store::account_members(boss, app.account)
+    let members = hubgate_store::Accounts::account_members(boss, app.account)
         .await
         .unwrap();
     let owner_id = members

@@ -2,6 +2,7 @@
 //! lapse, and who may grant what (issue "Security I"). Each test names the
 //! item it guards in SECURITY.md.
 
+use hubgate_store::prelude::*;
 use std::time::Duration;
 
 use hubgate_core::account::Role;
@@ -9,7 +10,6 @@ use hubgate_core::authorize::s256;
 use hubgate_core::ids::UserId;
 use hubgate_core::integration::IntegrationSettings;
 use hubgate_server::app::AppError;
-use hubgate_store::Store;
 use hubgate_testkit::browser::{Flow, browser, console_login, field, page, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use serde_json::Value;

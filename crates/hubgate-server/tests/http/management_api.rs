@@ -2,12 +2,12 @@
 //! HTTP, for integrations given a management scope, with the scope and the
 //! acting user's role both required.
 
+use hubgate_store::prelude::*;
 use std::time::Duration;
 
 use hubgate_api::{AddedMember, Integration, IntegrationWithSecret, Member, Page, PasswordReset};
 use hubgate_core::account::Role;
 use hubgate_server::app::{Actor, AppError, Manager};
-use hubgate_store::Store;
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
 use serde_json::{Value, json};
 

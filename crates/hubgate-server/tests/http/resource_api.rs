@@ -1,3 +1,4 @@
+use hubgate_store::prelude::*;
 use serde_json::{Value, json};
 
 use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
@@ -339,7 +340,6 @@ async fn account_and_userinfo_describe_the_integrations_account_and_creator() {
 
 #[tokio::test]
 async fn a_cached_hub_stays_invisible_to_other_accounts_and_is_refreshed_when_changed_elsewhere() {
-    use hubgate_store::Store;
     let app = TestApp::spawn().await;
     let (_, other_creds) = app.other_account().await;
     let other_token = app

@@ -1,9 +1,8 @@
 //! Instant revocation: changes made through the store (as `hubgate admin` and
 //! the console make them) take effect on the next request or within a poll.
 
+use hubgate_store::prelude::*;
 use std::time::Duration;
-
-use hubgate_store::Store;
 
 use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
 

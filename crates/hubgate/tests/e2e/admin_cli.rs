@@ -357,7 +357,7 @@ async fn members_acting_users_and_revealed_secrets_through_the_admin_tool() {
         limit: 20,
         ..Default::default()
     };
-    let events = hubgate_store::Store::audit_events(&store, account.parse().unwrap(), &query)
+    let events = hubgate_store::Audit::audit_events(&store, account.parse().unwrap(), &query)
         .await
         .unwrap();
     assert!(

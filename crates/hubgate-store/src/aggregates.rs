@@ -1,0 +1,236 @@
+//! The store's parts, one trait per aggregate; [`crate::Store`] is all of
+//! them. Callers bring the methods into scope with `use hubgate_store::prelude::*`.
+
+use async_trait::async_trait;
+use hubgate_core::account::{Account, Membership, Role, User};
+use hubgate_core::authorize::{AuthorizationCode, CodeUse};
+use hubgate_core::hub::{Hub, HubChange};
+use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
+use hubgate_core::integration::Integration;
+use hubgate_core::refresh::Rotation;
+use hubgate_core::tokens::StoredKey;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::{
+    AuditEntry, AuditEvent, AuditQuery, Change, Consent, HubFilter, MembershipWrite, PasswordWrite,
+    Result, RevocationSnapshot, RotationRequest,
+};
+
+/// Whether the database is there and writable, and how nodes wait for changes.
+#[async_trait]
+pub trait Health: Send + Sync + 'static {
+    /// Answers when the database is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+    /// Commits a one-row write (for `/readyz`: a node whose writes fail,
+    /// say on a full disk, is not ready).
+    async fn probe_write(&self, now: OffsetDateTime) -> Result<()>;
+    /// Closes the connections (for short-lived processes like the admin tool).
+    async fn close(&self);
+    /// Returns when the change log may have grown, or after `max_wait`:
+    /// PostgreSQL is notified, SQLite simply waits (its poll interval).
+    async fn wait_for_change(&self, max_wait: std::time::Duration);
+}
+
+/// Users, their passwords and their browser sessions.
+#[async_trait]
+pub trait Users: Send + Sync + 'static {
+    async fn count_users(&self) -> Result<i64>;
+    /// `Conflict` when the email is taken.
+    async fn insert_user(&self, user: &User) -> Result<()>;
+    /// Replaces a user's password and ends their other sessions, with the
+    /// audit events in the same transaction; `NotFound` if the user is gone.
+    async fn set_password(&self, write: PasswordWrite<'_>, audit: &[AuditEvent]) -> Result<()>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn insert_session(
+        &self,
+        hash: &[u8; 32],
+        user: UserId,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// The user of a live session.
+    async fn session_user(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<Option<UserId>>;
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<()>;
+}
+
+/// Accounts and their members. A membership change keeps the account's invariants in its own transaction.
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
+    async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()>;
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    /// every acting user (see `Integration::acting_user`) with a role that
+    /// covers their integrations' scopes. A role that may delegate less than
+    /// before revokes the user's grants in the account.
+    async fn put_membership(
+        &self,
+        membership: &Membership,
+        write: MembershipWrite,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+    async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>>;
+    /// The user's role in the account, if a member.
+    async fn membership(&self, account: AccountId, user: UserId) -> Result<Option<Role>>;
+    /// Ends a membership under the same invariants as `put_membership`,
+    /// revoking the user's grants in the account; `NotFound` if not a member.
+    async fn remove_membership(
+        &self,
+        account: AccountId,
+        user: UserId,
+        write: MembershipWrite,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+    /// Members with their roles, owners first, then by when they joined.
+    async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>>;
+}
+
+/// Integrations, and when they were last used.
+#[async_trait]
+pub trait Integrations: Send + Sync + 'static {
+    /// `Refused` unless the acting user is a member whose role covers the scopes.
+    async fn insert_integration(&self, integration: &Integration, audit: &AuditEvent)
+    -> Result<()>;
+    /// Replaces every mutable field; `NotFound` if it is gone; `Refused` as
+    /// `insert_integration`.
+    async fn update_integration(&self, integration: &Integration, audit: &AuditEvent)
+    -> Result<()>;
+    async fn delete_integration(&self, id: IntegrationId, audit: &AuditEvent) -> Result<()>;
+    async fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>>;
+    async fn integration_by_client_id(&self, client_id: &ClientId) -> Result<Option<Integration>>;
+    async fn list_integrations(&self, account: Option<AccountId>) -> Result<Vec<Integration>>;
+    /// Records when integrations were last used (only ever moves forward).
+    async fn touch_integrations(&self, used: &[(IntegrationId, OffsetDateTime)]) -> Result<()>;
+    async fn integration_last_used(&self, id: IntegrationId) -> Result<Option<OffsetDateTime>>;
+    /// When each of the account's integrations was last used (those ever used),
+    /// in one read for a list page.
+    async fn integrations_last_used(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(IntegrationId, OffsetDateTime)>>;
+}
+
+/// Hubs and switches: what they reported and what integrations asked of them.
+#[async_trait]
+pub trait Hubs: Send + Sync + 'static {
+    /// `Conflict` when the serial is taken.
+    async fn insert_hub(&self, hub: &Hub, audit: &AuditEvent) -> Result<()>;
+    /// Removes a hub of this account; `NotFound` if there is none.
+    async fn delete_hub(
+        &self,
+        account: AccountId,
+        id: HubId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+    /// A hub of this account; another account's hub is `None`.
+    async fn hub(&self, account: AccountId, id: HubId) -> Result<Option<Hub>>;
+    /// Hubs ordered by id, after the cursor.
+    async fn list_hubs(
+        &self,
+        account: AccountId,
+        filter: &HubFilter,
+        after: Option<HubId>,
+        limit: u32,
+    ) -> Result<Vec<Hub>>;
+    /// Applies the change atomically (no lost updates under concurrent PATCHes).
+    async fn patch_hub(
+        &self,
+        account: AccountId,
+        id: HubId,
+        change: &HubChange,
+        now: OffsetDateTime,
+    ) -> Result<Option<Hub>>;
+    /// Records a report from the hub: its state, and that it was seen now.
+    async fn report_hub_state(
+        &self,
+        id: HubId,
+        state: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<Hub>;
+}
+
+/// What token validity rests on: signing keys, refresh-token families, authorization codes and revoked access tokens.
+#[async_trait]
+pub trait Tokens: Send + Sync + 'static {
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<()>;
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>>;
+    /// Moves a family from `presented` to the next generation if `presented`
+    /// is current; otherwise revokes it (reuse) or reports it revoked. Exactly
+    /// one of concurrent callers presenting the same generation gets `Rotated`.
+    /// In the same transaction the grant's basis is checked: a user who is no
+    /// longer a member, or whose role no longer covers the scope, gets
+    /// `Revoked` and the family is left as it was.
+    async fn rotate_family(&self, request: RotationRequest) -> Result<Rotation>;
+    /// `None` before its first refresh or revocation.
+    async fn family_state(&self, family: FamilyId) -> Result<Option<(u32, bool)>>;
+    async fn revoke_family(
+        &self,
+        family: FamilyId,
+        integration: IntegrationId,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        valid_until: i64,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// Stores a new authorization code (its hash and what it binds).
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<()>;
+    /// Spends a code and records, in the same statement, the family its
+    /// first use will issue: the first use gets its record; any later use,
+    /// however close, learns that family, to revoke it.
+    async fn use_code(
+        &self,
+        hash: &[u8; 32],
+        family: FamilyId,
+        now: OffsetDateTime,
+    ) -> Result<CodeUse>;
+}
+
+/// What users approved for integrations (authorization-code flow).
+#[async_trait]
+pub trait Consents: Send + Sync + 'static {
+    /// Records (or widens) what a user approved for an integration in an account.
+    async fn put_consent(&self, consent: &Consent) -> Result<()>;
+    async fn consent(
+        &self,
+        user: UserId,
+        account: AccountId,
+        integration: IntegrationId,
+    ) -> Result<Option<Consent>>;
+    async fn consents_of_user(&self, user: UserId) -> Result<Vec<Consent>>;
+    /// Withdraws a consent and, in the same transaction, revokes every token
+    /// it granted (kept until `revoke_until`).
+    async fn delete_consent(
+        &self,
+        user: UserId,
+        account: AccountId,
+        integration: IntegrationId,
+        now: OffsetDateTime,
+        revoke_until: i64,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+}
+
+/// The accounts' audit logs.
+#[async_trait]
+pub trait Audit: Send + Sync + 'static {
+    /// Appends events in one transaction (events that are not a change of
+    /// their own: token counts, a revealed secret).
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<()>;
+    /// An account's events matching the query, newest first.
+    async fn audit_events(&self, account: AccountId, query: &AuditQuery)
+    -> Result<Vec<AuditEntry>>;
+}
+
+/// The change log nodes follow to keep their view of revocations current.
+#[async_trait]
+pub trait ChangeLog: Send + Sync + 'static {
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
+    /// Entries after `seq`, oldest first, with their sequence numbers.
+    async fn changes_since(&self, seq: i64) -> Result<Vec<(i64, Change)>>;
+}

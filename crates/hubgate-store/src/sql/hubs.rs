@@ -1,0 +1,172 @@
+//! The SQL of [`crate::Hubs`]: hubs and switches: what they reported and what integrations asked of them.
+
+macro_rules! sql_hubs {
+    ($store:ty, $db:ty, $conn:ty) => {
+
+const HUB_COLUMNS: &str = "id, account_id, serial, kind, model, firmware, name, room, online, last_seen, \
+    state, desired, created_at, updated_at";
+
+
+async fn hub_in_tx(conn: &mut $conn, id: HubId) -> Result<Option<Hub>> {
+    let row: Option<HubRow> =
+        sqlx::query_as(&format!("SELECT {HUB_COLUMNS} FROM hubs WHERE id = $1{}", <$store>::ROW_LOCK))
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
+    row.map(Hub::try_from).transpose()
+}
+
+
+async fn write_hub(conn: &mut $conn, hub: &Hub) -> Result<()> {
+    sqlx::query(
+        "UPDATE hubs SET name = $2, room = $3, online = $4, last_seen = $5, state = $6, desired = $7, \
+         updated_at = $8 WHERE id = $1",
+    )
+    .bind(hub.id.to_string())
+    .bind(&hub.name)
+    .bind(&hub.room)
+    .bind(hub.online)
+    .bind(hub.last_seen.map(|t| t.unix_timestamp()))
+    .bind(rows::json_text(&hub.state))
+    .bind(rows::json_text(&hub.desired))
+    .bind(hub.updated_at.unix_timestamp())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl crate::Hubs for $store {
+
+    async fn insert_hub(&self, hub: &Hub, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO hubs ({HUB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(hub.id.to_string())
+        .bind(hub.account_id.to_string())
+        .bind(&hub.serial)
+        .bind(hub.kind.as_str())
+        .bind(&hub.model)
+        .bind(&hub.firmware)
+        .bind(&hub.name)
+        .bind(&hub.room)
+        .bind(hub.online)
+        .bind(hub.last_seen.map(|t| t.unix_timestamp()))
+        .bind(rows::json_text(&hub.state))
+        .bind(rows::json_text(&hub.desired))
+        .bind(hub.created_at.unix_timestamp())
+        .bind(hub.updated_at.unix_timestamp())
+        .execute(&mut *tx)
+        .await
+        .map_err(on_constraint("a hub with this serial"))?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+
+    async fn delete_hub(&self, account: AccountId, id: HubId, now: OffsetDateTime, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let deleted = sqlx::query("DELETE FROM hubs WHERE id = $1 AND account_id = $2")
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        log_change(&mut tx, "hub", &id.to_string(), None, now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+
+    async fn hub(&self, account: AccountId, id: HubId) -> Result<Option<Hub>> {
+        let row: Option<HubRow> = sqlx::query_as(&format!(
+            "SELECT {HUB_COLUMNS} FROM hubs WHERE id = $1 AND account_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(Hub::try_from).transpose()
+    }
+
+
+    async fn list_hubs(
+        &self,
+        account: AccountId,
+        filter: &HubFilter,
+        after: Option<HubId>,
+        limit: u32,
+    ) -> Result<Vec<Hub>> {
+        let mut query = QueryBuilder::<$db>::new(format!(
+            "SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "
+        ));
+        query.push_bind(account.to_string());
+        if let Some(after) = after {
+            query.push(" AND id > ").push_bind(after.to_string());
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(online) = filter.online {
+            query.push(" AND online = ").push_bind(online);
+        }
+        if let Some(room) = &filter.room {
+            query.push(" AND room = ").push_bind(room.clone());
+        }
+        query
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<HubRow> = query.build_query_as().fetch_all(&self.reader).await?;
+        rows.into_iter().map(Hub::try_from).collect()
+    }
+
+
+    async fn patch_hub(
+        &self,
+        account: AccountId,
+        id: HubId,
+        change: &HubChange,
+        now: OffsetDateTime,
+    ) -> Result<Option<Hub>> {
+        let mut tx = self.begin_locking().await?;
+        let Some(hub) = hub_in_tx(&mut tx, id)
+            .await?
+            .filter(|h| h.account_id == account)
+        else {
+            return Ok(None);
+        };
+        let next = change.apply(&hub, now);
+        write_hub(&mut tx, &next).await?;
+        log_change(&mut tx, "hub", &next.id.to_string(), None, now).await?;
+        tx.commit().await?;
+        Ok(Some(next))
+    }
+
+
+    async fn report_hub_state(
+        &self,
+        id: HubId,
+        state: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<Hub> {
+        let mut tx = self.begin_locking().await?;
+        let mut hub = hub_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        hub.state = state.clone();
+        hub.online = true;
+        hub.last_seen = Some(now);
+        hub.updated_at = now;
+        write_hub(&mut tx, &hub).await?;
+        log_change(&mut tx, "hub", &hub.id.to_string(), None, now).await?;
+        tx.commit().await?;
+        Ok(hub)
+    }
+}
+    };
+}
+
+pub(crate) use sql_hubs;
