@@ -4,22 +4,15 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hubgate_client::{Client, Error, ErrorCode, HubKind, HubPatch, HubQuery};
+use hubgate_client::{Account, Client, Error, ErrorCode, HubKind, HubPatch, HubQuery};
 use hubgate_store::Store;
-use hubgate_testkit::{ALL_SCOPES, Creds, TestApp, token_requests};
-
-fn client(app: &TestApp, creds: &Creds) -> Client {
-    Client::builder(&app.url)
-        .client_credentials(&creds.client_id, &creds.secret)
-        .build()
-        .expect("client")
-}
+use hubgate_testkit::{ALL_SCOPES, TestApp, token_requests};
 
 #[tokio::test]
 async fn a_hundred_concurrent_callers_cause_exactly_one_token_request() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     let before = token_requests(&app).await;
     let calls = (0..100).map(|_| {
         let client = client.clone();
@@ -36,7 +29,7 @@ async fn calls_keep_working_across_expiry_by_refreshing() {
     let app =
         TestApp::spawn_with(|config| config.access_token_ttl = time::Duration::seconds(2)).await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     let first = client.access_token().await.unwrap();
     for _ in 0..8 {
         client
@@ -66,7 +59,7 @@ async fn calls_keep_working_across_expiry_by_refreshing() {
 async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     client.account().await.unwrap();
     // An admin revokes the token family: access and refresh token die together.
     let token = client.access_token().await.unwrap();
@@ -80,7 +73,7 @@ async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
         .unwrap();
     let followed = app
         .eventually(Duration::from_secs(1), || async {
-            app.get("/api/v1/account", token.secret()).await.status() == 401
+            app.get::<Account>("/api/v1/account", token.secret()).await.status() == 401
         })
         .await;
     assert!(
@@ -97,7 +90,7 @@ async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
 async fn a_deleted_integration_gives_a_clear_error_and_no_retry_loop() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     client.account().await.unwrap();
     hubgate_server::manage::delete_integration(app.store.as_ref(), &creds.integration)
         .await
@@ -142,7 +135,7 @@ async fn wrong_credentials_fail_fast_with_invalid_client() {
 async fn typed_calls_cover_the_whole_api() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     assert_eq!(client.account().await.unwrap().name, "Demo");
     let me = client.userinfo().await.unwrap();
     assert_eq!(me.email.as_deref(), Some("owner@example.com"));
@@ -219,7 +212,7 @@ async fn typed_calls_cover_the_whole_api() {
 async fn secrets_never_show_in_debug_output() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     let token = client.access_token().await.unwrap();
     let printed = format!("{client:?} {token:?}");
     assert!(!printed.contains(&creds.secret));

@@ -1,13 +1,13 @@
 //! The authorization-code flow driven like a browser: an HTTP client with a
 //! cookie jar that follows no redirects, so every hop is checked.
 
+use hubgate_api::{TokenResponse, UserInfo};
 use hubgate_core::account::Role;
 use hubgate_core::authorize::s256;
 use hubgate_server::manage;
 use hubgate_testkit::browser::{Flow, field, redirect_query};
-use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, TestResponse};
 use reqwest::header::LOCATION;
-use serde_json::Value;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const PASSWORD: &str = "correct horse battery";
@@ -46,7 +46,7 @@ async fn exchange(
     code: &str,
     verifier_field: &str,
     verifier: &str,
-) -> reqwest::Response {
+) -> TestResponse<TokenResponse> {
     app.token_form(&[
         ("grant_type", "authorization_code"),
         ("client_id", &creds.client_id),
@@ -136,24 +136,18 @@ async fn a_user_logs_in_picks_an_account_consents_and_the_token_reads_only_that_
 
     let tokens = exchange(&app, &creds, code, "code_verifier", VERIFIER).await;
     assert_eq!(tokens.status(), 200);
-    let tokens: Value = tokens.json().await.unwrap();
-    assert_eq!(tokens["scope"], "sub email hubs:read");
-    let access = tokens["access_token"].as_str().unwrap();
-    let hubs: Value = app.get("/api/v1/hubs", access).await.json().await.unwrap();
-    let items = hubs["items"].as_array().unwrap();
+    let tokens = tokens.ok();
+    assert_eq!(tokens.scope, "sub email hubs:read");
+    let access = &tokens.access_token;
+    let items = app.hubs(access).await.ok().items;
     assert_eq!(items.len(), 1, "only the chosen account's one hub");
-    assert_eq!(items[0]["name"], "Other hub");
-    let me: Value = app
-        .get("/identity/oauth/v2/userinfo", access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["email"], email);
+    assert_eq!(items[0].name, "Other hub");
+    let me = app.get::<UserInfo>("/identity/oauth/v2/userinfo", access);
+    assert_eq!(me.await.ok().email.as_deref(), Some(email.as_str()));
 
     // Refresh works as for client_credentials.
     let refreshed = app
-        .refresh(&creds, tokens["refresh_token"].as_str().unwrap())
+        .refresh(&creds, tokens.refresh_token.as_deref().unwrap())
         .await;
     assert_eq!(refreshed.status(), 200);
 }
@@ -261,7 +255,7 @@ async fn a_wrong_or_missing_verifier_is_invalid_grant() {
         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
     )
     .await;
-    assert_eq!(error_of(wrong).await, (400, "invalid_grant".into()));
+    assert_eq!(wrong.error(), (400, "invalid_grant".into()));
     let code = logged_in_code(&app, &creds, &flow).await;
     let missing = app
         .token_form(&[
@@ -272,7 +266,7 @@ async fn a_wrong_or_missing_verifier_is_invalid_grant() {
             ("redirect_uri", REDIRECT_URI),
         ])
         .await;
-    assert_eq!(error_of(missing).await, (400, "invalid_grant".into()));
+    assert_eq!(missing.error(), (400, "invalid_grant".into()));
 }
 
 #[tokio::test]
@@ -281,18 +275,16 @@ async fn a_reused_code_is_invalid_grant_and_kills_the_tokens_it_issued() {
     let creds = app.integration(ALL_SCOPES).await;
     let flow = Flow::new(&app);
     let code = logged_in_code(&app, &creds, &flow).await;
-    let tokens: Value = exchange(&app, &creds, &code, "code_verifier", VERIFIER)
+    let tokens = exchange(&app, &creds, &code, "code_verifier", VERIFIER)
         .await
-        .json()
-        .await
-        .unwrap();
-    let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(app.get("/api/v1/hubs", access).await.status(), 200);
+        .ok();
+    let access = &tokens.access_token;
+    assert_eq!(app.hubs(access).await.status(), 200);
     let replay = exchange(&app, &creds, &code, "code_verifier", VERIFIER).await;
-    assert_eq!(error_of(replay).await, (400, "invalid_grant".into()));
-    assert_eq!(app.get("/api/v1/hubs", access).await.status(), 401);
+    assert_eq!(replay.error(), (400, "invalid_grant".into()));
+    assert_eq!(app.hubs(access).await.status(), 401);
     assert_eq!(
-        app.refresh(&creds, tokens["refresh_token"].as_str().unwrap())
+        app.refresh(&creds, tokens.refresh_token.as_deref().unwrap())
             .await
             .status(),
         400
@@ -319,7 +311,9 @@ async fn an_expired_code_is_invalid_grant() {
     };
     app.store.insert_code(&record).await.unwrap();
     assert_eq!(
-        error_of(exchange(&app, &creds, code, "code_verifier", VERIFIER).await).await,
+        exchange(&app, &creds, code, "code_verifier", VERIFIER)
+            .await
+            .error(),
         (400, "invalid_grant".into())
     );
 }

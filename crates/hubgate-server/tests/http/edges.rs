@@ -9,8 +9,8 @@ async fn an_unknown_top_level_field_in_a_hub_patch_is_a_clean_422() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let token = app.client_credentials(&creds, None).await.access_token;
-    let hubs: Value = app.get("/api/v1/hubs", &token).await.json().await.unwrap();
-    let hub = hubs["items"][0]["id"].as_str().unwrap();
+    let hubs = app.hubs(&token).await.ok().items;
+    let hub = &hubs[0].id;
     let response = app
         .http
         .patch(format!("{}/api/v1/hubs/{hub}", app.url))

@@ -6,12 +6,12 @@ use std::time::Duration;
 use hubgate_server::manage;
 use hubgate_store::Store;
 
-use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, TestApp};
 
 const WITHIN: Duration = Duration::from_secs(1);
 
 async fn rejected(app: &TestApp, token: &str) -> bool {
-    app.get("/api/v1/hubs", token).await.status() == 401
+    app.hubs(token).await.status() == 401
 }
 
 #[tokio::test]
@@ -36,7 +36,7 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
             ("client_secret", &creds.secret),
         ])
         .await;
-    assert_eq!(error_of(response).await, (401, "invalid_client".into()));
+    assert_eq!(response.error(), (401, "invalid_client".into()));
     manage::set_enabled(app.store.as_ref(), disabled, true)
         .await
         .unwrap();
@@ -60,10 +60,7 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
         .await;
     assert_eq!(refresh.status(), 400, "the old refresh token came back");
     let new = app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &new.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&new.access_token).await.status(), 200);
 }
 
 #[tokio::test]
@@ -71,10 +68,7 @@ async fn deleting_an_integration_rejects_its_tokens_within_a_second() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let tokens = app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &tokens.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&tokens.access_token).await.status(), 200);
     manage::delete_integration(app.store.as_ref(), &creds.integration)
         .await
         .unwrap();
@@ -86,7 +80,7 @@ async fn deleting_an_integration_rejects_its_tokens_within_a_second() {
     let refresh = app
         .refresh(&creds, tokens.refresh_token.as_deref().unwrap())
         .await;
-    assert_eq!(error_of(refresh).await, (401, "invalid_client".into()));
+    assert_eq!(refresh.error(), (401, "invalid_client".into()));
 }
 
 #[tokio::test]
@@ -115,7 +109,7 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
             ("client_secret", &creds.secret),
         ])
         .await;
-    assert_eq!(error_of(old).await, (401, "invalid_client".into()));
+    assert_eq!(old.error(), (401, "invalid_client".into()));
     let new_creds = hubgate_testkit::Creds {
         client_id: creds.client_id.clone(),
         secret: rotated.secret.expose().to_owned(),
@@ -125,12 +119,9 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
     let refresh = app
         .refresh(&new_creds, tokens.refresh_token.as_deref().unwrap())
         .await;
-    assert_eq!(error_of(refresh).await, (400, "invalid_grant".into()));
+    assert_eq!(refresh.error(), (400, "invalid_grant".into()));
     let fresh = app.client_credentials(&new_creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &fresh.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&fresh.access_token).await.status(), 200);
 }
 
 #[tokio::test]
@@ -163,10 +154,7 @@ async fn rotating_with_grace_keeps_both_secrets_and_existing_tokens_working() {
         .await;
     assert!(followed.is_some());
     app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &tokens.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&tokens.access_token).await.status(), 200);
     assert_eq!(
         app.refresh(&creds, tokens.refresh_token.as_deref().unwrap())
             .await
