@@ -73,7 +73,10 @@ async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
         .unwrap();
     let followed = app
         .eventually(Duration::from_secs(1), || async {
-            app.get::<Account>("/api/v1/account", token.secret()).await.status() == 401
+            app.get::<Account>("/api/v1/account", token.secret())
+                .await
+                .status()
+                == 401
         })
         .await;
     assert!(

@@ -9,93 +9,9 @@ use hubgate_core::crypto::MasterKey;
 use hubgate_testkit::TestDatabase;
 use serde_json::Value;
 
-use crate::support::{ALL_SCOPES, BIN, Integration, Server, demo_account};
-
-struct Cluster {
-    nodes: Vec<Option<Server>>,
-    urls: Vec<String>,
-    database_url: String,
-    master_key: String,
-    banner: String,
-    _dir: tempfile::TempDir,
-    _database: TestDatabase,
-}
-
-impl Cluster {
-    async fn start(count: usize) -> Option<Cluster> {
-        let database = TestDatabase::create().await?;
-        let dir = tempfile::tempdir().unwrap();
-        let (bytes, _) = MasterKey::generate();
-        let master_key = MasterKey::encode(&bytes);
-        let mut nodes = Vec::new();
-        for i in 0..count {
-            let data = dir.path().join(format!("node{i}"));
-            let args = [
-                "--database-url",
-                database.url.as_str(),
-                "--public-url",
-                "http://hubgate.test",
-            ];
-            nodes.push(Server::start_with_env(
-                &data,
-                &args,
-                &[("HUBGATE_MASTER_KEY", &master_key)],
-            ));
-        }
-        let banner = nodes[0].banner.clone();
-        let urls = nodes.iter().map(|n| n.url.clone()).collect();
-        Some(Cluster {
-            nodes: nodes.into_iter().map(Some).collect(),
-            urls,
-            database_url: database.url.clone(),
-            master_key,
-            banner,
-            _dir: dir,
-            _database: database,
-        })
-    }
-
-    fn admin(&self, args: &[&str]) -> Value {
-        let output = std::process::Command::new(BIN)
-            .args([
-                "admin",
-                "--output",
-                "json",
-                "--database-url",
-                &self.database_url,
-            ])
-            .args(args)
-            .env("HUBGATE_MASTER_KEY", &self.master_key)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "admin {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-
-    fn integration(&self) -> Integration {
-        let account = demo_account(&self.banner);
-        let created = self.admin(&[
-            "integration",
-            "create",
-            "--account",
-            &account,
-            "--name",
-            "Fleet",
-            "--redirect-uri",
-            "https://integrator.example/callback",
-            "--scope",
-            ALL_SCOPES,
-        ]);
-        Integration {
-            client_id: created["client_id"].as_str().unwrap().to_owned(),
-            client_secret: created["client_secret"].as_str().unwrap().to_owned(),
-        }
-    }
-}
+use crate::support::{
+    ALL_SCOPES, BIN, Cluster, Integration, REDIRECT_URI, Relay, Server, demo_account,
+};
 
 async fn token(
     http: &reqwest::Client,
@@ -267,7 +183,7 @@ async fn a_member_removed_with_the_admin_tool_loses_their_tokens_on_every_node_w
         "--name",
         "Acting through ops",
         "--redirect-uri",
-        "https://integrator.example/callback",
+        REDIRECT_URI,
         "--scope",
         ALL_SCOPES,
         "--created-by",
@@ -481,54 +397,6 @@ async fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
         "node 2 acknowledged nothing before it was killed"
     );
     eprintln!("checked {checked} chains; {victim_tokens} tokens node 2 acknowledged still work");
-}
-
-/// A TCP relay to PostgreSQL that can be cut and restored, to make the
-/// database briefly unreachable for one node without stopping it for others.
-struct Relay {
-    address: std::net::SocketAddr,
-    open: Arc<std::sync::atomic::AtomicBool>,
-    connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (accept_open, accept_connections) = (open.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !accept_open.load(std::sync::atomic::Ordering::SeqCst) {
-                    continue; // dropped: the database "is down"
-                }
-                let target = target.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                accept_connections.lock().unwrap().push(task);
-            }
-        });
-        Relay {
-            address,
-            open,
-            connections,
-        }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        for task in self.connections.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 // Multi-threaded: the relay must run while `Server::start` blocks on the banner.

@@ -5,9 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod cluster;
+mod relay;
+
+pub use cluster::Cluster;
+pub use hubgate_testkit::constants::{ALL_SCOPES, REDIRECT_URI};
+pub use relay::Relay;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_hubgate");
-pub const ALL_SCOPES: &str = "sub email hubs:read hubs:write accounts:read";
-pub const REDIRECT_URI: &str = "https://integrator.example/callback";
 
 /// The repository root, where the external clients live.
 pub fn repo_root() -> PathBuf {
