@@ -236,6 +236,12 @@ impl TestApp {
         TestResponse::read(request.bearer_auth(token).send().await.expect("GET")).await
     }
 
+    /// `GET path` without credentials, as for discovery and health.
+    pub async fn get_public<T>(&self, path: &str) -> TestResponse<T> {
+        let request = self.http.get(format!("{}{path}", self.url));
+        TestResponse::read(request.send().await.expect("GET")).await
+    }
+
     /// The first page of hubs: what a bearer token is most often tried on.
     pub async fn hubs(&self, access_token: &str) -> TestResponse<Page<Hub>> {
         self.get("/api/v1/hubs", access_token).await

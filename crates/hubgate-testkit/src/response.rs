@@ -45,9 +45,14 @@ impl<T> TestResponse<T> {
     /// Status and `error` code of a JSON error answer.
     #[track_caller]
     pub fn error(&self) -> (u16, String) {
-        let body: ErrorBody = serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not a JSON error body ({e}): {}", self.text()));
-        (self.status.as_u16(), body.error.as_str().to_owned())
+        let code = self.error_body().error;
+        (self.status.as_u16(), code.as_str().to_owned())
+    }
+
+    #[track_caller]
+    pub fn error_body(&self) -> ErrorBody {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not a JSON error body ({e}): {}", self.text()))
     }
 }
 
