@@ -40,15 +40,7 @@ async fn calls_keep_working_across_expiry_by_refreshing() {
     }
     let later = client.access_token().await.unwrap();
     assert_ne!(first.secret(), later.secret(), "the token was renewed");
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("hubgate_tokens_issued_total{grant_type=\"refresh_token\"}"),
         "renewal used the refresh token: {metrics}"

@@ -201,7 +201,24 @@ impl TestApp {
         TestResponse::read(response).await
     }
 
+    /// Asks for a `client_credentials` pair, asserting it is issued.
     pub async fn client_credentials(&self, creds: &Creds, scope: Option<&str>) -> TokenResponse {
+        let response = self.try_client_credentials(creds, scope).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "client_credentials failed: {}",
+            response.text()
+        );
+        response.ok()
+    }
+
+    /// Asks for a `client_credentials` pair, whatever the answer.
+    pub async fn try_client_credentials(
+        &self,
+        creds: &Creds,
+        scope: Option<&str>,
+    ) -> TestResponse<TokenResponse> {
         let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", creds.client_id.as_str()),
@@ -210,14 +227,7 @@ impl TestApp {
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
-        let response = self.token_form(&form).await;
-        assert_eq!(
-            response.status(),
-            200,
-            "client_credentials failed: {}",
-            response.text()
-        );
-        response.ok()
+        self.token_form(&form).await
     }
 
     pub async fn refresh(&self, creds: &Creds, refresh_token: &str) -> TestResponse<TokenResponse> {
@@ -268,6 +278,13 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let metrics = self.get_public::<()>("/metrics").await;
+        assert_eq!(metrics.status(), 200);
+        metrics.text()
+    }
+
     /// Waits until `check` holds, up to `limit`; returns how long it took.
     pub async fn eventually<F, Fut>(
         &self,
@@ -312,15 +329,7 @@ async fn serve_node(
 
 /// How many requests reached the token endpoint, by the server's own metrics.
 pub async fn token_requests(app: &TestApp) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics().await;
     text.lines()
         .filter(|l| {
             l.starts_with("hubgate_http_requests_total{")

@@ -2,9 +2,9 @@
 //! cookie jar that follows no redirects, so every hop is checked.
 
 use hubgate_api::{TokenResponse, UserInfo};
-use hubgate_core::account::Role;
+use hubgate_core::account::{Role, User};
 use hubgate_core::authorize::s256;
-use hubgate_server::manage;
+use hubgate_server::manage::{self, ManageError};
 use hubgate_testkit::browser::{Flow, field, redirect_query};
 use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, TestResponse};
 use reqwest::header::LOCATION;
@@ -56,6 +56,25 @@ async fn exchange(
         (verifier_field, verifier),
     ])
     .await
+}
+
+/// A user with `PASSWORD`, in the Demo account unless `role` is None.
+async fn new_user(app: &TestApp, email: &str, role: Option<Role>) -> Result<User, ManageError> {
+    let membership = role.map(|role| (app.account, role));
+    let now = hubgate_core::now();
+    manage::create_user(app.store.as_ref(), email, PASSWORD, membership, now).await
+}
+
+/// The login page the authorize request answers with.
+async fn login_page(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String {
+    let answer = flow.get(&authorize_url(app, creds, &[])).await;
+    answer.text().await.unwrap()
+}
+
+/// The page after logging in as `email` (with `PASSWORD`) on `login`.
+async fn logged_in_page(flow: &Flow<'_>, login: &str, email: &str) -> String {
+    let answer = flow.log_in(login, email, PASSWORD).await;
+    answer.text().await.unwrap()
 }
 
 /// A user who belongs to the Demo account and a second one, with hubs in each.
@@ -157,36 +176,15 @@ async fn the_guides_code_verifier_spelling_works_and_consent_is_remembered() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
     let consent = flow.log_in(&login, "owner@example.com", "").await;
     // The owner's password is generated; log the owner in through a fresh user instead.
     assert_eq!(consent.status(), 401);
-    manage::create_user(
-        app.store.as_ref(),
-        "sam@example.com",
-        PASSWORD,
-        Some((app.account, Role::Admin)),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
+    new_user(&app, "sam@example.com", Some(Role::Admin))
         .await
         .unwrap();
-    let consent = flow
-        .log_in(&login, "sam@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
+    let consent = logged_in_page(&flow, &login, "sam@example.com").await;
     let code = redirect_query(&flow.decide(&consent, "approve").await)["code"].clone();
     assert_eq!(
         exchange(&app, &creds, &code, "codeVerifier", VERIFIER)
@@ -217,27 +215,16 @@ async fn the_guides_code_verifier_spelling_works_and_consent_is_remembered() {
 }
 
 async fn logged_in_code(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String {
-    manage::create_user(
-        app.store.as_ref(),
-        "lee@example.com",
-        PASSWORD,
-        Some((app.account, Role::Member)),
-        hubgate_core::now(),
-    )
-    .await
-    .ok();
+    new_user(app, "lee@example.com", Some(Role::Member))
+        .await
+        .ok();
     let first = flow.get(&authorize_url(app, creds, &[])).await;
     if first.status() == 303 {
         // Logged in already and consent remembered: straight back with a code.
         return redirect_query(&first)["code"].clone();
     }
     let login = first.text().await.unwrap();
-    let consent = flow
-        .log_in(&login, "lee@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let consent = logged_in_page(&flow, &login, "lee@example.com").await;
     redirect_query(&flow.decide(&consent, "approve").await)["code"].clone()
 }
 
@@ -322,28 +309,12 @@ async fn an_expired_code_is_invalid_grant() {
 async fn denying_sends_access_denied_with_the_state() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    manage::create_user(
-        app.store.as_ref(),
-        "kim@example.com",
-        PASSWORD,
-        Some((app.account, Role::Member)),
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    new_user(&app, "kim@example.com", Some(Role::Member))
+        .await
+        .unwrap();
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let consent = flow
-        .log_in(&login, "kim@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
+    let consent = logged_in_page(&flow, &login, "kim@example.com").await;
     let query = redirect_query(&flow.decide(&consent, "deny").await);
     assert_eq!(query["error"], "access_denied");
     assert_eq!(query["state"], "af0ifjsldkj");
@@ -354,22 +325,9 @@ async fn denying_sends_access_denied_with_the_state() {
 async fn a_user_in_no_account_cannot_finish() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    manage::create_user(
-        app.store.as_ref(),
-        "loner@example.com",
-        PASSWORD,
-        None,
-        hubgate_core::now(),
-    )
-    .await
-    .unwrap();
+    new_user(&app, "loner@example.com", None).await.unwrap();
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
     let page = flow.log_in(&login, "loner@example.com", PASSWORD).await;
     assert_eq!(page.status(), 403);
     assert!(page.headers().get(LOCATION).is_none());
@@ -445,12 +403,7 @@ async fn forms_without_the_csrf_token_are_refused_and_logins_are_throttled() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
     let forged = flow
         .post(
             "/identity/oauth/v2/authorize/login",

@@ -40,15 +40,7 @@ async fn made_up_methods_do_not_create_metric_series() {
         let answer = raw(&app, request.as_bytes()).await;
         assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
     }
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(!text.contains("M1X"), "raw methods must not be labels");
     assert!(
         text.contains(
@@ -215,15 +207,7 @@ async fn failed_client_authentications_are_limited_but_correct_clients_never_are
     for _ in 0..5 {
         app.client_credentials(&other, None).await;
     }
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("hubgate_client_auth_limited_total{endpoint=\"token\"} 2"),
         "{metrics}"

@@ -23,15 +23,7 @@ async fn metrics_count_requests_grants_and_failed_client_authentication() {
         ("client_secret", "wrong"),
     ])
     .await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("hubgate_tokens_issued_total{grant_type=\"client_credentials\"} 1"),
         "{text}"

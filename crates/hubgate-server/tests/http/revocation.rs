@@ -29,13 +29,7 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
             .is_some(),
         "token still works after disable"
     );
-    let response = app
-        .token_form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
+    let response = app.try_client_credentials(&creds, None).await;
     assert_eq!(response.error(), (401, "invalid_client".into()));
     manage::set_enabled(app.store.as_ref(), disabled, true)
         .await
@@ -43,14 +37,7 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
     // Enabled again, the client gets new tokens; the old one stays dead.
     let issued = app
         .eventually(WITHIN, || async {
-            app.token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.secret),
-            ])
-            .await
-            .status()
-                == 200
+            app.try_client_credentials(&creds, None).await.status() == 200
         })
         .await;
     assert!(issued.is_some(), "no new token after enable");
@@ -102,13 +89,7 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
             .await
             .is_some()
     );
-    let old = app
-        .token_form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
+    let old = app.try_client_credentials(&creds, None).await;
     assert_eq!(old.error(), (401, "invalid_client".into()));
     let new_creds = hubgate_testkit::Creds {
         client_id: creds.client_id.clone(),

@@ -119,14 +119,7 @@ async fn scopes_that_are_unknown_or_not_granted_are_invalid_scope() {
     let app = TestApp::spawn().await;
     let creds = app.integration("hubs:read").await;
     for scope in ["hubs:read admin", "hubs:write"] {
-        let response = app
-            .token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.secret),
-                ("scope", scope),
-            ])
-            .await;
+        let response = app.try_client_credentials(&creds, Some(scope)).await;
         assert_eq!(
             response.error(),
             (400, "invalid_scope".into()),
