@@ -224,7 +224,7 @@ async fn logged_in_code(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String
         return redirect_query(&first)["code"].clone();
     }
     let login = first.text().await.unwrap();
-    let consent = logged_in_page(&flow, &login, "lee@example.com").await;
+    let consent = logged_in_page(flow, &login, "lee@example.com").await;
     redirect_query(&flow.decide(&consent, "approve").await)["code"].clone()
 }
 
