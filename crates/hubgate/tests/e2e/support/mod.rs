@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hubgate_api::TokenResponse;
 use serde_json::Value;
 
 mod cluster;
@@ -207,7 +208,7 @@ pub fn create_integration(server: &Server, scope: &str) -> Integration {
     }
 }
 
-pub async fn client_credentials(server: &Server, integration: &Integration) -> Value {
+pub async fn client_credentials(server: &Server, integration: &Integration) -> TokenResponse {
     let response = reqwest::Client::new()
         .post(format!("{}/identity/oauth/v2/token", server.url))
         .form(&[
