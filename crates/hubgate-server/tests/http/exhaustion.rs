@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use hubgate_api::{ErrorBody, ErrorCode};
 use hubgate_testkit::TestApp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -193,9 +194,9 @@ async fn failed_client_authentications_are_limited_but_correct_clients_never_are
         .parse()
         .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
-    let body: serde_json::Value = limited.json().await.unwrap();
-    assert_eq!(body["error"], "rate_limited");
-    assert!(body["error_description"].is_string());
+    let body: ErrorBody = limited.json().await.unwrap();
+    assert_eq!(body.error, ErrorCode::RateLimited);
+    assert!(body.error_description.is_some());
     // The victim with its right secret is not slowed, nor is another client.
     app.client_credentials(&victim, None).await;
     let response = app.post_token().form(&wrong(&other)).send().await.unwrap();
