@@ -219,25 +219,32 @@ impl TestApp {
         creds: &Creds,
         scope: Option<&str>,
     ) -> TestResponse<TokenResponse> {
+        let mut grant = vec![("grant_type", "client_credentials")];
+        grant.extend(scope.map(|scope| ("scope", scope)));
+        self.grant(creds, &grant).await
+    }
+
+    /// A token request with `creds` in the body (`client_secret_post`) and
+    /// the grant's own parameters.
+    pub async fn grant(
+        &self,
+        creds: &Creds,
+        grant: &[(&str, &str)],
+    ) -> TestResponse<TokenResponse> {
         let mut form = vec![
-            ("grant_type", "client_credentials"),
             ("client_id", creds.client_id.as_str()),
             ("client_secret", creds.secret.as_str()),
         ];
-        if let Some(scope) = scope {
-            form.push(("scope", scope));
-        }
+        form.extend_from_slice(grant);
         self.token_form(&form).await
     }
 
     pub async fn refresh(&self, creds: &Creds, refresh_token: &str) -> TestResponse<TokenResponse> {
-        self.token_form(&[
+        let grant = [
             ("grant_type", "refresh_token"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
             ("refresh_token", refresh_token),
-        ])
-        .await
+        ];
+        self.grant(creds, &grant).await
     }
 
     /// `GET path` with a bearer token; a success is a `T`.

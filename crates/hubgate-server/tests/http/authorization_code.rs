@@ -245,13 +245,14 @@ async fn a_wrong_or_missing_verifier_is_invalid_grant() {
     assert_eq!(wrong.error(), (400, "invalid_grant".into()));
     let code = logged_in_code(&app, &creds, &flow).await;
     let missing = app
-        .token_form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-        ])
+        .grant(
+            &creds,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
         .await;
     assert_eq!(missing.error(), (400, "invalid_grant".into()));
 }

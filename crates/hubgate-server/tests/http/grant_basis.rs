@@ -79,14 +79,15 @@ async fn approve<'a>(
 }
 
 async fn exchange(app: &TestApp, creds: &Creds, code: &str) -> TestResponse<TokenResponse> {
-    app.token_form(&[
-        ("grant_type", "authorization_code"),
-        ("client_id", &creds.client_id),
-        ("client_secret", &creds.secret),
-        ("code", code),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ])
+    app.grant(
+        creds,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ],
+    )
     .await
 }
 

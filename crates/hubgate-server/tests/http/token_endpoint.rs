@@ -8,12 +8,13 @@ async fn client_credentials_returns_an_access_and_a_refresh_token_not_to_be_cach
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let response = app
-        .token_form(&[
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-            ("grant_type", "client_credentials"),
-            ("scope", "hubs:read hubs:write accounts:read"),
-        ])
+        .grant(
+            &creds,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "hubs:read hubs:write accounts:read"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -132,28 +133,11 @@ async fn scopes_that_are_unknown_or_not_granted_are_invalid_scope() {
 async fn unsupported_grants_and_missing_parameters_are_named() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let password = app
-        .token_form(&[
-            ("grant_type", "password"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
+    let password = app.grant(&creds, &[("grant_type", "password")]).await;
     assert_eq!(password.error(), (400, "unsupported_grant_type".into()));
-    let no_grant = app
-        .token_form(&[
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
+    let no_grant = app.grant(&creds, &[]).await;
     assert_eq!(no_grant.error(), (400, "invalid_request".into()));
-    let no_refresh = app
-        .token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
+    let no_refresh = app.grant(&creds, &[("grant_type", "refresh_token")]).await;
     assert_eq!(no_refresh.error(), (400, "invalid_request".into()));
 }
 
@@ -301,13 +285,14 @@ async fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
     let refresh = |token: String, scope: &'static str| {
         let (app, creds) = (&app, &creds);
         async move {
-            app.token_form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.secret),
-                ("refresh_token", &token),
-                ("scope", scope),
-            ])
+            app.grant(
+                creds,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("scope", scope),
+                ],
+            )
             .await
         }
     };
@@ -334,13 +319,14 @@ async fn a_refresh_token_is_bound_to_its_client_and_redirect_uri() {
         (400, "invalid_grant".into())
     );
     let wrong_uri = app
-        .token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-            ("refresh_token", &token),
-            ("redirect_uri", "https://integrator.example/callback/other"),
-        ])
+        .grant(
+            &creds,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &token),
+                ("redirect_uri", "https://integrator.example/callback/other"),
+            ],
+        )
         .await;
     assert_eq!(wrong_uri.error(), (400, "invalid_grant".into()));
     assert_eq!(
