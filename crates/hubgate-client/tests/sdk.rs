@@ -4,22 +4,15 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hubgate_client::{Client, Error, ErrorCode, HubKind, HubPatch, HubQuery};
+use hubgate_client::{Account, Client, Error, ErrorCode, HubKind, HubPatch, HubQuery};
 use hubgate_store::prelude::*;
-use hubgate_testkit::{ALL_SCOPES, Creds, TestApp, token_requests};
-
-fn client(app: &TestApp, creds: &Creds) -> Client {
-    Client::builder(&app.url)
-        .client_credentials(&creds.client_id, &creds.secret)
-        .build()
-        .expect("client")
-}
+use hubgate_testkit::{ALL_SCOPES, TestApp, token_requests};
 
 #[tokio::test]
 async fn a_hundred_concurrent_callers_cause_exactly_one_token_request() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     let before = token_requests(&app).await;
     let calls = (0..100).map(|_| {
         let client = client.clone();
@@ -36,7 +29,7 @@ async fn calls_keep_working_across_expiry_by_refreshing() {
     let app =
         TestApp::spawn_with(|config| config.access_token_ttl = time::Duration::seconds(2)).await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     let first = client.access_token().await.unwrap();
     for _ in 0..8 {
         client
@@ -47,15 +40,7 @@ async fn calls_keep_working_across_expiry_by_refreshing() {
     }
     let later = client.access_token().await.unwrap();
     assert_ne!(first.secret(), later.secret(), "the token was renewed");
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("hubgate_tokens_issued_total{grant_type=\"refresh_token\"}"),
         "renewal used the refresh token: {metrics}"
@@ -66,7 +51,7 @@ async fn calls_keep_working_across_expiry_by_refreshing() {
 async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     client.account().await.unwrap();
     // An admin revokes the token family: access and refresh token die together.
     let token = client.access_token().await.unwrap();
@@ -80,7 +65,10 @@ async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
         .unwrap();
     let followed = app
         .eventually(Duration::from_secs(1), || async {
-            app.get("/api/v1/account", token.secret()).await.status() == 401
+            app.get::<Account>("/api/v1/account", token.secret())
+                .await
+                .status()
+                == 401
         })
         .await;
     assert!(
@@ -97,7 +85,7 @@ async fn a_revoked_refresh_token_falls_back_to_client_credentials() {
 async fn a_deleted_integration_gives_a_clear_error_and_no_retry_loop() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     client.account().await.unwrap();
     app.manager()
         .delete_integration(&creds.integration)
@@ -143,7 +131,7 @@ async fn wrong_credentials_fail_fast_with_invalid_client() {
 async fn typed_calls_cover_the_whole_api() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     assert_eq!(client.account().await.unwrap().name, "Demo");
     let me = client.userinfo().await.unwrap();
     assert_eq!(me.email.as_deref(), Some("owner@example.com"));
@@ -220,7 +208,7 @@ async fn typed_calls_cover_the_whole_api() {
 async fn secrets_never_show_in_debug_output() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
     let token = client.access_token().await.unwrap();
     let printed = format!("{client:?} {token:?}");
     assert!(!printed.contains(&creds.secret));
@@ -311,7 +299,7 @@ async fn the_management_api_is_typed_in_the_sdk() {
             "integrations:read integrations:write members:read members:write audit:read hubs:manage",
         )
         .await;
-    let client = client(&app, &creds);
+    let client = app.sdk(&creds);
 
     let created = client
         .create_integration(&NewIntegration {

@@ -2,10 +2,13 @@
 //! to port 0, over a fresh SQLite store bootstrapped with the demo fleet.
 
 pub mod browser;
+pub mod constants;
+mod database;
+mod response;
 
 use std::sync::Arc;
 
-use hubgate_api::TokenResponse;
+use hubgate_api::{Hub, Page, TokenResponse};
 use hubgate_core::account::{Role, User};
 use hubgate_core::crypto::MasterKey;
 use hubgate_core::ids::AccountId;
@@ -16,10 +19,11 @@ use hubgate_server::{AppState, ServerConfig};
 use hubgate_store::Store;
 use hubgate_store::sqlite::SqliteStore;
 use reqwest::{RequestBuilder, Response};
-use serde_json::Value;
+use serde::Serialize;
 
-pub const ALL_SCOPES: &str = "sub email hubs:read hubs:write accounts:read";
-pub const REDIRECT_URI: &str = "https://integrator.example/callback";
+pub use constants::{ALL_SCOPES, REDIRECT_URI};
+pub use database::TestDatabase;
+pub use response::TestResponse;
 
 pub struct TestApp {
     pub url: String,
@@ -37,6 +41,13 @@ pub struct Creds {
     pub client_id: String,
     pub secret: String,
     pub integration: Integration,
+}
+
+/// An integration's credentials with the pair `client_credentials` gave it.
+pub struct Token {
+    pub creds: Creds,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
 }
 
 impl TestApp {
@@ -159,55 +170,113 @@ impl TestApp {
         (account.id, creds)
     }
 
+    /// A new integration with `scopes`, and a token pair for it.
+    pub async fn token(&self, scopes: &str) -> Token {
+        let creds = self.integration(scopes).await;
+        let issued = self.client_credentials(&creds, None).await;
+        Token {
+            creds,
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+        }
+    }
+
+    /// The SDK, holding `creds`, pointed at this server.
+    pub fn sdk(&self, creds: &Creds) -> hubgate_client::Client {
+        hubgate_client::Client::builder(&self.url)
+            .client_credentials(&creds.client_id, &creds.secret)
+            .build()
+            .expect("SDK client")
+    }
+
     pub fn post_token(&self) -> RequestBuilder {
         self.http
             .post(format!("{}/identity/oauth/v2/token", self.url))
     }
 
-    pub async fn token_form(&self, form: &[(&str, &str)]) -> Response {
-        self.post_token()
+    pub async fn token_form(&self, form: &[(&str, &str)]) -> TestResponse<TokenResponse> {
+        let response = self
+            .post_token()
             .form(form)
             .send()
             .await
-            .expect("token request")
+            .expect("token request");
+        TestResponse::read(response).await
     }
 
+    /// Asks for a `client_credentials` pair, asserting it is issued.
     pub async fn client_credentials(&self, creds: &Creds, scope: Option<&str>) -> TokenResponse {
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", creds.client_id.as_str()),
-            ("client_secret", creds.secret.as_str()),
-        ];
-        if let Some(scope) = scope {
-            form.push(("scope", scope));
-        }
-        let response = self.token_form(&form).await;
+        let response = self.try_client_credentials(creds, scope).await;
         assert_eq!(
             response.status(),
             200,
             "client_credentials failed: {}",
-            response.text().await.unwrap_or_default()
+            response.text()
         );
-        response.json().await.expect("token response")
+        response.ok()
     }
 
-    pub async fn refresh(&self, creds: &Creds, refresh_token: &str) -> Response {
-        self.token_form(&[
+    /// Asks for a `client_credentials` pair, whatever the answer.
+    pub async fn try_client_credentials(
+        &self,
+        creds: &Creds,
+        scope: Option<&str>,
+    ) -> TestResponse<TokenResponse> {
+        let mut grant = vec![("grant_type", "client_credentials")];
+        grant.extend(scope.map(|scope| ("scope", scope)));
+        self.grant(creds, &grant).await
+    }
+
+    /// A token request with `creds` in the body (`client_secret_post`) and
+    /// the grant's own parameters.
+    pub async fn grant(
+        &self,
+        creds: &Creds,
+        grant: &[(&str, &str)],
+    ) -> TestResponse<TokenResponse> {
+        let mut form = vec![
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", creds.secret.as_str()),
+        ];
+        form.extend_from_slice(grant);
+        self.token_form(&form).await
+    }
+
+    pub async fn refresh(&self, creds: &Creds, refresh_token: &str) -> TestResponse<TokenResponse> {
+        let grant = [
             ("grant_type", "refresh_token"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
             ("refresh_token", refresh_token),
-        ])
-        .await
+        ];
+        self.grant(creds, &grant).await
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET")
+    /// `GET path` with a bearer token; a success is a `T`.
+    pub async fn get<T>(&self, path: &str, token: &str) -> TestResponse<T> {
+        let request = self.http.get(format!("{}{path}", self.url));
+        TestResponse::read(request.bearer_auth(token).send().await.expect("GET")).await
+    }
+
+    /// `GET path` without credentials, as for discovery and health.
+    pub async fn get_public<T>(&self, path: &str) -> TestResponse<T> {
+        let request = self.http.get(format!("{}{path}", self.url));
+        TestResponse::read(request.send().await.expect("GET")).await
+    }
+
+    /// The first page of hubs: what a bearer token is most often tried on.
+    pub async fn hubs(&self, access_token: &str) -> TestResponse<Page<Hub>> {
+        self.get("/api/v1/hubs", access_token).await
+    }
+
+    /// `PATCH path` with a bearer token and a JSON body; a success is a `T`.
+    pub async fn patch<T>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &impl Serialize,
+    ) -> TestResponse<T> {
+        let request = self.http.patch(format!("{}{path}", self.url));
+        let response = request.bearer_auth(token).json(body).send().await;
+        TestResponse::read(response.expect("PATCH")).await
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
@@ -217,6 +286,13 @@ impl TestApp {
             .send()
             .await
             .expect("POST")
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let metrics = self.get_public::<()>("/metrics").await;
+        assert_eq!(metrics.status(), 200);
+        metrics.text()
     }
 
     /// Waits until `check` holds, up to `limit`; returns how long it took.
@@ -263,15 +339,7 @@ async fn serve_node(
 
 /// How many requests reached the token endpoint, by the server's own metrics.
 pub async fn token_requests(app: &TestApp) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics().await;
     text.lines()
         .filter(|l| {
             l.starts_with("hubgate_http_requests_total{")
@@ -283,80 +351,5 @@ pub async fn token_requests(app: &TestApp) -> u64 {
 
 /// Status and `error` code of a JSON error answer.
 pub async fn error_of(response: Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("JSON error body");
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_owned(),
-    )
-}
-
-/// A fresh PostgreSQL database for one test, dropped afterwards.
-///
-/// Reads `HUBGATE_TEST_DATABASE_URL` (a URL whose role may create databases;
-/// `scripts/start-postgres` prints one). Without it the PostgreSQL tests are
-/// skipped, unless `HUBGATE_REQUIRE_POSTGRES=1` (set by `scripts/test`) makes
-/// that a failure, so CI can never skip them silently.
-pub struct TestDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl TestDatabase {
-    pub async fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("HUBGATE_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("HUBGATE_REQUIRE_POSTGRES").is_none(),
-                "HUBGATE_TEST_DATABASE_URL is not set but PostgreSQL tests are required (run scripts/test)"
-            );
-            eprintln!("skipping: HUBGATE_TEST_DATABASE_URL is not set");
-            return None;
-        };
-        let name = format!(
-            "hubgate_test_{}",
-            hubgate_core::ids::AccountId::new().uuid().simple()
-        );
-        let mut admin = sqlx_connect(&admin_url).await;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        let url = match admin_url.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => panic!("HUBGATE_TEST_DATABASE_URL must end in /<database>"),
-        };
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
-    use sqlx::Connection;
-    sqlx::PgConnection::connect(url)
-        .await
-        .expect("connect to HUBGATE_TEST_DATABASE_URL")
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime: use a thread with its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx_connect(&admin_url).await;
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await;
-            });
-        });
-        let _ = dropped.join();
-    }
+    TestResponse::<()>::read(response).await.error()
 }

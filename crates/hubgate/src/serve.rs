@@ -6,8 +6,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use hubgate_server::bootstrap::{BootstrapOptions, Bootstrapped, bootstrap};
 use hubgate_server::{AppState, ServerConfig};
-use hubgate_store::postgres::PgSettings;
-use time::Duration;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormat, ServeArgs};
@@ -109,13 +107,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.data_dir.display()
         )
     })?;
-    let pg = PgSettings {
-        max_connections: settings.db_max_connections,
-        acquire_timeout: std::time::Duration::from_secs(settings.db_acquire_timeout),
-    };
-    let where_ =
-        crate::master_key::describe_store(settings.database_url.as_deref(), &settings.data_dir);
-    let store = hubgate_store::open(settings.database_url.as_deref(), &settings.data_dir, &pg)
+    let database_url = settings.database.url.as_deref();
+    let where_ = crate::master_key::describe_store(database_url, &settings.data_dir);
+    let store = hubgate_store::open(database_url, &settings.data_dir, &settings.database.pool())
         .await
         .with_context(|| format!("cannot open the store ({where_})"))?;
     // A store that already has signing keys was sealed with some master key:
@@ -127,24 +121,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr()?;
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{bound}"));
-    let mut config = ServerConfig::new(&public_url);
-    if let Some(issuer) = &settings.issuer {
-        config.issuer = issuer.trim_end_matches('/').to_owned();
-    }
-    config.access_token_ttl = Duration::seconds(settings.access_token_ttl.into());
-    config.refresh_token_ttl = Duration::seconds(settings.refresh_token_ttl.into());
-    config.connections.header_read_timeout =
-        std::time::Duration::from_secs(settings.header_read_timeout);
-    config.connections.idle_timeout = std::time::Duration::from_secs(settings.idle_timeout);
-    if settings.max_connections > 0 {
-        config.connections.max_connections = settings.max_connections;
-    }
-    config.client_auth_limits.per_client = settings.client_auth_failures_per_client;
-    config.client_auth_limits.per_address = settings.client_auth_failures_per_address;
+    let config = settings.server_config(bound);
 
     let options = BootstrapOptions {
         admin_email: settings.admin_email.clone(),
@@ -176,7 +153,7 @@ fn print_banner(
     first_start: Option<&Bootstrapped>,
 ) {
     let data_dir = settings.data_dir.display();
-    let store_flag = match &settings.database_url {
+    let store_flag = match &settings.database.url {
         Some(_) => "--database-url \"$HUBGATE_DATABASE_URL\"".to_owned(),
         None => format!("--data-dir {data_dir}"),
     };
@@ -199,7 +176,7 @@ fn print_banner(
     );
     say!(
         "  store           {}",
-        crate::master_key::describe_store(settings.database_url.as_deref(), &settings.data_dir)
+        crate::master_key::describe_store(settings.database.url.as_deref(), &settings.data_dir)
     );
     match first_start {
         Some(first) => {

@@ -1,22 +1,28 @@
 //! Layered settings for `serve`: defaults, then the TOML file, then
 //! `HUBGATE_*` variables, then flags.
+//!
+//! Each setting is declared once, in [`Settings`], with its default. The
+//! environment's names are derived from its keys, and the flags
+//! ([`ServeArgs`]) serialize into the same shape as one more layer, as
+//! figment's maintainer advises (sergiobenitez/figment#60).
 
 use std::path::PathBuf;
 
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use hubgate_server::ServerConfig;
+use hubgate_store::postgres::PgSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{LogFormat, ServeArgs};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
-    pub database_url: Option<String>,
-    pub db_max_connections: u32,
-    pub db_acquire_timeout: u64,
+    pub database: DatabaseSettings,
     pub public_url: Option<String>,
     pub issuer: Option<String>,
     pub access_token_ttl: u32,
@@ -36,9 +42,7 @@ impl Default for Settings {
         Self {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("hubgate-data"),
-            database_url: None,
-            db_max_connections: 16,
-            db_acquire_timeout: 5,
+            database: DatabaseSettings::default(),
             public_url: None,
             issuer: None,
             access_token_ttl: 3600,
@@ -55,97 +59,85 @@ impl Default for Settings {
     }
 }
 
-/// The flags that were given, and only those, so they override lower layers.
-#[derive(Serialize)]
-struct FlagLayer {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    listen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data_dir: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    db_max_connections: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    db_acquire_timeout: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    public_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issuer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_token_ttl: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token_ttl: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    admin_email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    demo: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    log_format: Option<LogFormat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    header_read_timeout: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    idle_timeout: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_connections: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_auth_failures_per_client: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_auth_failures_per_address: Option<u32>,
+/// `[database]`: SQLite in the data directory unless `url` names PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Option<String>,
+    /// PostgreSQL connections per node.
+    pub max_connections: u32,
+    /// Seconds to wait for a PostgreSQL connection before answering 503.
+    pub acquire_timeout: u64,
 }
 
-const ENV_KEYS: &[&str] = &[
-    "listen",
-    "data_dir",
-    "database_url",
-    "db_max_connections",
-    "db_acquire_timeout",
-    "public_url",
-    "issuer",
-    "access_token_ttl",
-    "refresh_token_ttl",
-    "admin_email",
-    "demo",
-    "log_format",
-    "header_read_timeout",
-    "idle_timeout",
-    "max_connections",
-    "client_auth_failures_per_client",
-    "client_auth_failures_per_address",
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+            acquire_timeout: 5,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    pub fn pool(&self) -> PgSettings {
+        PgSettings {
+            max_connections: self.max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.acquire_timeout),
+        }
+    }
+}
+
+/// The names the `[database]` keys had before the section existed. Flags
+/// and variables keep them (`--database-url`, `HUBGATE_DB_MAX_CONNECTIONS`),
+/// and a TOML file written for an older hubgate may still use them.
+const FLAT_DATABASE_KEYS: [(&str, &str); 3] = [
+    ("database_url", "url"),
+    ("db_max_connections", "max_connections"),
+    ("db_acquire_timeout", "acquire_timeout"),
 ];
 
 impl Settings {
     pub fn load(args: &ServeArgs) -> Result<Self, SettingsError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = &args.config {
-            figment = figment.merge(Toml::file_exact(path));
+            figment = figment.merge(FlatDatabaseKeys(Toml::file_exact(path)));
         }
-        let flags = FlagLayer {
-            listen: args.listen.clone(),
-            data_dir: args.data_dir.clone(),
-            database_url: args.database_url.clone(),
-            db_max_connections: args.db_max_connections,
-            db_acquire_timeout: args.db_acquire_timeout,
-            public_url: args.public_url.clone(),
-            issuer: args.issuer.clone(),
-            access_token_ttl: args.access_token_ttl,
-            refresh_token_ttl: args.refresh_token_ttl,
-            admin_email: args.admin_email.clone(),
-            demo: args.no_demo.then_some(false),
-            log_format: args.log_format,
-            header_read_timeout: args.header_read_timeout,
-            idle_timeout: args.idle_timeout,
-            max_connections: args.max_connections,
-            client_auth_failures_per_client: args.client_auth_failures_per_client,
-            client_auth_failures_per_address: args.client_auth_failures_per_address,
-        };
+        let keys = environment_keys();
+        let environment =
+            Env::prefixed("HUBGATE_").filter(move |key| keys.iter().any(|k| key == k.as_str()));
         let settings: Settings = figment
-            .merge(Env::prefixed("HUBGATE_").only(ENV_KEYS))
-            .merge(Serialized::globals(flags))
+            .merge(FlatDatabaseKeys(environment))
+            .merge(FlatDatabaseKeys(Serialized::globals(args)))
             .extract()
             .map_err(|e| SettingsError::Invalid(Box::new(e)))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// What the server library runs with; `bound` is the address actually
+    /// listened on, the public URL unless one is set.
+    pub fn server_config(&self, bound: std::net::SocketAddr) -> ServerConfig {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let mut config = ServerConfig::new(&public_url);
+        if let Some(issuer) = &self.issuer {
+            config.issuer = issuer.trim_end_matches('/').to_owned();
+        }
+        config.access_token_ttl = time::Duration::seconds(self.access_token_ttl.into());
+        config.refresh_token_ttl = time::Duration::seconds(self.refresh_token_ttl.into());
+        config.connections.header_read_timeout =
+            std::time::Duration::from_secs(self.header_read_timeout);
+        config.connections.idle_timeout = std::time::Duration::from_secs(self.idle_timeout);
+        if self.max_connections > 0 {
+            config.connections.max_connections = self.max_connections;
+        }
+        config.client_auth_limits.per_client = self.client_auth_failures_per_client;
+        config.client_auth_limits.per_address = self.client_auth_failures_per_address;
+        config
     }
 
     /// Values serde accepts but hubgate cannot run with, each refused with
@@ -171,13 +163,13 @@ impl Settings {
                 );
             }
         }
-        if let Some(url) = &self.database_url
+        if let Some(url) = &self.database.url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
-            return refuse("database_url", "a postgres:// or postgresql:// URL".into());
+            return refuse("database.url", "a postgres:// or postgresql:// URL".into());
         }
-        if self.db_max_connections == 0 {
-            return refuse("db_max_connections", "1 or more".into());
+        if self.database.max_connections == 0 {
+            return refuse("database.max_connections", "1 or more".into());
         }
         if !(1..=60).contains(&self.header_read_timeout) {
             return refuse("header_read_timeout", "1 to 60 seconds".into());
@@ -199,6 +191,53 @@ impl Settings {
             return refuse("admin_email", "an email address".into());
         }
         Ok(())
+    }
+}
+
+/// The `HUBGATE_*` variables `serve` reads, lower-cased without the prefix:
+/// every top-level key, and the database keys by their flat names. Others
+/// (`HUBGATE_LOG`, the client CLI's `HUBGATE_CLIENT_SECRET`) are not settings.
+fn environment_keys() -> Vec<String> {
+    let defaults = Serialized::defaults(Settings::default())
+        .data()
+        .expect("the defaults serialize");
+    let top_level = defaults.into_values().flat_map(Dict::into_keys);
+    let mut keys: Vec<String> = top_level.filter(|key| key != "database").collect();
+    keys.extend(FLAT_DATABASE_KEYS.map(|(flat, _)| flat.to_owned()));
+    keys
+}
+
+/// Moves the flat database keys of a layer into its `[database]` section.
+struct FlatDatabaseKeys<P>(P);
+
+impl<P: Provider> Provider for FlatDatabaseKeys<P> {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut data = self.0.data()?;
+        for dict in data.values_mut() {
+            for (flat, key) in FLAT_DATABASE_KEYS {
+                let Some(value) = dict.remove(flat) else {
+                    continue;
+                };
+                let section = dict
+                    .entry("database".into())
+                    .or_insert_with(|| Dict::new().into());
+                let Value::Dict(_, section) = section else {
+                    return Err(figment::Error::from(format!(
+                        "`database` must be a section when `{flat}` is given"
+                    )));
+                };
+                if section.insert(key.into(), value).is_some() {
+                    return Err(figment::Error::from(format!(
+                        "`{flat}` and `database.{key}` name the same setting: keep one"
+                    )));
+                }
+            }
+        }
+        Ok(data)
     }
 }
 
@@ -248,6 +287,82 @@ mod tests {
             assert_eq!(settings.refresh_token_ttl, 30 * 86_400);
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_example_file_names_every_setting_with_its_default() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../hubgate.example.toml");
+        let text = std::fs::read_to_string(path).expect("hubgate.example.toml");
+        figment::Jail::expect_with(|_| {
+            let args = ServeArgs {
+                config: Some(path.into()),
+                ..Default::default()
+            };
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(settings, Settings::default());
+            Ok(())
+        });
+        // Keys without a default (`public_url`, `database.url`) are there as
+        // commented examples.
+        let defaults = Serialized::defaults(Settings::default()).data().unwrap();
+        let mut keys = Vec::new();
+        for (key, value) in defaults.into_values().flatten() {
+            match value {
+                Value::Dict(_, section) => {
+                    assert!(text.contains(&format!("\n[{key}]\n")), "no [{key}]");
+                    keys.extend(section.into_keys());
+                }
+                _ => keys.push(key),
+            }
+        }
+        for key in keys {
+            let set = format!("\n{key} = ");
+            let commented = format!("\n# {key} = ");
+            assert!(
+                text.contains(&set) || text.contains(&commented),
+                "hubgate.example.toml does not name {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn database_settings_come_from_the_section_or_from_their_flat_names() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("hubgate.toml", "[database]\nmax_connections = 4")?;
+            jail.set_env("HUBGATE_DB_ACQUIRE_TIMEOUT", "9");
+            let args = ServeArgs {
+                config: Some("hubgate.toml".into()),
+                database_url: Some("postgres://flag/db".into()),
+                ..Default::default()
+            };
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
+            let expected = DatabaseSettings {
+                url: Some("postgres://flag/db".into()),
+                max_connections: 4,
+                acquire_timeout: 9,
+            };
+            assert_eq!(settings.database, expected);
+
+            // A file written before `[database]` existed still loads.
+            jail.create_file("old.toml", "db_max_connections = 3")?;
+            let args = ServeArgs {
+                config: Some("old.toml".into()),
+                ..Default::default()
+            };
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(settings.database.max_connections, 3);
+            Ok(())
+        });
+        let message = refused(
+            "db_max_connections = 3\n[database]\nmax_connections = 4",
+            ServeArgs::default(),
+        );
+        assert!(message.contains("name the same setting"), "{message}");
+        let message = refused("[database]\nmax_connections = 0", ServeArgs::default());
+        assert!(
+            message.starts_with("database.max_connections:"),
+            "{message}"
+        );
     }
 
     fn refused(toml: &str, args: ServeArgs) -> String {

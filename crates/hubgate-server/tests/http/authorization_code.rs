@@ -1,13 +1,14 @@
 //! The authorization-code flow driven like a browser: an HTTP client with a
 //! cookie jar that follows no redirects, so every hop is checked.
 
-use hubgate_core::account::Role;
+use hubgate_api::{TokenResponse, UserInfo};
+use hubgate_core::account::{Role, User};
 use hubgate_core::authorize::s256;
+use hubgate_server::app::AppError;
 use hubgate_store::prelude::*;
 use hubgate_testkit::browser::{Flow, field, redirect_query};
-use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
+use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, TestResponse};
 use reqwest::header::LOCATION;
-use serde_json::Value;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const PASSWORD: &str = "correct horse battery";
@@ -46,7 +47,7 @@ async fn exchange(
     code: &str,
     verifier_field: &str,
     verifier: &str,
-) -> reqwest::Response {
+) -> TestResponse<TokenResponse> {
     app.token_form(&[
         ("grant_type", "authorization_code"),
         ("client_id", &creds.client_id),
@@ -56,6 +57,26 @@ async fn exchange(
         (verifier_field, verifier),
     ])
     .await
+}
+
+/// A user with `PASSWORD`, in the Demo account unless `role` is None.
+async fn new_user(app: &TestApp, email: &str, role: Option<Role>) -> Result<User, AppError> {
+    let membership = role.map(|role| (app.account, role));
+    app.manager()
+        .create_user(email, PASSWORD, false, membership)
+        .await
+}
+
+/// The login page the authorize request answers with.
+async fn login_page(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String {
+    let answer = flow.get(&authorize_url(app, creds, &[])).await;
+    answer.text().await.unwrap()
+}
+
+/// The page after logging in as `email` (with `PASSWORD`) on `login`.
+async fn logged_in_page(flow: &Flow<'_>, login: &str, email: &str) -> String {
+    let answer = flow.log_in(login, email, PASSWORD).await;
+    answer.text().await.unwrap()
 }
 
 /// A user who belongs to the Demo account and a second one, with hubs in each.
@@ -125,24 +146,18 @@ async fn a_user_logs_in_picks_an_account_consents_and_the_token_reads_only_that_
 
     let tokens = exchange(&app, &creds, code, "code_verifier", VERIFIER).await;
     assert_eq!(tokens.status(), 200);
-    let tokens: Value = tokens.json().await.unwrap();
-    assert_eq!(tokens["scope"], "sub email hubs:read");
-    let access = tokens["access_token"].as_str().unwrap();
-    let hubs: Value = app.get("/api/v1/hubs", access).await.json().await.unwrap();
-    let items = hubs["items"].as_array().unwrap();
+    let tokens = tokens.ok();
+    assert_eq!(tokens.scope, "sub email hubs:read");
+    let access = &tokens.access_token;
+    let items = app.hubs(access).await.ok().items;
     assert_eq!(items.len(), 1, "only the chosen account's one hub");
-    assert_eq!(items[0]["name"], "Other hub");
-    let me: Value = app
-        .get("/identity/oauth/v2/userinfo", access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["email"], email);
+    assert_eq!(items[0].name, "Other hub");
+    let me = app.get::<UserInfo>("/identity/oauth/v2/userinfo", access);
+    assert_eq!(me.await.ok().email.as_deref(), Some(email.as_str()));
 
     // Refresh works as for client_credentials.
     let refreshed = app
-        .refresh(&creds, tokens["refresh_token"].as_str().unwrap())
+        .refresh(&creds, tokens.refresh_token.as_deref().unwrap())
         .await;
     assert_eq!(refreshed.status(), 200);
 }
@@ -152,36 +167,15 @@ async fn the_guides_code_verifier_spelling_works_and_consent_is_remembered() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
     let consent = flow.log_in(&login, "owner@example.com", "").await;
     // The owner's password is generated; log the owner in through a fresh user instead.
     assert_eq!(consent.status(), 401);
-    app.manager()
-        .create_user(
-            "sam@example.com",
-            PASSWORD,
-            false,
-            Some((app.account, Role::Admin)),
-        )
+    new_user(&app, "sam@example.com", Some(Role::Admin))
         .await
         .unwrap();
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let consent = flow
-        .log_in(&login, "sam@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
+    let consent = logged_in_page(&flow, &login, "sam@example.com").await;
     let code = redirect_query(&flow.decide(&consent, "approve").await)["code"].clone();
     assert_eq!(
         exchange(&app, &creds, &code, "codeVerifier", VERIFIER)
@@ -212,13 +206,7 @@ async fn the_guides_code_verifier_spelling_works_and_consent_is_remembered() {
 }
 
 async fn logged_in_code(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String {
-    app.manager()
-        .create_user(
-            "lee@example.com",
-            PASSWORD,
-            false,
-            Some((app.account, Role::Member)),
-        )
+    new_user(app, "lee@example.com", Some(Role::Member))
         .await
         .ok();
     let first = flow.get(&authorize_url(app, creds, &[])).await;
@@ -227,12 +215,7 @@ async fn logged_in_code(app: &TestApp, creds: &Creds, flow: &Flow<'_>) -> String
         return redirect_query(&first)["code"].clone();
     }
     let login = first.text().await.unwrap();
-    let consent = flow
-        .log_in(&login, "lee@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let consent = logged_in_page(flow, &login, "lee@example.com").await;
     redirect_query(&flow.decide(&consent, "approve").await)["code"].clone()
 }
 
@@ -250,18 +233,19 @@ async fn a_wrong_or_missing_verifier_is_invalid_grant() {
         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
     )
     .await;
-    assert_eq!(error_of(wrong).await, (400, "invalid_grant".into()));
+    assert_eq!(wrong.error(), (400, "invalid_grant".into()));
     let code = logged_in_code(&app, &creds, &flow).await;
     let missing = app
-        .token_form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-        ])
+        .grant(
+            &creds,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
         .await;
-    assert_eq!(error_of(missing).await, (400, "invalid_grant".into()));
+    assert_eq!(missing.error(), (400, "invalid_grant".into()));
 }
 
 #[tokio::test]
@@ -270,18 +254,16 @@ async fn a_reused_code_is_invalid_grant_and_kills_the_tokens_it_issued() {
     let creds = app.integration(ALL_SCOPES).await;
     let flow = Flow::new(&app);
     let code = logged_in_code(&app, &creds, &flow).await;
-    let tokens: Value = exchange(&app, &creds, &code, "code_verifier", VERIFIER)
+    let tokens = exchange(&app, &creds, &code, "code_verifier", VERIFIER)
         .await
-        .json()
-        .await
-        .unwrap();
-    let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(app.get("/api/v1/hubs", access).await.status(), 200);
+        .ok();
+    let access = &tokens.access_token;
+    assert_eq!(app.hubs(access).await.status(), 200);
     let replay = exchange(&app, &creds, &code, "code_verifier", VERIFIER).await;
-    assert_eq!(error_of(replay).await, (400, "invalid_grant".into()));
-    assert_eq!(app.get("/api/v1/hubs", access).await.status(), 401);
+    assert_eq!(replay.error(), (400, "invalid_grant".into()));
+    assert_eq!(app.hubs(access).await.status(), 401);
     assert_eq!(
-        app.refresh(&creds, tokens["refresh_token"].as_str().unwrap())
+        app.refresh(&creds, tokens.refresh_token.as_deref().unwrap())
             .await
             .status(),
         400
@@ -307,7 +289,9 @@ async fn an_expired_code_is_invalid_grant() {
     };
     app.store.insert_code(&record).await.unwrap();
     assert_eq!(
-        error_of(exchange(&app, &creds, code, "code_verifier", VERIFIER).await).await,
+        exchange(&app, &creds, code, "code_verifier", VERIFIER)
+            .await
+            .error(),
         (400, "invalid_grant".into())
     );
 }
@@ -316,28 +300,12 @@ async fn an_expired_code_is_invalid_grant() {
 async fn denying_sends_access_denied_with_the_state() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    app.manager()
-        .create_user(
-            "kim@example.com",
-            PASSWORD,
-            false,
-            Some((app.account, Role::Member)),
-        )
+    new_user(&app, "kim@example.com", Some(Role::Member))
         .await
         .unwrap();
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let consent = flow
-        .log_in(&login, "kim@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
+    let consent = logged_in_page(&flow, &login, "kim@example.com").await;
     let query = redirect_query(&flow.decide(&consent, "deny").await);
     assert_eq!(query["error"], "access_denied");
     assert_eq!(query["state"], "af0ifjsldkj");
@@ -348,17 +316,9 @@ async fn denying_sends_access_denied_with_the_state() {
 async fn a_user_in_no_account_cannot_finish() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    app.manager()
-        .create_user("loner@example.com", PASSWORD, false, None)
-        .await
-        .unwrap();
+    new_user(&app, "loner@example.com", None).await.unwrap();
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
     let page = flow.log_in(&login, "loner@example.com", PASSWORD).await;
     assert_eq!(page.status(), 403);
     assert!(page.headers().get(LOCATION).is_none());
@@ -434,12 +394,7 @@ async fn forms_without_the_csrf_token_are_refused_and_logins_are_throttled() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let flow = Flow::new(&app);
-    let login = flow
-        .get(&authorize_url(&app, &creds, &[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let login = login_page(&app, &creds, &flow).await;
     let forged = flow
         .post(
             "/identity/oauth/v2/authorize/login",

@@ -1,28 +1,23 @@
 //! Small edges with readable answers: a hub PATCH with an unknown field,
 //! empty page forms, the root URL.
 
+use hubgate_api::{ErrorCode, Hub};
 use hubgate_testkit::{ALL_SCOPES, TestApp};
-use serde_json::Value;
 
 #[tokio::test]
 async fn an_unknown_top_level_field_in_a_hub_patch_is_a_clean_422() {
     let app = TestApp::spawn().await;
-    let creds = app.integration(ALL_SCOPES).await;
-    let token = app.client_credentials(&creds, None).await.access_token;
-    let hubs: Value = app.get("/api/v1/hubs", &token).await.json().await.unwrap();
-    let hub = hubs["items"][0]["id"].as_str().unwrap();
+    let token = app.token(ALL_SCOPES).await.access_token;
+    let hubs = app.hubs(&token).await.ok().items;
+    let hub = &hubs[0].id;
+    let path = format!("/api/v1/hubs/{hub}");
     let response = app
-        .http
-        .patch(format!("{}/api/v1/hubs/{hub}", app.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"nmae": "Typo"}))
-        .send()
-        .await
-        .unwrap();
+        .patch::<Hub>(&path, &token, &serde_json::json!({"nmae": "Typo"}))
+        .await;
     assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "validation_failed");
-    let description = body["error_description"].as_str().unwrap();
+    let body = response.error_body();
+    assert_eq!(body.error, ErrorCode::ValidationFailed);
+    let description = body.error_description.unwrap();
     assert!(
         description.contains("unknown field `nmae`"),
         "{description}"

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use hubgate_api::{ErrorBody, ErrorCode};
 use hubgate_testkit::TestApp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -40,15 +41,7 @@ async fn made_up_methods_do_not_create_metric_series() {
         let answer = raw(&app, request.as_bytes()).await;
         assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
     }
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(!text.contains("M1X"), "raw methods must not be labels");
     assert!(
         text.contains(
@@ -201,9 +194,9 @@ async fn failed_client_authentications_are_limited_but_correct_clients_never_are
         .parse()
         .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
-    let body: serde_json::Value = limited.json().await.unwrap();
-    assert_eq!(body["error"], "rate_limited");
-    assert!(body["error_description"].is_string());
+    let body: ErrorBody = limited.json().await.unwrap();
+    assert_eq!(body.error, ErrorCode::RateLimited);
+    assert!(body.error_description.is_some());
     // The victim with its right secret is not slowed, nor is another client.
     app.client_credentials(&victim, None).await;
     let response = app.post_token().form(&wrong(&other)).send().await.unwrap();
@@ -215,15 +208,7 @@ async fn failed_client_authentications_are_limited_but_correct_clients_never_are
     for _ in 0..5 {
         app.client_credentials(&other, None).await;
     }
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("hubgate_client_auth_limited_total{endpoint=\"token\"} 2"),
         "{metrics}"

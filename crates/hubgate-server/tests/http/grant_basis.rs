@@ -5,14 +5,14 @@
 use hubgate_store::prelude::*;
 use std::time::Duration;
 
+use hubgate_api::{TokenResponse, UserInfo};
 use hubgate_core::account::Role;
 use hubgate_core::authorize::s256;
 use hubgate_core::ids::UserId;
 use hubgate_core::integration::IntegrationSettings;
 use hubgate_server::app::AppError;
 use hubgate_testkit::browser::{Flow, browser, console_login, field, page, redirect_query};
-use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, error_of};
-use serde_json::Value;
+use hubgate_testkit::{ALL_SCOPES, Creds, REDIRECT_URI, TestApp, TestResponse};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const PASSWORD: &str = "correct horse battery";
@@ -73,28 +73,25 @@ async fn approve<'a>(
     (flow, Ok(code))
 }
 
-async fn exchange(app: &TestApp, creds: &Creds, code: &str) -> reqwest::Response {
-    app.token_form(&[
-        ("grant_type", "authorization_code"),
-        ("client_id", &creds.client_id),
-        ("client_secret", &creds.secret),
-        ("code", code),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ])
+async fn exchange(app: &TestApp, creds: &Creds, code: &str) -> TestResponse<TokenResponse> {
+    app.grant(
+        creds,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ],
+    )
     .await
 }
 
 /// Tokens an end user granted through the authorization-code flow.
-async fn user_tokens(app: &TestApp, creds: &Creds, email: &str, scope: &str) -> Value {
+async fn user_tokens(app: &TestApp, creds: &Creds, email: &str, scope: &str) -> TokenResponse {
     let (_, code) = approve(app, creds, email, scope).await;
     let response = exchange(app, creds, &code.expect("approved")).await;
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
-
-fn text<'a>(tokens: &'a Value, field: &str) -> &'a str {
-    tokens[field].as_str().unwrap()
+    response.ok()
 }
 
 async fn hubs_status(base: &str, token: &str) -> u16 {
@@ -135,15 +132,13 @@ async fn removing_a_member_ends_every_grant_they_gave_in_that_account() {
     let creds = app.integration(ALL_SCOPES).await;
     let user = new_member(&app, "ava@example.com", Role::Admin).await;
     let tokens = user_tokens(&app, &creds, "ava@example.com", "hubs:read").await;
-    let access = text(&tokens, "access_token");
+    let access = &tokens.access_token;
     assert_eq!(hubs_status(&app.url, access).await, 200);
     // A refresh before removal works (and slides the expiry): it too must die.
-    let refreshed: Value = app
-        .refresh(&creds, text(&tokens, "refresh_token"))
+    let refreshed = app
+        .refresh(&creds, tokens.refresh_token.as_deref().unwrap())
         .await
-        .json()
-        .await
-        .unwrap();
+        .ok();
 
     app.manager()
         .remove_member(app.account, user)
@@ -151,9 +146,11 @@ async fn removing_a_member_ends_every_grant_they_gave_in_that_account() {
         .unwrap();
 
     assert_revoked_everywhere(&app, access).await;
-    assert_revoked_everywhere(&app, text(&refreshed, "access_token")).await;
-    let refresh = app.refresh(&creds, text(&refreshed, "refresh_token")).await;
-    assert_eq!(error_of(refresh).await, (400, "invalid_grant".into()));
+    assert_revoked_everywhere(&app, &refreshed.access_token).await;
+    let refresh = app
+        .refresh(&creds, refreshed.refresh_token.as_deref().unwrap())
+        .await;
+    assert_eq!(refresh.error(), (400, "invalid_grant".into()));
 }
 
 #[tokio::test]
@@ -167,7 +164,7 @@ async fn the_store_alone_refuses_a_refresh_for_someone_no_longer_a_member() {
     let removed = app.manager().remove_member(app.account, user).await;
     removed.unwrap();
     assert_eq!(
-        refresh_status(&app, &creds, text(&tokens, "refresh_token")).await,
+        refresh_status(&app, &creds, tokens.refresh_token.as_deref().unwrap()).await,
         400
     );
 }
@@ -178,12 +175,8 @@ async fn withdrawing_consent_in_the_console_revokes_what_it_granted() {
     let creds = app.integration(ALL_SCOPES).await;
     new_member(&app, "cy@example.com", Role::Member).await;
     let (flow, code) = approve(&app, &creds, "cy@example.com", "sub hubs:read").await;
-    let tokens: Value = exchange(&app, &creds, &code.unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
-    let access = text(&tokens, "access_token");
+    let tokens = exchange(&app, &creds, &code.unwrap()).await.ok();
+    let access = &tokens.access_token;
     assert_eq!(hubs_status(&app.url, access).await, 200);
 
     // The same browser session withdraws under My consents.
@@ -208,7 +201,7 @@ async fn withdrawing_consent_in_the_console_revokes_what_it_granted() {
     );
     assert_revoked_everywhere(&app, access).await;
     assert_eq!(
-        refresh_status(&app, &creds, text(&tokens, "refresh_token")).await,
+        refresh_status(&app, &creds, tokens.refresh_token.as_deref().unwrap()).await,
         400
     );
     // Approving again gives working tokens. (Revocations cover whole
@@ -216,10 +209,7 @@ async fn withdrawing_consent_in_the_console_revokes_what_it_granted() {
     // second of the withdrawal would be covered too.)
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let again = user_tokens(&app, &creds, "cy@example.com", "sub hubs:read").await;
-    assert_eq!(
-        hubs_status(&app.url, text(&again, "access_token")).await,
-        200
-    );
+    assert_eq!(hubs_status(&app.url, &again.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -253,13 +243,8 @@ async fn the_acting_user_cannot_leave_or_be_demoted_until_another_is_chosen() {
     let acts_through_second = app
         .eventually(WITHIN, || async {
             let tokens = app.client_credentials(&creds, Some("sub")).await;
-            let me: Value = app
-                .get("/identity/oauth/v2/userinfo", &tokens.access_token)
-                .await
-                .json()
-                .await
-                .unwrap();
-            me["sub"] == second.to_string()
+            let me = app.get::<UserInfo>("/identity/oauth/v2/userinfo", &tokens.access_token);
+            me.await.ok().sub == Some(second.to_string())
         })
         .await;
     assert!(acts_through_second.is_some());
@@ -331,9 +316,9 @@ async fn concurrent_replays_of_a_code_leave_none_of_its_tokens_valid() {
         let mut winners = Vec::new();
         for answer in answers {
             if answer.status() == 200 {
-                winners.push(answer.json::<Value>().await.unwrap());
+                winners.push(answer.ok());
             } else {
-                assert_eq!(error_of(answer).await, (400, "invalid_grant".into()));
+                assert_eq!(answer.error(), (400, "invalid_grant".into()));
             }
         }
         assert!(
@@ -343,12 +328,12 @@ async fn concurrent_replays_of_a_code_leave_none_of_its_tokens_valid() {
         );
         for tokens in winners {
             assert_eq!(
-                hubs_status(&app.url, text(&tokens, "access_token")).await,
+                hubs_status(&app.url, &tokens.access_token).await,
                 401,
                 "trial {trial}: the winner's access token survived the replays"
             );
             assert_eq!(
-                refresh_status(&app, &creds, text(&tokens, "refresh_token")).await,
+                refresh_status(&app, &creds, tokens.refresh_token.as_deref().unwrap()).await,
                 400
             );
         }
@@ -398,14 +383,11 @@ async fn a_member_cannot_delegate_write_access_but_an_admin_can() {
     assert_eq!(forged.status(), 403);
     // Read scopes are the member's to give.
     let read = user_tokens(&app, &foreign, "fay@example.com", "hubs:read").await;
-    assert_eq!(
-        hubs_status(&app.url, text(&read, "access_token")).await,
-        200
-    );
+    assert_eq!(hubs_status(&app.url, &read.access_token).await, 200);
 
     new_member(&app, "gus@example.com", Role::Admin).await;
     let write = user_tokens(&app, &foreign, "gus@example.com", "hubs:read hubs:write").await;
-    assert_eq!(text(&write, "scope"), "hubs:read hubs:write");
+    assert_eq!(write.scope, "hubs:read hubs:write");
 }
 
 #[tokio::test]
@@ -418,9 +400,9 @@ async fn lowering_a_role_ends_the_write_grants_it_allowed() {
         .set_role(app.account, user, Role::Member)
         .await
         .unwrap();
-    assert_revoked_everywhere(&app, text(&tokens, "access_token")).await;
+    assert_revoked_everywhere(&app, &tokens.access_token).await;
     assert_eq!(
-        refresh_status(&app, &creds, text(&tokens, "refresh_token")).await,
+        refresh_status(&app, &creds, tokens.refresh_token.as_deref().unwrap()).await,
         400
     );
 }

@@ -77,7 +77,7 @@ async fn an_integration_with_integrations_write_creates_updates_rotates_and_dele
     let provisioned = app.client_credentials(&creds, None).await;
     assert_eq!(provisioned.scope, "hubs:read accounts:read");
     assert_eq!(
-        app.get("/api/v1/account", &provisioned.access_token)
+        app.get::<hubgate_api::Account>("/api/v1/account", &provisioned.access_token)
             .await
             .status(),
         200
@@ -103,10 +103,7 @@ async fn an_integration_with_integrations_write_creates_updates_rotates_and_dele
     );
     let stopped = app
         .eventually(Duration::from_secs(1), || async {
-            app.get("/api/v1/hubs", &provisioned.access_token)
-                .await
-                .status()
-                == 401
+            app.hubs(&provisioned.access_token).await.status() == 401
         })
         .await;
     assert!(
@@ -481,7 +478,10 @@ async fn hubs_are_created_and_deleted_with_hubs_manage() {
     );
     let reader = app.integration(ALL_SCOPES).await;
     let reader = app.client_credentials(&reader, None).await.access_token;
-    assert_eq!(app.get(&path, &reader).await.status(), 404);
+    assert_eq!(
+        app.get::<hubgate_api::Hub>(&path, &reader).await.status(),
+        404
+    );
 }
 
 #[tokio::test]

@@ -1,3 +1,4 @@
+use hubgate_api::{JwkSet, ServerMetadata};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
@@ -6,24 +7,8 @@ use hubgate_testkit::{ALL_SCOPES, TestApp};
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.http
-            .get(format!("{}/healthz", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let ready: Value = app
-        .http
-        .get(format!("{}/readyz", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.get_public::<()>("/healthz").await.status(), 200);
+    let ready = app.get_public::<Value>("/readyz").await.ok();
     assert_eq!(ready["status"], "ready");
 }
 
@@ -38,15 +23,7 @@ async fn metrics_count_requests_grants_and_failed_client_authentication() {
         ("client_secret", "wrong"),
     ])
     .await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("hubgate_tokens_issued_total{grant_type=\"client_credentials\"} 1"),
         "{text}"
@@ -69,28 +46,17 @@ async fn metrics_count_requests_grants_and_failed_client_authentication() {
 #[tokio::test]
 async fn the_published_jwks_verifies_issued_tokens_with_an_independent_library() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
-    let jwks: Value = app
-        .http
-        .get(format!("{}/identity/oauth/v2/jwks", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = app.token(ALL_SCOPES).await.access_token;
+    let jwks = app.get_public::<JwkSet>("/identity/oauth/v2/jwks").await;
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == header.kid.as_deref().unwrap())
+    let jwk = jwks
+        .ok()
+        .keys
+        .into_iter()
+        .find(|k| Some(k.kid.as_str()) == header.kid.as_deref())
         .unwrap();
-    let key = DecodingKey::from_ed_components(jwk["x"].as_str().unwrap()).unwrap();
+    let key = DecodingKey::from_ed_components(&jwk.x).unwrap();
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_audience(&[format!("{}/api", app.url)]);
     validation.set_issuer(&[&app.url]);
@@ -104,31 +70,41 @@ async fn the_published_jwks_verifies_issued_tokens_with_an_independent_library()
 #[tokio::test]
 async fn the_metadata_document_lists_every_endpoint() {
     let app = TestApp::spawn().await;
-    let meta: Value = app
-        .http
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(meta["issuer"], app.url.as_str());
-    for (field, path) in [
-        ("authorization_endpoint", "/identity/oauth/v2/authorize"),
-        ("token_endpoint", "/identity/oauth/v2/token"),
-        ("jwks_uri", "/identity/oauth/v2/jwks"),
-        ("introspection_endpoint", "/identity/oauth/v2/introspect"),
-        ("revocation_endpoint", "/identity/oauth/v2/revoke"),
-        ("userinfo_endpoint", "/identity/oauth/v2/userinfo"),
+    let meta = app.get_public::<ServerMetadata>("/.well-known/oauth-authorization-server");
+    let meta = meta.await.ok();
+    assert_eq!(meta.issuer, app.url);
+    for (field, value, path) in [
+        (
+            "authorization_endpoint",
+            &meta.authorization_endpoint,
+            "/identity/oauth/v2/authorize",
+        ),
+        (
+            "token_endpoint",
+            &meta.token_endpoint,
+            "/identity/oauth/v2/token",
+        ),
+        ("jwks_uri", &meta.jwks_uri, "/identity/oauth/v2/jwks"),
+        (
+            "introspection_endpoint",
+            &meta.introspection_endpoint,
+            "/identity/oauth/v2/introspect",
+        ),
+        (
+            "revocation_endpoint",
+            &meta.revocation_endpoint,
+            "/identity/oauth/v2/revoke",
+        ),
+        (
+            "userinfo_endpoint",
+            &meta.userinfo_endpoint,
+            "/identity/oauth/v2/userinfo",
+        ),
     ] {
-        assert_eq!(meta[field], format!("{}{path}", app.url), "{field}");
+        assert_eq!(*value, format!("{}{path}", app.url), "{field}");
     }
     assert_eq!(
-        meta["grant_types_supported"],
-        serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+        meta.grant_types_supported,
+        ["authorization_code", "client_credentials", "refresh_token"]
     );
 }

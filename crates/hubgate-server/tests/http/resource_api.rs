@@ -1,3 +1,4 @@
+use hubgate_api::{Account, Hub, HubStateView, Page, UserInfo};
 use hubgate_store::prelude::*;
 use serde_json::{Value, json};
 
@@ -6,10 +7,7 @@ use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
 #[tokio::test]
 async fn hubs_are_paginated_with_a_cursor_that_covers_every_hub_once() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
+    let token = app.token(ALL_SCOPES).await.access_token;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -17,16 +15,10 @@ async fn hubs_are_paginated_with_a_cursor_that_covers_every_hub_once() {
             Some(c) => format!("/api/v1/hubs?limit=4&cursor={c}"),
             None => "/api/v1/hubs?limit=4".to_owned(),
         };
-        let page: Value = app.get(&path, &token).await.json().await.unwrap();
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h["id"].as_str().unwrap().to_owned()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        let page = app.get::<Page<Hub>>(&path, &token).await.ok();
+        seen.extend(page.items.into_iter().map(|h| h.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => break,
         }
     }
@@ -39,20 +31,12 @@ async fn hubs_are_paginated_with_a_cursor_that_covers_every_hub_once() {
 #[tokio::test]
 async fn hubs_filter_by_kind_online_and_room() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
+    let token = app.token(ALL_SCOPES).await.access_token;
     let count = |query: &'static str| {
         let (app, token) = (&app, &token);
         async move {
-            let page: Value = app
-                .get(&format!("/api/v1/hubs?{query}"), token)
-                .await
-                .json()
-                .await
-                .unwrap();
-            page["items"].as_array().unwrap().len()
+            let path = format!("/api/v1/hubs?{query}");
+            app.get::<Page<Hub>>(&path, token).await.ok().items.len()
         }
     };
     assert_eq!(count("kind=switch").await, 2);
@@ -67,9 +51,9 @@ async fn hubs_filter_by_kind_online_and_room() {
         "cursor=bogus",
         "sort=name",
     ] {
-        let response = app.get(&format!("/api/v1/hubs?{bad}"), &token).await;
+        let path = format!("/api/v1/hubs?{bad}");
         assert_eq!(
-            error_of(response).await,
+            app.get::<Page<Hub>>(&path, &token).await.error(),
             (400, "invalid_request".into()),
             "query {bad}"
         );
@@ -79,32 +63,15 @@ async fn hubs_filter_by_kind_online_and_room() {
 #[tokio::test]
 async fn a_hub_and_its_state_are_read_with_ochno_shaped_state() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
-    let page: Value = app
-        .get("/api/v1/hubs?limit=1", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
-    let hub: Value = app
-        .get(&format!("/api/v1/hubs/{id}"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(hub["id"], id.as_str());
-    let state: Value = app
-        .get(&format!("/api/v1/hubs/{id}/state"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(state["state"]["connected"], json!([1, 0, 0, 0]));
-    assert_eq!(state["state"]["mtrextension"], "disable");
+    let token = app.token(ALL_SCOPES).await.access_token;
+    let page = app.get::<Page<Hub>>("/api/v1/hubs?limit=1", &token).await;
+    let id = page.ok().items[0].id.clone();
+    let hub = app.get::<Hub>(&format!("/api/v1/hubs/{id}"), &token).await;
+    assert_eq!(hub.ok().id, id);
+    let path = format!("/api/v1/hubs/{id}/state");
+    let state = app.get::<HubStateView>(&path, &token).await.ok().state;
+    assert_eq!(state["connected"], json!([1, 0, 0, 0]));
+    assert_eq!(state["mtrextension"], "disable");
 }
 
 #[tokio::test]
@@ -115,52 +82,32 @@ async fn another_accounts_hub_is_not_found_and_never_listed() {
         .client_credentials(&other_creds, None)
         .await
         .access_token;
-    let other_page: Value = app
-        .get("/api/v1/hubs", &other_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let foreign_id = other_page["items"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(other_page["items"].as_array().unwrap().len(), 1);
+    let other_page = app.get::<Page<Hub>>("/api/v1/hubs", &other_token).await;
+    let other_hubs = other_page.ok().items;
+    let foreign_id = other_hubs[0].id.clone();
+    assert_eq!(other_hubs.len(), 1);
 
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
-    for path in [
-        format!("/api/v1/hubs/{foreign_id}"),
-        format!("/api/v1/hubs/{foreign_id}/state"),
-    ] {
-        assert_eq!(
-            error_of(app.get(&path, &token).await).await,
-            (404, "not_found".into())
-        );
-    }
-    let patch = app
-        .http
-        .patch(format!("{}/api/v1/hubs/{foreign_id}", app.url))
-        .bearer_auth(&token)
-        .json(&json!({"name": "taken"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_of(patch).await, (404, "not_found".into()));
-    let mine: Value = app
-        .get("/api/v1/hubs?limit=200", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        mine["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["id"] != foreign_id.as_str())
+    let token = app.token(ALL_SCOPES).await.access_token;
+    let hub = format!("/api/v1/hubs/{foreign_id}");
+    let state = format!("/api/v1/hubs/{foreign_id}/state");
+    assert_eq!(
+        app.get::<Hub>(&hub, &token).await.error(),
+        (404, "not_found".into())
     );
     assert_eq!(
-        error_of(app.get("/api/v1/hubs/not-an-id", &token).await).await,
+        app.get::<HubStateView>(&state, &token).await.error(),
+        (404, "not_found".into())
+    );
+    let patch = app
+        .patch::<Hub>(&hub, &token, &json!({"name": "taken"}))
+        .await;
+    assert_eq!(patch.error(), (404, "not_found".into()));
+    let mine = app.get::<Page<Hub>>("/api/v1/hubs?limit=200", &token).await;
+    assert!(mine.ok().items.iter().all(|h| h.id != foreign_id));
+    assert_eq!(
+        app.get::<Hub>("/api/v1/hubs/not-an-id", &token)
+            .await
+            .error(),
         (404, "not_found".into())
     );
 }
@@ -168,61 +115,42 @@ async fn another_accounts_hub_is_not_found_and_never_listed() {
 #[tokio::test]
 async fn a_patch_changes_name_room_and_desired_settings_but_not_reported_state() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
-    let page: Value = app
-        .get("/api/v1/hubs?limit=1", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let before = page["items"][0].clone();
-    let id = before["id"].as_str().unwrap();
+    let token = app.token(ALL_SCOPES).await.access_token;
+    let page = app.get::<Page<Hub>>("/api/v1/hubs?limit=1", &token).await;
+    let before = page.ok().items.remove(0);
+    let path = format!("/api/v1/hubs/{}", before.id);
+    // Raw JSON, not `HubPatch`: the server must refuse what the type cannot say.
     let patch = |body: Value| {
-        let (app, token) = (&app, &token);
-        async move {
-            app.http
-                .patch(format!("{}/api/v1/hubs/{id}", app.url))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
+        let (app, path, token) = (&app, &path, &token);
+        async move { app.patch::<Hub>(path, token, &body).await }
     };
     let response = patch(json!({"name": "Boardroom (east)", "room": "East wing", "desired": {"mtrmode": false, "mtrport": 2}})).await;
     assert_eq!(response.status(), 200);
-    let after: Value = response.json().await.unwrap();
-    assert_eq!(after["name"], "Boardroom (east)");
-    assert_eq!(after["room"], "East wing");
-    assert_eq!(after["desired"], json!({"mtrmode": false, "mtrport": 2}));
-    assert_eq!(after["state"], before["state"]);
+    let after = response.ok();
+    assert_eq!(after.name, "Boardroom (east)");
+    assert_eq!(after.room.as_deref(), Some("East wing"));
+    assert_eq!(
+        Value::Object(after.desired),
+        json!({"mtrmode": false, "mtrport": 2})
+    );
+    assert_eq!(after.state, before.state);
 
-    assert_eq!(
-        error_of(patch(json!({"serial": "X"})).await).await,
-        (422, "validation_failed".into())
-    );
-    assert_eq!(
-        error_of(patch(json!({"desired": {"mtrport": 7}})).await).await,
-        (422, "validation_failed".into())
-    );
-    assert_eq!(
-        error_of(patch(json!({"desired": {"connected": [1]}})).await).await,
-        (422, "validation_failed".into())
-    );
-    assert_eq!(
-        error_of(patch(json!({"name": ""})).await).await,
-        (422, "validation_failed".into())
-    );
-    assert_eq!(
-        error_of(patch(json!({})).await).await,
-        (422, "validation_failed".into())
-    );
+    for refused in [
+        json!({"serial": "X"}),
+        json!({"desired": {"mtrport": 7}}),
+        json!({"desired": {"connected": [1]}}),
+        json!({"name": ""}),
+        json!({}),
+    ] {
+        assert_eq!(
+            patch(refused.clone()).await.error(),
+            (422, "validation_failed".into()),
+            "patch {refused}"
+        );
+    }
     let not_json = app
         .http
-        .patch(format!("{}/api/v1/hubs/{id}", app.url))
+        .patch(format!("{}{path}", app.url))
         .bearer_auth(&token)
         .header("content-type", "application/json")
         .body("{nope")
@@ -235,34 +163,22 @@ async fn a_patch_changes_name_room_and_desired_settings_but_not_reported_state()
 #[tokio::test]
 async fn a_token_lacking_the_scope_is_403_insufficient_scope_with_a_challenge() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration("hubs:read").await, None)
-        .await
-        .access_token;
-    let account = app.get("/api/v1/account", &token).await;
+    let token = app.token("hubs:read").await.access_token;
+    let account = app.get::<Account>("/api/v1/account", &token).await;
     assert_eq!(
         account.headers()["www-authenticate"],
         "Bearer realm=\"hubgate\", error=\"insufficient_scope\", scope=\"accounts:read\""
     );
-    assert_eq!(error_of(account).await, (403, "insufficient_scope".into()));
-    let page: Value = app
-        .get("/api/v1/hubs?limit=1", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = page["items"][0]["id"].as_str().unwrap();
-    let patch = app
-        .http
-        .patch(format!("{}/api/v1/hubs/{id}", app.url))
-        .bearer_auth(&token)
-        .json(&json!({"name": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_of(patch).await, (403, "insufficient_scope".into()));
+    assert_eq!(account.error(), (403, "insufficient_scope".into()));
+    let page = app.get::<Page<Hub>>("/api/v1/hubs?limit=1", &token).await;
+    let id = page.ok().items[0].id.clone();
+    let path = format!("/api/v1/hubs/{id}");
+    let patch = app.patch::<Hub>(&path, &token, &json!({"name": "x"})).await;
+    assert_eq!(patch.error(), (403, "insufficient_scope".into()));
     assert_eq!(
-        error_of(app.get("/identity/oauth/v2/userinfo", &token).await).await,
+        app.get::<UserInfo>("/identity/oauth/v2/userinfo", &token)
+            .await
+            .error(),
         (403, "insufficient_scope".into())
     );
 }
@@ -282,13 +198,13 @@ async fn missing_and_bad_tokens_are_401_with_rfc_6750_challenges() {
     );
     assert_eq!(error_of(missing).await, (401, "invalid_token".into()));
     for bad in ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
-        let response = app.get("/api/v1/hubs", bad).await;
+        let response = app.get::<Page<Hub>>("/api/v1/hubs", bad).await;
         let challenge = response.headers()["www-authenticate"]
             .to_str()
             .unwrap()
             .to_owned();
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
-        assert_eq!(error_of(response).await, (401, "invalid_token".into()));
+        assert_eq!(response.error(), (401, "invalid_token".into()));
     }
     let basic = app
         .http
@@ -303,39 +219,23 @@ async fn missing_and_bad_tokens_are_401_with_rfc_6750_challenges() {
 #[tokio::test]
 async fn account_and_userinfo_describe_the_integrations_account_and_creator() {
     let app = TestApp::spawn().await;
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
-    let account: Value = app
-        .get("/api/v1/account", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(account["id"], app.account.to_string());
-    assert_eq!(account["name"], "Demo");
-    let info: Value = app
-        .get("/identity/oauth/v2/userinfo", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let token = app.token(ALL_SCOPES).await.access_token;
+    let account = app.get::<Account>("/api/v1/account", &token).await.ok();
+    assert_eq!(account.id, app.account.to_string());
+    assert_eq!(account.name, "Demo");
+    // Compared as JSON, not as `UserInfo`: no key beyond these may appear.
+    let info = app
+        .get::<Value>("/identity/oauth/v2/userinfo", &token)
+        .await;
     assert_eq!(
-        info,
+        info.ok(),
         json!({"sub": app.owner.id.to_string(), "email": "owner@example.com"})
     );
-    let sub_only = app
-        .client_credentials(&app.integration("sub").await, None)
-        .await
-        .access_token;
-    let info: Value = app
-        .get("/identity/oauth/v2/userinfo", &sub_only)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(info, json!({"sub": app.owner.id.to_string()}));
+    let sub_only = app.token("sub").await.access_token;
+    let info = app
+        .get::<Value>("/identity/oauth/v2/userinfo", &sub_only)
+        .await;
+    assert_eq!(info.ok(), json!({"sub": app.owner.id.to_string()}));
 }
 
 #[tokio::test]
@@ -346,35 +246,21 @@ async fn a_cached_hub_stays_invisible_to_other_accounts_and_is_refreshed_when_ch
         .client_credentials(&other_creds, None)
         .await
         .access_token;
-    let page: Value = app
-        .get("/api/v1/hubs", &other_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let foreign: hubgate_core::ids::HubId =
-        page["items"][0]["id"].as_str().unwrap().parse().unwrap();
-    // The other account reads it: now this node has it cached.
-    assert_eq!(
-        app.get(&format!("/api/v1/hubs/{foreign}"), &other_token)
-            .await
-            .status(),
-        200
+    let page = app.get::<Page<Hub>>("/api/v1/hubs", &other_token).await;
+    let foreign: hubgate_core::ids::HubId = page.ok().items[0].id.parse().unwrap();
+    let (hub, state) = (
+        format!("/api/v1/hubs/{foreign}"),
+        format!("/api/v1/hubs/{foreign}/state"),
     );
-    let token = app
-        .client_credentials(&app.integration(ALL_SCOPES).await, None)
-        .await
-        .access_token;
+    // The other account reads it: now this node has it cached.
+    assert_eq!(app.get::<Hub>(&hub, &other_token).await.status(), 200);
+    let token = app.token(ALL_SCOPES).await.access_token;
     assert_eq!(
-        error_of(app.get(&format!("/api/v1/hubs/{foreign}"), &token).await).await,
+        app.get::<Hub>(&hub, &token).await.error(),
         (404, "not_found".into())
     );
     assert_eq!(
-        error_of(
-            app.get(&format!("/api/v1/hubs/{foreign}/state"), &token)
-                .await
-        )
-        .await,
+        app.get::<HubStateView>(&state, &token).await.error(),
         (404, "not_found".into())
     );
 
@@ -386,13 +272,8 @@ async fn a_cached_hub_stays_invisible_to_other_accounts_and_is_refreshed_when_ch
         .unwrap();
     let fresh = app
         .eventually(std::time::Duration::from_secs(1), || async {
-            let state: Value = app
-                .get(&format!("/api/v1/hubs/{foreign}/state"), &other_token)
-                .await
-                .json()
-                .await
-                .unwrap();
-            state["state"]["active"] == 3
+            let view = app.get::<HubStateView>(&state, &other_token).await;
+            view.ok().state["active"] == 3
         })
         .await;
     assert!(fresh.is_some(), "the cached hub was not refreshed");

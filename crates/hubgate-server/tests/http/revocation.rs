@@ -1,15 +1,15 @@
 //! Instant revocation: changes made through the store (as `hubgate admin` and
 //! the console make them) take effect on the next request or within a poll.
 
-use hubgate_store::prelude::*;
 use std::time::Duration;
 
-use hubgate_testkit::{ALL_SCOPES, TestApp, error_of};
+use hubgate_store::prelude::*;
+use hubgate_testkit::{ALL_SCOPES, TestApp};
 
 const WITHIN: Duration = Duration::from_secs(1);
 
 async fn rejected(app: &TestApp, token: &str) -> bool {
-    app.get("/api/v1/hubs", token).await.status() == 401
+    app.hubs(token).await.status() == 401
 }
 
 #[tokio::test]
@@ -29,26 +29,13 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
             .is_some(),
         "token still works after disable"
     );
-    let response = app
-        .token_form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
-    assert_eq!(error_of(response).await, (401, "invalid_client".into()));
+    let response = app.try_client_credentials(&creds, None).await;
+    assert_eq!(response.error(), (401, "invalid_client".into()));
     app.manager().set_enabled(disabled, true).await.unwrap();
     // Enabled again, the client gets new tokens; the old one stays dead.
     let issued = app
         .eventually(WITHIN, || async {
-            app.token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.secret),
-            ])
-            .await
-            .status()
-                == 200
+            app.try_client_credentials(&creds, None).await.status() == 200
         })
         .await;
     assert!(issued.is_some(), "no new token after enable");
@@ -58,10 +45,7 @@ async fn disabling_an_integration_stops_its_tokens_for_good() {
         .await;
     assert_eq!(refresh.status(), 400, "the old refresh token came back");
     let new = app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &new.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&new.access_token).await.status(), 200);
 }
 
 #[tokio::test]
@@ -69,10 +53,7 @@ async fn deleting_an_integration_rejects_its_tokens_within_a_second() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let tokens = app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &tokens.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&tokens.access_token).await.status(), 200);
     app.manager()
         .delete_integration(&creds.integration)
         .await
@@ -85,7 +66,7 @@ async fn deleting_an_integration_rejects_its_tokens_within_a_second() {
     let refresh = app
         .refresh(&creds, tokens.refresh_token.as_deref().unwrap())
         .await;
-    assert_eq!(error_of(refresh).await, (401, "invalid_client".into()));
+    assert_eq!(refresh.error(), (401, "invalid_client".into()));
 }
 
 #[tokio::test]
@@ -103,14 +84,8 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
             .await
             .is_some()
     );
-    let old = app
-        .token_form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
-    assert_eq!(error_of(old).await, (401, "invalid_client".into()));
+    let old = app.try_client_credentials(&creds, None).await;
+    assert_eq!(old.error(), (401, "invalid_client".into()));
     let new_creds = hubgate_testkit::Creds {
         client_id: creds.client_id.clone(),
         secret: rotated.secret.expose().to_owned(),
@@ -120,12 +95,9 @@ async fn rotating_without_grace_cuts_off_the_old_secret_and_every_token() {
     let refresh = app
         .refresh(&new_creds, tokens.refresh_token.as_deref().unwrap())
         .await;
-    assert_eq!(error_of(refresh).await, (400, "invalid_grant".into()));
+    assert_eq!(refresh.error(), (400, "invalid_grant".into()));
     let fresh = app.client_credentials(&new_creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &fresh.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&fresh.access_token).await.status(), 200);
 }
 
 #[tokio::test]
@@ -154,10 +126,7 @@ async fn rotating_with_grace_keeps_both_secrets_and_existing_tokens_working() {
         .await;
     assert!(followed.is_some());
     app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &tokens.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&tokens.access_token).await.status(), 200);
     assert_eq!(
         app.refresh(&creds, tokens.refresh_token.as_deref().unwrap())
             .await

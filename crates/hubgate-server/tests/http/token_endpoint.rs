@@ -1,5 +1,5 @@
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use hubgate_testkit::{ALL_SCOPES, REDIRECT_URI, TestApp, error_of};
 
@@ -8,21 +8,22 @@ async fn client_credentials_returns_an_access_and_a_refresh_token_not_to_be_cach
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
     let response = app
-        .token_form(&[
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-            ("grant_type", "client_credentials"),
-            ("scope", "hubs:read hubs:write accounts:read"),
-        ])
+        .grant(
+            &creds,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "hubs:read hubs:write accounts:read"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 3600);
-    assert_eq!(body["scope"], "hubs:read hubs:write accounts:read");
-    assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
-    assert!(body["refresh_token"].as_str().unwrap().starts_with("hgr_"));
+    let body = response.ok();
+    assert_eq!(body.token_type, "Bearer");
+    assert_eq!(body.expires_in, 3600);
+    assert_eq!(body.scope, "hubs:read hubs:write accounts:read");
+    assert!(body.access_token.split('.').count() == 3);
+    assert!(body.refresh_token.unwrap().starts_with("hgr_"));
 }
 
 #[tokio::test]
@@ -71,7 +72,7 @@ async fn a_wrong_secret_is_401_invalid_client_with_a_basic_challenge_when_basic_
             ("client_secret", "hgs_wrong"),
         ])
         .await;
-    assert_eq!(error_of(response).await, (401, "invalid_client".into()));
+    assert_eq!(response.error(), (401, "invalid_client".into()));
 
     let response = app
         .post_token()
@@ -99,11 +100,11 @@ async fn unknown_clients_and_missing_credentials_are_invalid_client() {
             ("client_secret", "x"),
         ])
         .await;
-    assert_eq!(error_of(unknown).await, (401, "invalid_client".into()));
+    assert_eq!(unknown.error(), (401, "invalid_client".into()));
     let missing = app
         .token_form(&[("grant_type", "client_credentials")])
         .await;
-    assert_eq!(error_of(missing).await, (401, "invalid_client".into()));
+    assert_eq!(missing.error(), (401, "invalid_client".into()));
     let creds = app.integration(ALL_SCOPES).await;
     let no_secret = app
         .token_form(&[
@@ -111,7 +112,7 @@ async fn unknown_clients_and_missing_credentials_are_invalid_client() {
             ("client_id", &creds.client_id),
         ])
         .await;
-    assert_eq!(error_of(no_secret).await, (401, "invalid_client".into()));
+    assert_eq!(no_secret.error(), (401, "invalid_client".into()));
 }
 
 #[tokio::test]
@@ -119,16 +120,9 @@ async fn scopes_that_are_unknown_or_not_granted_are_invalid_scope() {
     let app = TestApp::spawn().await;
     let creds = app.integration("hubs:read").await;
     for scope in ["hubs:read admin", "hubs:write"] {
-        let response = app
-            .token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.secret),
-                ("scope", scope),
-            ])
-            .await;
+        let response = app.try_client_credentials(&creds, Some(scope)).await;
         assert_eq!(
-            error_of(response).await,
+            response.error(),
             (400, "invalid_scope".into()),
             "scope {scope}"
         );
@@ -139,32 +133,12 @@ async fn scopes_that_are_unknown_or_not_granted_are_invalid_scope() {
 async fn unsupported_grants_and_missing_parameters_are_named() {
     let app = TestApp::spawn().await;
     let creds = app.integration(ALL_SCOPES).await;
-    let password = app
-        .token_form(&[
-            ("grant_type", "password"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
-    assert_eq!(
-        error_of(password).await,
-        (400, "unsupported_grant_type".into())
-    );
-    let no_grant = app
-        .token_form(&[
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
-    assert_eq!(error_of(no_grant).await, (400, "invalid_request".into()));
-    let no_refresh = app
-        .token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-        ])
-        .await;
-    assert_eq!(error_of(no_refresh).await, (400, "invalid_request".into()));
+    let password = app.grant(&creds, &[("grant_type", "password")]).await;
+    assert_eq!(password.error(), (400, "unsupported_grant_type".into()));
+    let no_grant = app.grant(&creds, &[]).await;
+    assert_eq!(no_grant.error(), (400, "invalid_request".into()));
+    let no_refresh = app.grant(&creds, &[("grant_type", "refresh_token")]).await;
+    assert_eq!(no_refresh.error(), (400, "invalid_request".into()));
 }
 
 #[tokio::test]
@@ -240,13 +214,10 @@ async fn a_refresh_rotates_the_pair_and_the_new_tokens_work() {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let second: hubgate_api::TokenResponse = response.json().await.unwrap();
+    let second = response.ok();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.scope, first.scope);
-    assert_eq!(
-        app.get("/api/v1/hubs", &second.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&second.access_token).await.status(), 200);
     let third = app
         .refresh(&creds, second.refresh_token.as_deref().unwrap())
         .await;
@@ -259,32 +230,23 @@ async fn reusing_a_rotated_refresh_token_is_invalid_grant_and_kills_its_family()
     let creds = app.integration(ALL_SCOPES).await;
     let first = app.client_credentials(&creds, None).await;
     let old = first.refresh_token.clone().unwrap();
-    let second: hubgate_api::TokenResponse = app.refresh(&creds, &old).await.json().await.unwrap();
+    let second = app.refresh(&creds, &old).await.ok();
 
     assert_eq!(
-        error_of(app.refresh(&creds, &old).await).await,
+        app.refresh(&creds, &old).await.error(),
         (400, "invalid_grant".into())
     );
     // The family is dead: the newest refresh token and the access tokens too.
     let newest = second.refresh_token.unwrap();
     assert_eq!(
-        error_of(app.refresh(&creds, &newest).await).await,
+        app.refresh(&creds, &newest).await.error(),
         (400, "invalid_grant".into())
     );
-    assert_eq!(
-        app.get("/api/v1/hubs", &second.access_token).await.status(),
-        401
-    );
-    assert_eq!(
-        app.get("/api/v1/hubs", &first.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.hubs(&second.access_token).await.status(), 401);
+    assert_eq!(app.hubs(&first.access_token).await.status(), 401);
     // Another family of the same integration is untouched.
     let fresh = app.client_credentials(&creds, None).await;
-    assert_eq!(
-        app.get("/api/v1/hubs", &fresh.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.hubs(&fresh.access_token).await.status(), 200);
 }
 
 #[tokio::test]
@@ -323,23 +285,22 @@ async fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
     let refresh = |token: String, scope: &'static str| {
         let (app, creds) = (&app, &creds);
         async move {
-            app.token_form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.secret),
-                ("refresh_token", &token),
-                ("scope", scope),
-            ])
+            app.grant(
+                creds,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("scope", scope),
+                ],
+            )
             .await
         }
     };
     let wider = refresh(first.refresh_token.clone().unwrap(), "hubs:read hubs:write").await;
-    assert_eq!(error_of(wider).await, (400, "invalid_scope".into()));
-    let narrower: hubgate_api::TokenResponse = refresh(first.refresh_token.unwrap(), "hubs:read")
+    assert_eq!(wider.error(), (400, "invalid_scope".into()));
+    let narrower = refresh(first.refresh_token.unwrap(), "hubs:read")
         .await
-        .json()
-        .await
-        .unwrap();
+        .ok();
     assert_eq!(narrower.scope, "hubs:read");
 }
 
@@ -354,21 +315,22 @@ async fn a_refresh_token_is_bound_to_its_client_and_redirect_uri() {
         .refresh_token
         .unwrap();
     assert_eq!(
-        error_of(app.refresh(&other, &token).await).await,
+        app.refresh(&other, &token).await.error(),
         (400, "invalid_grant".into())
     );
     let wrong_uri = app
-        .token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.secret),
-            ("refresh_token", &token),
-            ("redirect_uri", "https://integrator.example/callback/other"),
-        ])
+        .grant(
+            &creds,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &token),
+                ("redirect_uri", "https://integrator.example/callback/other"),
+            ],
+        )
         .await;
-    assert_eq!(error_of(wrong_uri).await, (400, "invalid_grant".into()));
+    assert_eq!(wrong_uri.error(), (400, "invalid_grant".into()));
     assert_eq!(
-        error_of(app.refresh(&creds, "hgr_forged").await).await,
+        app.refresh(&creds, "hgr_forged").await.error(),
         (400, "invalid_grant".into())
     );
     // The refused attempts did not burn the token.

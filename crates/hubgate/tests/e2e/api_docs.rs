@@ -38,7 +38,7 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_documented_s
     );
     let integration = create_integration(&server, &scopes);
     let token = client_credentials(&server, &integration).await;
-    let token = token["access_token"].as_str().unwrap();
+    let token = token.access_token.as_str();
     let examples =
         std::env::var("HUBGATE_FUZZ_EXAMPLES").unwrap_or_else(|_| EXAMPLES_PER_OPERATION.into());
     let seed = std::env::var("HUBGATE_FUZZ_SEED").unwrap_or_else(|_| SEED.into());

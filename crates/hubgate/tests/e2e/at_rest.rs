@@ -2,6 +2,7 @@
 //! database files or the logs.
 
 use crate::support::{ALL_SCOPES, Server, client_credentials, create_integration, refresh};
+use hubgate_api::TokenResponse;
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
@@ -16,10 +17,10 @@ async fn the_database_and_logs_hold_no_secret_or_token_in_plain_text() {
     let server = Server::start(&data, &[]);
     let integration = create_integration(&server, ALL_SCOPES);
     let issued = client_credentials(&server, &integration).await;
-    let rotated: serde_json::Value = refresh(
+    let rotated: TokenResponse = refresh(
         &server,
         &integration,
-        issued["refresh_token"].as_str().unwrap(),
+        issued.refresh_token.as_deref().unwrap(),
     )
     .await
     .json()
@@ -28,16 +29,16 @@ async fn the_database_and_logs_hold_no_secret_or_token_in_plain_text() {
     let _ = refresh(
         &server,
         &integration,
-        issued["refresh_token"].as_str().unwrap(),
+        issued.refresh_token.as_deref().unwrap(),
     )
     .await;
 
     let secrets = [
         integration.client_secret.clone(),
-        issued["access_token"].as_str().unwrap().to_owned(),
-        issued["refresh_token"].as_str().unwrap().to_owned(),
-        rotated["access_token"].as_str().unwrap().to_owned(),
-        rotated["refresh_token"].as_str().unwrap().to_owned(),
+        issued.access_token.as_str().to_owned(),
+        issued.refresh_token.as_deref().unwrap().to_owned(),
+        rotated.access_token.as_str().to_owned(),
+        rotated.refresh_token.as_deref().unwrap().to_owned(),
     ];
     let logs = server.logs();
     server.kill9();

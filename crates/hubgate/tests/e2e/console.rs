@@ -73,7 +73,7 @@ async fn an_admin_creates_reveals_rotates_and_deletes_an_integration_in_the_brow
     };
     let tokens = client_credentials(&server, &integration).await;
     assert_eq!(
-        tokens["scope"], "sub email hubs:read accounts:read",
+        tokens.scope, "sub email hubs:read accounts:read",
         "hubs:write was unticked"
     );
 
@@ -108,7 +108,7 @@ async fn an_admin_creates_reveals_rotates_and_deletes_an_integration_in_the_brow
     assert_eq!(token_status(&server, &client_id, &second_secret).await, 200);
 
     // Deletion: its tokens are rejected on the next call.
-    let access = tokens["access_token"].as_str().unwrap();
+    let access = tokens.access_token.as_str();
     assert_eq!(get_status(&server, "/api/v1/hubs", access).await, 200);
     let deleted = console(&server, &[("ACTION", "delete"), ("CLIENT_ID", &client_id)]);
     assert_eq!(deleted["still_listed"], false);

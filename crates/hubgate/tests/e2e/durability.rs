@@ -3,6 +3,7 @@
 use crate::support::{
     ALL_SCOPES, Server, client_credentials, create_integration, get_status, refresh,
 };
+use hubgate_api::TokenResponse;
 
 #[tokio::test]
 async fn tokens_answered_before_a_sigkill_work_after_the_restart() {
@@ -15,10 +16,10 @@ async fn tokens_answered_before_a_sigkill_work_after_the_restart() {
 
     let issued = client_credentials(&server, &integration).await;
     // A rotation, whose new generation must be on disk before the answer.
-    let rotated: serde_json::Value = refresh(
+    let rotated: TokenResponse = refresh(
         &server,
         &integration,
-        issued["refresh_token"].as_str().unwrap(),
+        issued.refresh_token.as_deref().unwrap(),
     )
     .await
     .json()
@@ -27,12 +28,12 @@ async fn tokens_answered_before_a_sigkill_work_after_the_restart() {
     server.kill9();
 
     let server = Server::start(&data, &public);
-    let access = rotated["access_token"].as_str().unwrap();
+    let access = rotated.access_token.as_str();
     assert_eq!(get_status(&server, "/api/v1/hubs", access).await, 200);
     let again = refresh(
         &server,
         &integration,
-        rotated["refresh_token"].as_str().unwrap(),
+        rotated.refresh_token.as_deref().unwrap(),
     )
     .await;
     assert_eq!(
@@ -44,7 +45,7 @@ async fn tokens_answered_before_a_sigkill_work_after_the_restart() {
     let old = refresh(
         &server,
         &integration,
-        issued["refresh_token"].as_str().unwrap(),
+        issued.refresh_token.as_deref().unwrap(),
     )
     .await;
     assert_eq!(old.status(), 400);

@@ -107,10 +107,10 @@ async fn a_full_disk_fails_writes_cleanly_and_the_node_recovers_by_itself() {
     let integration = create_integration(&server, ALL_SCOPES);
     let http = reqwest::Client::new();
     let first = client_credentials(&server, &integration).await;
-    let access = first["access_token"].as_str().unwrap().to_owned();
-    let mut refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    let access = first.access_token.as_str().to_owned();
+    let mut refresh = first.refresh_token.as_deref().unwrap().to_owned();
     let victim = client_credentials(&server, &integration).await;
-    let victim_refresh = victim["refresh_token"].as_str().unwrap().to_owned();
+    let victim_refresh = victim.refresh_token.as_deref().unwrap().to_owned();
     let hubs: Value = http
         .get(format!("{}/api/v1/hubs", server.url))
         .bearer_auth(&access)

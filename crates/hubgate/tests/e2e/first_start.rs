@@ -57,7 +57,7 @@ async fn no_demo_leaves_the_fleet_empty() {
     let token = client_credentials(&server, &integration).await;
     let page: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/hubs", server.url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(token.access_token.as_str())
         .send()
         .await
         .unwrap()

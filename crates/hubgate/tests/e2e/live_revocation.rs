@@ -24,7 +24,7 @@ async fn disabling_or_deleting_from_another_process_takes_effect_within_a_second
     for action in ["disable", "delete", "rotate-secret"] {
         let integration = create_integration(&server, ALL_SCOPES);
         let token = client_credentials(&server, &integration).await;
-        let token = token["access_token"].as_str().unwrap();
+        let token = token.access_token.as_str();
         assert_eq!(get_status(&server, "/api/v1/hubs", token).await, 200);
         // The admin process has exited before the clock starts.
         let mut args = vec!["integration", action, &integration.client_id];

@@ -364,7 +364,7 @@ async fn the_readme_script_provisions_an_integration_with_curl_alone() {
     );
     let token = crate::support::client_credentials(&server, &provisioned).await;
     assert_eq!(
-        token["scope"], "hubs:read accounts:read",
+        token.scope, "hubs:read accounts:read",
         "the new credentials work"
     );
 }

@@ -5,97 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hubgate_api::TokenResponse;
 use hubgate_core::crypto::MasterKey;
 use hubgate_testkit::TestDatabase;
 use serde_json::Value;
 
-use crate::support::{ALL_SCOPES, BIN, Integration, Server, demo_account};
-
-struct Cluster {
-    nodes: Vec<Option<Server>>,
-    urls: Vec<String>,
-    database_url: String,
-    master_key: String,
-    banner: String,
-    _dir: tempfile::TempDir,
-    _database: TestDatabase,
-}
-
-impl Cluster {
-    async fn start(count: usize) -> Option<Cluster> {
-        let database = TestDatabase::create().await?;
-        let dir = tempfile::tempdir().unwrap();
-        let (bytes, _) = MasterKey::generate();
-        let master_key = MasterKey::encode(&bytes);
-        let mut nodes = Vec::new();
-        for i in 0..count {
-            let data = dir.path().join(format!("node{i}"));
-            let args = [
-                "--database-url",
-                database.url.as_str(),
-                "--public-url",
-                "http://hubgate.test",
-            ];
-            nodes.push(Server::start_with_env(
-                &data,
-                &args,
-                &[("HUBGATE_MASTER_KEY", &master_key)],
-            ));
-        }
-        let banner = nodes[0].banner.clone();
-        let urls = nodes.iter().map(|n| n.url.clone()).collect();
-        Some(Cluster {
-            nodes: nodes.into_iter().map(Some).collect(),
-            urls,
-            database_url: database.url.clone(),
-            master_key,
-            banner,
-            _dir: dir,
-            _database: database,
-        })
-    }
-
-    fn admin(&self, args: &[&str]) -> Value {
-        let output = std::process::Command::new(BIN)
-            .args([
-                "admin",
-                "--output",
-                "json",
-                "--database-url",
-                &self.database_url,
-            ])
-            .args(args)
-            .env("HUBGATE_MASTER_KEY", &self.master_key)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "admin {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-
-    fn integration(&self) -> Integration {
-        let account = demo_account(&self.banner);
-        let created = self.admin(&[
-            "integration",
-            "create",
-            "--account",
-            &account,
-            "--name",
-            "Fleet",
-            "--redirect-uri",
-            "https://integrator.example/callback",
-            "--scope",
-            ALL_SCOPES,
-        ]);
-        Integration {
-            client_id: created["client_id"].as_str().unwrap().to_owned(),
-            client_secret: created["client_secret"].as_str().unwrap().to_owned(),
-        }
-    }
-}
+use crate::support::{
+    ALL_SCOPES, BIN, Cluster, Integration, REDIRECT_URI, Relay, Server, demo_account,
+};
 
 async fn token(
     http: &reqwest::Client,
@@ -112,6 +29,18 @@ async fn token(
         .form(&form)
         .send()
         .await
+}
+
+/// A `client_credentials` pair from the node at `url`, asserted issued.
+async fn client_credentials(
+    http: &reqwest::Client,
+    url: &str,
+    integration: &Integration,
+) -> TokenResponse {
+    let grant = [("grant_type", "client_credentials")];
+    let response = token(http, url, integration, &grant).await.unwrap();
+    assert_eq!(response.status(), 200, "client_credentials on {url}");
+    response.json().await.unwrap()
 }
 
 async fn hubs_status(http: &reqwest::Client, url: &str, access: &str) -> u16 {
@@ -149,23 +78,13 @@ async fn three_nodes_share_tokens_revocations_and_refresh_rotation() {
     let [one, two, three] = [&cluster.urls[0], &cluster.urls[1], &cluster.urls[2]];
 
     // A token issued by node 1 works on nodes 2 and 3.
-    let issued: Value = token(
-        &http,
-        one,
-        &integration,
-        &[("grant_type", "client_credentials")],
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let access = issued["access_token"].as_str().unwrap();
+    let issued = client_credentials(&http, one, &integration).await;
+    let access = &issued.access_token;
     assert_eq!(hubs_status(&http, two, access).await, 200);
     assert_eq!(hubs_status(&http, three, access).await, 200);
 
     // 16 concurrent refreshes of one token, spread over the nodes: one winner.
-    let refresh = issued["refresh_token"].as_str().unwrap();
+    let refresh = issued.refresh_token.as_deref().unwrap();
     let attempts = (0..16).map(|i| {
         let (http, url, integration) = (http.clone(), cluster.urls[i % 3].clone(), &integration);
         async move {
@@ -188,25 +107,15 @@ async fn three_nodes_share_tokens_revocations_and_refresh_rotation() {
     );
 
     // A refresh token revoked through node 3: node 1 rejects its access tokens within 1 s.
-    let family: Value = token(
-        &http,
-        one,
-        &integration,
-        &[("grant_type", "client_credentials")],
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let family_access = family["access_token"].as_str().unwrap();
+    let family = client_credentials(&http, one, &integration).await;
+    let family_access = &family.access_token;
     assert_eq!(hubs_status(&http, one, family_access).await, 200);
     let revoked = http
         .post(format!("{three}/identity/oauth/v2/revoke"))
         .form(&[
             ("client_id", integration.client_id.as_str()),
             ("client_secret", integration.client_secret.as_str()),
-            ("token", family["refresh_token"].as_str().unwrap()),
+            ("token", family.refresh_token.as_deref().unwrap()),
         ])
         .send()
         .await
@@ -220,18 +129,8 @@ async fn three_nodes_share_tokens_revocations_and_refresh_rotation() {
     eprintln!("revocation through node 3 reached node 1 in {took:?}");
 
     // The integration deleted (admin tool on the shared database): node 1 rejects within 1 s.
-    let fresh: Value = token(
-        &http,
-        two,
-        &integration,
-        &[("grant_type", "client_credentials")],
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let fresh_access = fresh["access_token"].as_str().unwrap();
+    let fresh = client_credentials(&http, two, &integration).await;
+    let fresh_access = &fresh.access_token;
     assert_eq!(hubs_status(&http, one, fresh_access).await, 200);
     cluster.admin(&["integration", "delete", &integration.client_id]);
     let took = rejected_within(&http, one, fresh_access, Duration::from_secs(1)).await;
@@ -267,7 +166,7 @@ async fn a_member_removed_with_the_admin_tool_loses_their_tokens_on_every_node_w
         "--name",
         "Acting through ops",
         "--redirect-uri",
-        "https://integrator.example/callback",
+        REDIRECT_URI,
         "--scope",
         ALL_SCOPES,
         "--created-by",
@@ -277,18 +176,8 @@ async fn a_member_removed_with_the_admin_tool_loses_their_tokens_on_every_node_w
         client_id: created["client_id"].as_str().unwrap().to_owned(),
         client_secret: created["client_secret"].as_str().unwrap().to_owned(),
     };
-    let issued: Value = token(
-        &http,
-        &cluster.urls[0],
-        &integration,
-        &[("grant_type", "client_credentials")],
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let access = issued["access_token"].as_str().unwrap();
+    let issued = client_credentials(&http, &cluster.urls[0], &integration).await;
+    let access = &issued.access_token;
     assert_eq!(hubs_status(&http, &cluster.urls[1], access).await, 200);
 
     // Acting for the integration, ops cannot be removed until someone else acts.
@@ -337,25 +226,15 @@ async fn a_member_removed_with_the_admin_tool_loses_their_tokens_on_every_node_w
         &integration,
         &[
             ("grant_type", "refresh_token"),
-            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+            ("refresh_token", issued.refresh_token.as_deref().unwrap()),
         ],
     )
     .await
     .unwrap();
     assert_eq!(refreshed.status(), 400);
     // New tokens act through the new acting user and work.
-    let fresh: Value = token(
-        &http,
-        &cluster.urls[1],
-        &integration,
-        &[("grant_type", "client_credentials")],
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let fresh_access = fresh["access_token"].as_str().unwrap();
+    let fresh = client_credentials(&http, &cluster.urls[1], &integration).await;
+    let fresh_access = &fresh.access_token;
     let works = {
         let started = Instant::now();
         loop {
@@ -483,54 +362,6 @@ async fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
     eprintln!("checked {checked} chains; {victim_tokens} tokens node 2 acknowledged still work");
 }
 
-/// A TCP relay to PostgreSQL that can be cut and restored, to make the
-/// database briefly unreachable for one node without stopping it for others.
-struct Relay {
-    address: std::net::SocketAddr,
-    open: Arc<std::sync::atomic::AtomicBool>,
-    connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (accept_open, accept_connections) = (open.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !accept_open.load(std::sync::atomic::Ordering::SeqCst) {
-                    continue; // dropped: the database "is down"
-                }
-                let target = target.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                accept_connections.lock().unwrap().push(task);
-            }
-        });
-        Relay {
-            address,
-            open,
-            connections,
-        }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        for task in self.connections.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 // Multi-threaded: the relay must run while `Server::start` blocks on the banner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_cut_off_from_the_database_reports_not_ready_and_recovers_by_itself() {
@@ -634,14 +465,9 @@ async fn a_signing_key_rotated_on_the_shared_store_signs_on_every_node_while_old
     };
     let http = reqwest::Client::new();
     let integration = cluster.integration();
-    let cc = [("grant_type", "client_credentials")];
-    let old: Value = token(&http, &cluster.urls[0], &integration, &cc)
+    let old_access = client_credentials(&http, &cluster.urls[0], &integration)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let old_access = old["access_token"].as_str().unwrap().to_owned();
+        .access_token;
 
     let keys = cluster.admin(&["key", "rotate"]);
     let new_kid = keys
@@ -658,13 +484,9 @@ async fn a_signing_key_rotated_on_the_shared_store_signs_on_every_node_while_old
     for url in &cluster.urls {
         let started = Instant::now();
         let fresh = loop {
-            let pair: Value = token(&http, url, &integration, &cc)
+            let access = client_credentials(&http, url, &integration)
                 .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let access = pair["access_token"].as_str().unwrap().to_owned();
+                .access_token;
             if kid(&access) == new_kid || started.elapsed() > Duration::from_secs(1) {
                 break access;
             }

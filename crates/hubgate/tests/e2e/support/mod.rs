@@ -3,11 +3,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hubgate_api::TokenResponse;
 use serde_json::Value;
 
+mod cluster;
+mod relay;
+
+pub use cluster::Cluster;
+pub use hubgate_testkit::constants::{ALL_SCOPES, REDIRECT_URI};
+pub use relay::Relay;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_hubgate");
-pub const ALL_SCOPES: &str = "sub email hubs:read hubs:write accounts:read";
-pub const REDIRECT_URI: &str = "https://integrator.example/callback";
 
 /// The repository root, where the external clients live.
 pub fn repo_root() -> PathBuf {
@@ -202,7 +208,7 @@ pub fn create_integration(server: &Server, scope: &str) -> Integration {
     }
 }
 
-pub async fn client_credentials(server: &Server, integration: &Integration) -> Value {
+pub async fn client_credentials(server: &Server, integration: &Integration) -> TokenResponse {
     let response = reqwest::Client::new()
         .post(format!("{}/identity/oauth/v2/token", server.url))
         .form(&[
