@@ -31,9 +31,11 @@ mod console;
 pub mod docs;
 pub(crate) mod identity;
 pub mod keys;
+pub mod limits;
 pub mod logsafe;
 pub mod metrics;
 pub(crate) mod ops;
+pub mod probe;
 pub mod registry;
 pub mod state;
 pub mod web;
@@ -78,7 +80,7 @@ pub fn build_router(state: AppState) -> Router {
             body_limit::refuse_oversized::<{ body_limit::DEFAULT_LIMIT }>,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::track,
         ))
         .layer(

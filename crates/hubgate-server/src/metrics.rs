@@ -2,7 +2,7 @@
 //! can run in one process (tests) and each reports only its own traffic.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -10,8 +10,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
-
-use crate::state::AppState;
 
 const METADATA: Metadata<'static> = Metadata::new("hubgate", Level::INFO, Some(module_path!()));
 const LATENCY_BUCKETS: &[f64] = &[
@@ -188,16 +186,14 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
 /// Counts every request and its latency by route template (never the raw
 /// path, which would let clients create unbounded series) and method (the
 /// standard ones or `other`).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let (count, latency) =
-        state
-            .metrics
-            .request_handles(method_label(&method), route, response.status().as_u16());
+        metrics.request_handles(method_label(&method), route, response.status().as_u16());
     count.increment(1);
     latency.record(started.elapsed().as_secs_f64());
     response

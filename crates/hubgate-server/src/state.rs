@@ -21,11 +21,11 @@ pub struct Inner {
     pub config: ServerConfig,
     pub registry: Registry,
     keys: RwLock<Arc<KeyRing>>,
-    pub metrics: Metrics,
-    pub login_throttle: crate::web::LoginThrottle,
-    pub client_auth_limiter: crate::identity::client_auth_limit::ClientAuthLimiter,
+    pub metrics: Arc<Metrics>,
+    pub login_throttle: crate::limits::LoginThrottle,
+    pub client_auth_limiter: crate::limits::ClientAuthLimiter,
     pub auditor: crate::auditor::Auditor,
-    pub write_probe: crate::ops::WriteProbe,
+    pub write_probe: crate::probe::WriteProbe,
     /// False while the store is unreachable (reported by `/readyz`).
     store_reachable: AtomicBool,
     /// Unix second of the last reload caused by an unknown `kid`.
@@ -42,16 +42,6 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// The application layer, acting as `actor` now.
-    pub fn manager<'a>(&'a self, actor: &'a crate::app::Actor) -> crate::app::Manager<'a> {
-        crate::app::Manager::new(
-            self.store.as_ref(),
-            &self.master,
-            actor,
-            hubgate_core::now(),
-        )
-    }
-
     /// Loads keys and the registry. Creates the first signing key on an empty store.
     pub async fn new(
         store: Arc<dyn Store>,
@@ -67,7 +57,7 @@ impl AppState {
             config,
             registry,
             keys: RwLock::new(Arc::new(keys)),
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             login_throttle: Default::default(),
             client_auth_limiter: Default::default(),
             auditor,

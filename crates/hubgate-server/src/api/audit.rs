@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::auth::Principal;
 use super::error::ApiError;
+use crate::app::Manager;
 use crate::app::audit::MAX_PAGE;
 use crate::state::AppState;
 
@@ -148,7 +149,9 @@ pub async fn list(
     let format = params.format.unwrap_or_default();
     if format == Format::Json {
         query.limit += 1;
-        let mut entries = state.manager(&actor).audit_log(account, &query).await?;
+        let mut entries = Manager::on(&state, &actor)
+            .audit_log(account, &query)
+            .await?;
         let next_cursor = if entries.len() > (query.limit - 1) as usize {
             entries.truncate((query.limit - 1) as usize);
             entries.last().map(|e| e.seq.to_string())
@@ -164,7 +167,9 @@ pub async fn list(
     query.limit = MAX_PAGE;
     // The first page is read before answering, so a store failure is a 503
     // rather than a cut-off body.
-    let first = state.manager(&actor).audit_log(account, &query).await?;
+    let first = Manager::on(&state, &actor)
+        .audit_log(account, &query)
+        .await?;
     let start = Export {
         next: Some(query),
         read: Some(first),
@@ -176,7 +181,7 @@ pub async fn list(
             let query = export.next.take()?;
             let entries = match export.read.take() {
                 Some(entries) => entries,
-                None => match state.manager(&actor).audit_log(account, &query).await {
+                None => match Manager::on(&state, &actor).audit_log(account, &query).await {
                     Ok(entries) => entries,
                     Err(error) => {
                         tracing::error!(%error, "audit export cut short");

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::auth::Principal;
 use super::error::{ApiError, ApiJson};
+use crate::app::Manager;
 use crate::state::AppState;
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -245,8 +246,7 @@ pub async fn create(
         hubgate_api::HubKind::Hub => hubgate_core::hub::HubKind::Hub,
         hubgate_api::HubKind::Switch => hubgate_core::hub::HubKind::Switch,
     };
-    let hub = state
-        .manager(&actor)
+    let hub = Manager::on(&state, &actor)
         .create_hub(
             principal.account(),
             &new.serial,
@@ -278,8 +278,7 @@ pub async fn delete(
     principal.require(Scope::HubsManage)?;
     let id = hub_id(&id)?;
     let actor = principal.actor(&state).await?;
-    state
-        .manager(&actor)
+    Manager::on(&state, &actor)
         .delete_hub(principal.account(), id)
         .await?;
     state.registry.forget_hub(id);

@@ -15,6 +15,7 @@ use hubgate_core::scope::Scope;
 
 use super::auth::Principal;
 use super::error::{ApiError, ApiJson};
+use crate::app::Manager;
 use crate::app::integrations::WithSecret;
 use crate::state::AppState;
 
@@ -75,8 +76,7 @@ pub async fn list(
 ) -> Result<Json<Vec<WireIntegration>>, ApiError> {
     principal.require(Scope::IntegrationsRead)?;
     let actor = principal.actor(&state).await?;
-    let integrations = state
-        .manager(&actor)
+    let integrations = Manager::on(&state, &actor)
         .integrations(principal.account())
         .await?;
     Ok(Json(integrations.iter().map(to_wire).collect()))
@@ -114,8 +114,7 @@ pub async fn create(
     .and_then(|s| s.with_lifetimes(new.access_token_ttl, new.refresh_token_ttl))
     .map_err(invalid)?;
     let acting_user = new.acting_user.as_deref().map(user_id).transpose()?;
-    let created = state
-        .manager(&actor)
+    let created = Manager::on(&state, &actor)
         .create_integration(principal.account(), settings, acting_user)
         .await?;
     state.catch_up().await;
@@ -128,8 +127,7 @@ async fn find(
     actor: &crate::app::Actor,
     client_id: &str,
 ) -> Result<Integration, ApiError> {
-    Ok(state
-        .manager(actor)
+    Ok(Manager::on(state, actor)
         .integration(Some(principal.account()), client_id)
         .await?)
 }
@@ -184,7 +182,7 @@ pub async fn update(
     principal.require(Scope::IntegrationsWrite)?;
     let ApiJson(patch) = body?;
     let actor = principal.actor(&state).await?;
-    let manager = state.manager(&actor);
+    let manager = Manager::on(&state, &actor);
     let mut integration = find(&state, &principal, &actor, &client_id).await?;
     if patch == IntegrationPatch::default() {
         return Err(ApiError::unprocessable("the patch changes nothing"));
@@ -251,8 +249,7 @@ pub async fn delete(
     principal.require(Scope::IntegrationsWrite)?;
     let actor = principal.actor(&state).await?;
     let integration = find(&state, &principal, &actor, &client_id).await?;
-    state
-        .manager(&actor)
+    Manager::on(&state, &actor)
         .delete_integration(&integration)
         .await?;
     state.catch_up().await;
@@ -279,7 +276,9 @@ pub async fn reveal_secret(
     principal.require(Scope::IntegrationsWrite)?;
     let actor = principal.actor(&state).await?;
     let integration = find(&state, &principal, &actor, &client_id).await?;
-    let secret = state.manager(&actor).reveal_secret(&integration).await?;
+    let secret = Manager::on(&state, &actor)
+        .reveal_secret(&integration)
+        .await?;
     Ok(NoStore(ClientSecret {
         client_id: integration.client_id.to_string(),
         client_secret: secret.expose().to_owned(),
@@ -314,8 +313,7 @@ pub async fn rotate_secret(
     let actor = principal.actor(&state).await?;
     let integration = find(&state, &principal, &actor, &client_id).await?;
     let grace = time::Duration::seconds(rotate.grace_seconds.into());
-    let rotated = state
-        .manager(&actor)
+    let rotated = Manager::on(&state, &actor)
         .rotate_secret(integration, grace)
         .await?;
     state.catch_up().await;
@@ -372,8 +370,7 @@ async fn set_enabled(
     principal.require(Scope::IntegrationsWrite)?;
     let actor = principal.actor(&state).await?;
     let integration = find(&state, &principal, &actor, &client_id).await?;
-    let integration = state
-        .manager(&actor)
+    let integration = Manager::on(&state, &actor)
         .set_enabled(integration, enabled)
         .await?;
     state.catch_up().await;

@@ -13,6 +13,7 @@ use hubgate_core::scope::Scope;
 use super::auth::Principal;
 use super::error::{ApiError, ApiJson};
 use super::integrations::NoStore;
+use crate::app::Manager;
 use crate::state::AppState;
 
 fn wire_role(role: Role) -> WireRole {
@@ -61,7 +62,9 @@ pub async fn list(
 ) -> Result<Json<Vec<Member>>, ApiError> {
     principal.require(Scope::MembersRead)?;
     let actor = principal.actor(&state).await?;
-    let members = state.manager(&actor).members(principal.account()).await?;
+    let members = Manager::on(&state, &actor)
+        .members(principal.account())
+        .await?;
     Ok(Json(members.iter().map(|(u, r)| to_wire(u, *r)).collect()))
 }
 
@@ -90,8 +93,7 @@ pub async fn add(
     principal.require(Scope::MembersWrite)?;
     let ApiJson(new) = body?;
     let actor = principal.actor(&state).await?;
-    let added = state
-        .manager(&actor)
+    let added = Manager::on(&state, &actor)
         .add_member(
             principal.account(),
             &new.email,
@@ -134,8 +136,7 @@ pub async fn update(
     let ApiJson(patch) = body?;
     let actor = principal.actor(&state).await?;
     let role = role_of(patch.role);
-    let user = state
-        .manager(&actor)
+    let user = Manager::on(&state, &actor)
         .set_role(principal.account(), user_id(&user)?, role)
         .await?;
     state.catch_up().await;
@@ -162,8 +163,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::MembersWrite)?;
     let actor = principal.actor(&state).await?;
-    state
-        .manager(&actor)
+    Manager::on(&state, &actor)
         .remove_member(principal.account(), user_id(&user)?)
         .await?;
     state.catch_up().await;
@@ -191,8 +191,7 @@ pub async fn reset_password(
 ) -> Result<NoStore<PasswordReset>, ApiError> {
     principal.require(Scope::MembersWrite)?;
     let actor = principal.actor(&state).await?;
-    let (user, one_time_password) = state
-        .manager(&actor)
+    let (user, one_time_password) = Manager::on(&state, &actor)
         .reset_password(principal.account(), user_id(&user)?)
         .await?;
     Ok(NoStore(PasswordReset {

@@ -80,6 +80,16 @@ impl<'a> Manager<'a> {
         }
     }
 
+    /// The application layer on this node, acting as `actor` now.
+    pub fn on(state: &'a crate::state::AppState, actor: &'a Actor) -> Self {
+        Self::new(
+            state.store.as_ref(),
+            &state.master,
+            actor,
+            hubgate_core::now(),
+        )
+    }
+
     /// Owners and admins of `account` (and the operator) manage it; another
     /// account is not found, so a token never learns it exists.
     fn require_manage(&self, account: AccountId) -> Result<(), AppError> {

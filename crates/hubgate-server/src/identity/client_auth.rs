@@ -13,7 +13,6 @@ use hubgate_core::grant::{Client, ClientAuthFailure};
 use hubgate_core::ids::ClientId;
 use percent_encoding::percent_decode_str;
 
-use super::client_auth_limit::limited;
 use super::error::OAuthError;
 use super::params::OAuthParams;
 use crate::state::AppState;
@@ -80,7 +79,7 @@ fn presented(headers: &HeaderMap, params: &OAuthParams) -> Result<Presented, OAu
 /// Authenticates the calling client, logging the precise reason of a failure
 /// and counting it, while the client only hears `invalid_client` — or, past
 /// the failure limits for its client_id or address, `429` (see
-/// [`super::client_auth_limit`]).
+/// [`crate::limits::client_auth`]).
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
@@ -124,4 +123,25 @@ pub async fn authenticate(
         return Err(fail(reason));
     }
     Ok(client)
+}
+
+/// Records a failed client authentication; past a limit the error becomes
+/// `429` (and is counted).
+fn limited(
+    state: &AppState,
+    endpoint: &'static str,
+    client_id: Option<&str>,
+    address: Option<std::net::IpAddr>,
+    error: OAuthError,
+) -> OAuthError {
+    match state
+        .client_auth_limiter
+        .failed(&state.config.client_auth_limits, client_id, address)
+    {
+        Some(wait) => {
+            state.metrics.client_auth_limited(endpoint);
+            OAuthError::rate_limited(wait)
+        }
+        None => error,
+    }
 }

@@ -38,8 +38,8 @@ async fn recognise(state: &AppState, client: &Client, token: &str) -> Option<Kno
 #[utoipa::path(
     post, path = "/identity/oauth/v2/introspect", operation_id = "introspectToken", tag = "OAuth",
     request_body(content(
-        (crate::docs::TokenLookupForm = "application/x-www-form-urlencoded"),
-        (crate::docs::TokenLookupForm = "application/json"),
+        (super::forms::TokenLookupForm = "application/x-www-form-urlencoded"),
+        (super::forms::TokenLookupForm = "application/json"),
     )),
     responses(
         (status = 200, description = "The token's state", body = hubgate_api::IntrospectionResponse),
@@ -127,8 +127,8 @@ pub async fn introspect(
 #[utoipa::path(
     post, path = "/identity/oauth/v2/revoke", operation_id = "revokeToken", tag = "OAuth",
     request_body(content(
-        (crate::docs::TokenLookupForm = "application/x-www-form-urlencoded"),
-        (crate::docs::TokenLookupForm = "application/json"),
+        (super::forms::TokenLookupForm = "application/x-www-form-urlencoded"),
+        (super::forms::TokenLookupForm = "application/json"),
     )),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),

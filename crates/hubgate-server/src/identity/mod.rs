@@ -2,9 +2,9 @@
 
 pub(crate) mod authorize;
 mod client_auth;
-pub mod client_auth_limit;
 pub(crate) mod discovery;
 pub mod error;
+pub(crate) mod forms;
 pub(crate) mod introspect;
 mod params;
 pub(crate) mod token;

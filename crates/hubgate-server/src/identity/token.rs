@@ -21,8 +21,8 @@ use crate::state::AppState;
 #[utoipa::path(
     post, path = "/identity/oauth/v2/token", operation_id = "issueToken", tag = "OAuth",
     request_body(description = "One grant's parameters, form-encoded (RFC 6749)", content(
-        (crate::docs::TokenForm = "application/x-www-form-urlencoded"),
-        (crate::docs::TokenForm = "application/json"),
+        (super::forms::TokenForm = "application/x-www-form-urlencoded"),
+        (super::forms::TokenForm = "application/json"),
     )),
     responses(
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = hubgate_api::TokenResponse),

@@ -1,6 +1,6 @@
 //! What every server-rendered page shares, one concern a file: the browser's
 //! cookies, session and CSRF tokens (`browser`), pages and their security
-//! headers (`page`), the page error type (`error`), login and its throttle (`login`, `throttle`), and the
+//! headers (`page`), the page error type (`error`), login (`login`; its throttle is `crate::limits::logins`), and the
 //! static assets (`assets`). Used by the authorization pages and the console.
 
 mod assets;
@@ -8,8 +8,8 @@ mod browser;
 mod error;
 mod login;
 mod page;
-mod throttle;
 
+pub use crate::limits::LoginThrottle;
 pub use assets::{CONSOLE_SCRIPT, STYLESHEET, console_script, stylesheet};
 pub use browser::{Browser, CSRF_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
 pub use error::{PageError, PageResult};
@@ -17,4 +17,3 @@ pub use login::{LOGIN_BUSY, LoginOutcome, LoginRefused, attempt_login, retry_soo
 pub use page::{
     Page, WebForm, error_page, origin_of, security_headers, see_other, unavailable_page,
 };
-pub use throttle::LoginThrottle;

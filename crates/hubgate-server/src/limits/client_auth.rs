@@ -13,9 +13,7 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::error::OAuthError;
 pub use crate::config::ClientAuthLimits;
-use crate::state::AppState;
 
 /// Keys tracked per map at most; past it, expired windows are dropped, then
 /// the whole map (an attacker inventing ids cannot grow memory).
@@ -82,27 +80,6 @@ impl ClientAuthLimiter {
         let by_address = address
             .and_then(|ip| count(&self.addresses, ip, limits.per_address, limits.window, now));
         by_client.max(by_address)
-    }
-}
-
-/// Records a failed client authentication; past a limit the error becomes
-/// `429` (and is counted).
-pub(super) fn limited(
-    state: &AppState,
-    endpoint: &'static str,
-    client_id: Option<&str>,
-    address: Option<IpAddr>,
-    error: OAuthError,
-) -> OAuthError {
-    match state
-        .client_auth_limiter
-        .failed(&state.config.client_auth_limits, client_id, address)
-    {
-        Some(wait) => {
-            state.metrics.client_auth_limited(endpoint);
-            OAuthError::rate_limited(wait)
-        }
-        None => error,
     }
 }
 
