@@ -8,8 +8,7 @@ use serde_json::json;
 
 use crate::state::AppState;
 
-/// The process is up and serving.
-/// Liveness: the process is up.
+/// Liveness: the process is up and serving.
 #[utoipa::path(get, path = "/healthz", operation_id = "getHealth", tag = "Operations",
     responses((status = 200, description = "Up", body = Status)))]
 pub async fn healthz() -> impl IntoResponse {

@@ -36,10 +36,8 @@ pub async fn account(
     }))
 }
 
-/// `sub` with scope `sub`, `email` with scope `email`. For a client_credentials
-/// token the user is the one who created the integration.
 /// The user the token acts for: `sub` with scope `sub`, `email` with scope
-/// `email`. For a client_credentials token, the user who created the integration.
+/// `email`. For a client_credentials token, the integration's acting user.
 #[utoipa::path(get, path = "/identity/oauth/v2/userinfo", operation_id = "getUserInfo", tag = "Account",
     responses(
         (status = 200, description = "The user", body = hubgate_api::UserInfo),
@@ -71,4 +69,21 @@ pub async fn userinfo(
             .then(|| principal.user().to_string()),
         email,
     }))
+}
+
+/// The same as `GET` (OpenID Connect Core §5.3.1 allows either method).
+#[utoipa::path(post, path = "/identity/oauth/v2/userinfo", operation_id = "postUserInfo", tag = "Account",
+    responses(
+        (status = 200, description = "The user", body = hubgate_api::UserInfo),
+        (status = 401, description = "`invalid_token`: missing, malformed, expired or revoked token", body = hubgate_api::ErrorBody), (status = 403, description = "`insufficient_scope`", body = hubgate_api::ErrorBody),
+        (status = 404, description = "The user no longer exists", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["sub", "email"]), ("bearer" = [])),
+)]
+pub async fn userinfo_post(
+    principal: Principal,
+    state: State<AppState>,
+) -> Result<Json<UserInfo>, ApiError> {
+    userinfo(principal, state).await
 }

@@ -62,6 +62,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/hubs/{id}/state", get(hubs::state))
         .route(
             "/identity/oauth/v2/userinfo",
-            get(account::userinfo).post(account::userinfo),
+            get(account::userinfo).post(account::userinfo_post),
         )
 }

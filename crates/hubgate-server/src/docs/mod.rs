@@ -34,6 +34,7 @@ use hubgate_core::scope::Scope;
         crate::identity::discovery::jwks,
         crate::identity::discovery::metadata,
         crate::api::account::userinfo,
+        crate::api::account::userinfo_post,
         crate::api::account::account,
         crate::api::hubs::list,
         crate::api::hubs::get,
