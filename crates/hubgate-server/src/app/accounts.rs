@@ -1,6 +1,6 @@
 //! The operator's work on the store itself: accounts, users, the master key.
 
-use hubgate_core::account::{Account, Membership, Role, User, clean_email, clean_name};
+use hubgate_core::account::{Account, Role, User, clean_email, clean_name};
 use hubgate_core::audit::AuditAction;
 use hubgate_core::ids::{AccountId, UserId};
 
@@ -61,19 +61,7 @@ impl Manager<'_> {
         };
         self.store.insert_user(&user).await?;
         if let Some((account_id, role)) = account {
-            let membership = Membership {
-                account_id,
-                user_id: user.id,
-                role,
-            };
-            let event = self.event(
-                account_id,
-                AuditAction::MemberAdded,
-                &user.email,
-                role.as_str(),
-            );
-            self.store
-                .put_membership(&membership, self.membership_write(), &event)
+            self.write_role(account_id, &user, role, AuditAction::MemberAdded)
                 .await?;
         }
         Ok(user)

@@ -71,25 +71,34 @@ impl Manager<'_> {
             .account_by_id(account)
             .await?
             .ok_or(AppError::NotFound("account"))?;
-        let membership = Membership {
-            account_id: account,
-            user_id: user.id,
-            role,
-        };
-        let event = self.event(
-            account,
-            AuditAction::MemberAdded,
-            &user.email,
-            role.as_str(),
-        );
-        self.store
-            .put_membership(&membership, self.membership_write(), &event)
+        self.write_role(account, &user, role, AuditAction::MemberAdded)
             .await?;
         Ok(Added {
             user,
             role,
             one_time_password: None,
         })
+    }
+
+    /// Gives `user` `role` in `account`, with its audit event, under the
+    /// store's membership rules.
+    pub(super) async fn write_role(
+        &self,
+        account: AccountId,
+        user: &User,
+        role: Role,
+        action: AuditAction,
+    ) -> Result<(), AppError> {
+        let membership = Membership {
+            account_id: account,
+            user_id: user.id,
+            role,
+        };
+        let event = self.event(account, action, &user.email, role.as_str());
+        self.store
+            .put_membership(&membership, self.membership_write(), &event)
+            .await?;
+        Ok(())
     }
 
     /// Changes a member's role; a role that may delegate less revokes the
@@ -102,19 +111,7 @@ impl Manager<'_> {
     ) -> Result<User, AppError> {
         self.require_manage(account)?;
         let (user, _) = self.member(account, user).await?;
-        let membership = Membership {
-            account_id: account,
-            user_id: user.id,
-            role,
-        };
-        let event = self.event(
-            account,
-            AuditAction::MemberRoleChanged,
-            &user.email,
-            role.as_str(),
-        );
-        self.store
-            .put_membership(&membership, self.membership_write(), &event)
+        self.write_role(account, &user, role, AuditAction::MemberRoleChanged)
             .await?;
         Ok(user)
     }
