@@ -345,3 +345,127 @@ async fn console_pages_send_security_headers_and_allow_only_their_own_script() {
         .await;
     assert!(hubs.contains("Boardroom switch") && !hubs.contains("Huddle A hub"));
 }
+
+#[tokio::test]
+async fn an_admin_edits_an_integration_and_narrowed_scopes_stop_its_tokens() {
+    let app = TestApp::spawn().await;
+    let console = Console::login(&app, "editor@acme.example", Some(Role::Admin)).await;
+    let form_page = console
+        .page(&format!("{}/integrations/new", console.base()))
+        .await;
+    let csrf = field(&form_page, "csrf");
+    let created = console
+        .post(
+            &format!("{}/integrations", console.base()),
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Editable"),
+                ("redirect_uris", "https://integrator.example/callback"),
+                ("scope", "hubs:read"),
+                ("scope", "accounts:read"),
+                ("refresh_on_client_credentials", "on"),
+                ("require_pkce", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()[LOCATION].to_str().unwrap().to_owned();
+    let detail_path = location.split('?').next().unwrap().to_owned();
+    let client_id = detail_path.rsplit('/').next().unwrap().to_owned();
+    let integration = app.manager().integration(None, &client_id).await.unwrap();
+    let secret = app.manager().reveal_secret(&integration).await.unwrap();
+    let creds = hubgate_testkit::Creds {
+        client_id: client_id.clone(),
+        secret: secret.expose().to_owned(),
+        integration,
+    };
+    let token = app.client_credentials(&creds, None).await.access_token;
+    assert_eq!(
+        app.get::<hubgate_api::Account>("/api/v1/account", &token)
+            .await
+            .status(),
+        200
+    );
+
+    let edit = console.page(&format!("{detail_path}/edit")).await;
+    assert!(
+        edit.contains("value=\"Editable\""),
+        "the form shows the current name"
+    );
+    assert!(edit.contains("https://integrator.example/callback"));
+    let csrf = field(&edit, "csrf");
+    let refused = console
+        .post(
+            &format!("{detail_path}/edit"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Editable"),
+                ("redirect_uris", ""),
+                ("scope", "hubs:read"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused.text().await.unwrap().contains("redirect URI"),
+        "a readable reason"
+    );
+    let saved = console
+        .post(
+            &format!("{detail_path}/edit"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Renamed"),
+                ("redirect_uris", "https://integrator.example/callback"),
+                ("scope", "hubs:read"),
+                ("refresh_on_client_credentials", "on"),
+                ("require_pkce", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let after = console
+        .page(saved.headers()[LOCATION].to_str().unwrap())
+        .await;
+    assert!(
+        after.contains("Renamed") && after.contains("Saved."),
+        "{after}"
+    );
+    let stopped = app
+        .eventually(std::time::Duration::from_secs(1), || async {
+            app.get::<hubgate_api::Account>("/api/v1/account", &token)
+                .await
+                .status()
+                == 401
+        })
+        .await;
+    assert!(
+        stopped.is_some(),
+        "a token with the removed scope stops within 1 s"
+    );
+    let audit = console.page(&format!("{}/audit", console.base())).await;
+    assert!(audit.contains("integration.updated"));
+
+    // An integration acting through the owner is the owner's to change.
+    let owners = app.integration(ALL_SCOPES).await;
+    let owners_path = format!("{}/integrations/{}", console.base(), owners.client_id);
+    let edit = console.page(&format!("{owners_path}/edit")).await;
+    let taken = console
+        .post(
+            &format!("{owners_path}/edit"),
+            &[
+                ("csrf", field(&edit, "csrf").as_str()),
+                ("name", "Mine now"),
+                ("redirect_uris", "https://integrator.example/callback"),
+                ("scope", "members:write"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status(), 403);
+    let still = app
+        .manager()
+        .integration(None, &owners.client_id)
+        .await
+        .unwrap();
+    assert_eq!(still.scopes.to_string(), ALL_SCOPES);
+}
