@@ -7,6 +7,7 @@
 mod error;
 mod manage;
 mod oauth;
+pub mod paths;
 mod resources;
 
 pub use error::{ErrorBody, ErrorCode};

@@ -43,7 +43,7 @@ pub use token::{AccessToken, Secret};
 
 /// The paths of the guide, relative to the base URL; change them for a server
 /// that mounts its endpoints elsewhere.
-pub const DEFAULT_TOKEN_PATH: &str = "/identity/oauth/v2/token";
-pub const DEFAULT_API_PATH: &str = "/api/v1";
-pub const DEFAULT_USERINFO_PATH: &str = "/identity/oauth/v2/userinfo";
-pub const DEFAULT_AUTHORIZE_PATH: &str = "/identity/oauth/v2/authorize";
+pub const DEFAULT_TOKEN_PATH: &str = hubgate_api::paths::TOKEN;
+pub const DEFAULT_API_PATH: &str = hubgate_api::paths::API;
+pub const DEFAULT_USERINFO_PATH: &str = hubgate_api::paths::USERINFO;
+pub const DEFAULT_AUTHORIZE_PATH: &str = hubgate_api::paths::AUTHORIZE;

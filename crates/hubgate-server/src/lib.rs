@@ -40,6 +40,7 @@ pub mod registry;
 pub mod state;
 pub mod web;
 
+use hubgate_api::paths;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,9 +73,9 @@ pub fn build_router(state: AppState) -> Router {
             "/",
             get(|| async { axum::response::Redirect::to("/console") }),
         )
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route(paths::HEALTH, get(ops::healthz))
+        .route(paths::READY, get(ops::readyz))
+        .route(paths::METRICS, get(ops::metrics))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(
             body_limit::refuse_oversized::<{ body_limit::DEFAULT_LIMIT }>,

@@ -191,7 +191,7 @@ impl TestApp {
 
     pub fn post_token(&self) -> RequestBuilder {
         self.http
-            .post(format!("{}/identity/oauth/v2/token", self.url))
+            .post(format!("{}{}", self.url, hubgate_api::paths::TOKEN))
     }
 
     pub async fn token_form(&self, form: &[(&str, &str)]) -> TestResponse<TokenResponse> {
@@ -264,7 +264,7 @@ impl TestApp {
 
     /// The first page of hubs: what a bearer token is most often tried on.
     pub async fn hubs(&self, access_token: &str) -> TestResponse<Page<Hub>> {
-        self.get("/api/v1/hubs", access_token).await
+        self.get(hubgate_api::paths::HUBS, access_token).await
     }
 
     /// `PATCH path` with a bearer token and a JSON body; a success is a `T`.

@@ -12,56 +12,48 @@ pub(crate) mod members;
 
 use axum::Router;
 use axum::routing::{get, post};
+use hubgate_api::paths;
 
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/account", get(account::account))
-        .route("/api/v1/hubs", get(hubs::list).post(hubs::create))
+        .route(paths::ACCOUNT, get(account::account))
+        .route(paths::HUBS, get(hubs::list).post(hubs::create))
         .route(
-            "/api/v1/hubs/{id}",
+            paths::HUB,
             get(hubs::get).patch(hubs::patch).delete(hubs::delete),
         )
         .route(
-            "/api/v1/integrations",
+            paths::INTEGRATIONS,
             get(integrations::list).post(integrations::create),
         )
         .route(
-            "/api/v1/integrations/{client_id}",
+            paths::INTEGRATION,
             get(integrations::get)
                 .patch(integrations::update)
                 .delete(integrations::delete),
         )
         .route(
-            "/api/v1/integrations/{client_id}/reveal-secret",
+            paths::INTEGRATION_REVEAL_SECRET,
             post(integrations::reveal_secret),
         )
         .route(
-            "/api/v1/integrations/{client_id}/rotate-secret",
+            paths::INTEGRATION_ROTATE_SECRET,
             post(integrations::rotate_secret),
         )
+        .route(paths::INTEGRATION_DISABLE, post(integrations::disable))
+        .route(paths::INTEGRATION_ENABLE, post(integrations::enable))
+        .route(paths::MEMBERS, get(members::list).post(members::add))
         .route(
-            "/api/v1/integrations/{client_id}/disable",
-            post(integrations::disable),
-        )
-        .route(
-            "/api/v1/integrations/{client_id}/enable",
-            post(integrations::enable),
-        )
-        .route("/api/v1/members", get(members::list).post(members::add))
-        .route(
-            "/api/v1/members/{user_id}",
+            paths::MEMBER,
             axum::routing::patch(members::update).delete(members::remove),
         )
+        .route(paths::MEMBER_RESET_PASSWORD, post(members::reset_password))
+        .route(paths::AUDIT, get(audit::list))
+        .route(paths::HUB_STATE, get(hubs::state))
         .route(
-            "/api/v1/members/{user_id}/reset-password",
-            post(members::reset_password),
-        )
-        .route("/api/v1/audit", get(audit::list))
-        .route("/api/v1/hubs/{id}/state", get(hubs::state))
-        .route(
-            "/identity/oauth/v2/userinfo",
+            paths::USERINFO,
             get(account::userinfo).post(account::userinfo_post),
         )
 }

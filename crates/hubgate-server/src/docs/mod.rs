@@ -5,6 +5,7 @@
 use axum::Router;
 use axum::response::Redirect;
 use axum::routing::get;
+use hubgate_api::paths;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
@@ -86,7 +87,7 @@ pub fn openapi(config: &ServerConfig) -> OpenApiDoc {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.servers = Some(vec![Server::new(&config.public_url)]);
     let scopes = Scopes::from_iter(Scope::ALL.iter().map(|s| (s.as_str(), s.description())));
-    let token_url = config.url("/identity/oauth/v2/token");
+    let token_url = config.url(paths::TOKEN);
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "oauth2",
@@ -115,8 +116,8 @@ pub fn openapi(config: &ServerConfig) -> OpenApiDoc {
 
 /// `/doc/openapi.json` and Swagger UI at `/doc/swagger/`.
 pub fn router(config: &ServerConfig) -> Router<AppState> {
-    let swagger = SwaggerUi::new("/doc/swagger")
-        .url("/doc/openapi.json", openapi(config))
+    let swagger = SwaggerUi::new(paths::SWAGGER_UI)
+        .url(paths::OPENAPI, openapi(config))
         .config(
             Config::default()
                 // The client_secret and the 30-day refresh token must not

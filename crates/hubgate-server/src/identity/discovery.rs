@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hubgate_api::ServerMetadata;
+use hubgate_api::paths;
 use hubgate_core::scope::Scope;
 
 use crate::state::AppState;
@@ -35,13 +36,13 @@ pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
     };
     Json(ServerMetadata {
         issuer: config.issuer.clone(),
-        token_endpoint: config.url("/identity/oauth/v2/token"),
-        jwks_uri: config.url("/identity/oauth/v2/jwks"),
-        introspection_endpoint: config.url("/identity/oauth/v2/introspect"),
-        revocation_endpoint: config.url("/identity/oauth/v2/revoke"),
-        userinfo_endpoint: config.url("/identity/oauth/v2/userinfo"),
+        token_endpoint: config.url(paths::TOKEN),
+        jwks_uri: config.url(paths::JWKS),
+        introspection_endpoint: config.url(paths::INTROSPECT),
+        revocation_endpoint: config.url(paths::REVOKE),
+        userinfo_endpoint: config.url(paths::USERINFO),
         scopes_supported: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-        authorization_endpoint: config.url("/identity/oauth/v2/authorize"),
+        authorization_endpoint: config.url(paths::AUTHORIZE),
         response_types_supported: vec!["code".into()],
         code_challenge_methods_supported: vec!["S256".into()],
         authorization_response_iss_parameter_supported: true,
@@ -53,6 +54,6 @@ pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
         token_endpoint_auth_methods_supported: auth_methods(),
         introspection_endpoint_auth_methods_supported: auth_methods(),
         revocation_endpoint_auth_methods_supported: auth_methods(),
-        service_documentation: config.url("/doc/swagger"),
+        service_documentation: config.url(paths::SWAGGER_UI),
     })
 }

@@ -12,6 +12,7 @@ pub(crate) mod token;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use hubgate_api::paths;
 
 use crate::state::AppState;
 
@@ -20,17 +21,14 @@ const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/identity/oauth/v2/token", post(token::token))
-        .route(
-            "/identity/oauth/v2/introspect",
-            post(introspect::introspect),
-        )
-        .route("/identity/oauth/v2/revoke", post(introspect::revoke))
+        .route(paths::TOKEN, post(token::token))
+        .route(paths::INTROSPECT, post(introspect::introspect))
+        .route(paths::REVOKE, post(introspect::revoke))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(
             crate::body_limit::refuse_oversized::<BODY_LIMIT>,
         ))
-        .route("/identity/oauth/v2/authorize", get(authorize::authorize))
+        .route(paths::AUTHORIZE, get(authorize::authorize))
         .route(
             "/identity/oauth/v2/authorize/continue",
             get(authorize::resume),
@@ -44,9 +42,6 @@ pub fn router() -> Router<AppState> {
             "/identity/oauth/v2/authorize/decision",
             post(authorize::decide),
         )
-        .route("/identity/oauth/v2/jwks", get(discovery::jwks))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::metadata),
-        )
+        .route(paths::JWKS, get(discovery::jwks))
+        .route(paths::METADATA, get(discovery::metadata))
 }
