@@ -16,6 +16,8 @@ pub use manage::{
     Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset, Role, RotateSecret,
 };
 pub use oauth::{IntrospectionResponse, Jwk, JwkSet, ServerMetadata, TokenResponse, UserInfo};
-pub use resources::{Account, Hub, HubKind, HubPatch, HubStateView, Page};
 #[cfg(feature = "openapi")]
-pub use resources::{DesiredSettings, HubState};
+pub use resources::HubState;
+pub use resources::{
+    Account, DesiredSettings, Hub, HubKind, HubPatch, HubStateView, MtrExtension, Otp, Page,
+};

@@ -87,8 +87,7 @@ pub struct HubPatch {
     pub room: Option<Option<String>>,
     /// Desired settings to merge; a `null` value removes that key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<DesiredSettings>))]
-    pub desired: Option<Map<String, Value>>,
+    pub desired: Option<DesiredSettings>,
 }
 
 /// A page of a list: `{"items": [...], "next_cursor": "…" | null}`.
@@ -142,31 +141,103 @@ pub struct HubState {
     otp: Option<String>,
 }
 
-/// The settings an integration may ask a hub to apply. Each is checked by
-/// type; `null` removes a previous wish. Other keys are refused.
-#[cfg(feature = "openapi")]
-#[derive(utoipa::ToSchema)]
-#[schema(example = json!({"mtrmode": true, "mtrport": 2}))]
+/// The settings an integration may ask a hub to apply, each checked by type
+/// (and the server checks the ranges); `null` removes a previous wish; other
+/// keys are refused. This is the parser of `desired` as well as its schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"mtrmode": true, "mtrport": 2})))]
 pub struct DesiredSettings {
     /// The active port, 0 for none.
-    #[schema(nullable, minimum = 0, maximum = 4)]
-    active: Option<u8>,
-    #[schema(nullable)]
-    mtrmode: Option<bool>,
-    #[schema(nullable, minimum = 1, maximum = 4)]
-    mtrport: Option<u8>,
-    #[schema(nullable, minimum = 0, maximum = 1)]
-    mtrdisable: Option<u8>,
-    #[schema(nullable, value_type = Option<String>, pattern = "^(enable|disable)$")]
-    mtrextension: Option<String>,
-    #[schema(nullable)]
-    mtrsync: Option<bool>,
-    #[schema(nullable)]
-    externalmtr: Option<bool>,
-    #[schema(nullable)]
-    adminmode: Option<bool>,
-    #[schema(nullable, pattern = "^(normal|disable)$")]
-    otp: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>, nullable, minimum = 0, maximum = 4))]
+    pub active: Option<Option<u8>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>, nullable))]
+    pub mtrmode: Option<Option<bool>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>, nullable, minimum = 1, maximum = 4))]
+    pub mtrport: Option<Option<u8>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>, nullable, minimum = 0, maximum = 1))]
+    pub mtrdisable: Option<Option<u8>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<MtrExtension>, nullable))]
+    pub mtrextension: Option<Option<MtrExtension>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>, nullable))]
+    pub mtrsync: Option<Option<bool>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>, nullable))]
+    pub externalmtr: Option<Option<bool>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>, nullable))]
+    pub adminmode: Option<Option<bool>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Otp>, nullable))]
+    pub otp: Option<Option<Otp>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum MtrExtension {
+    Enable,
+    Disable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Otp {
+    Normal,
+    Disable,
+}
+
+impl DesiredSettings {
+    /// The settings as the JSON object stored and shown: a cleared setting
+    /// (`null`) stays `null`, for the merge to remove it.
+    pub fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
 }

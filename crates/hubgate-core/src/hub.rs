@@ -69,8 +69,6 @@ pub enum HubError {
     Room(crate::account::NameError),
     #[error("serial must be 1 to 64 letters, digits, '-' or '_'")]
     Serial,
-    #[error("\"{0}\" is not a writable setting (writable: {WRITABLE_LIST})")]
-    UnknownSetting(String),
     #[error("{0} must be {1}")]
     SettingType(String, &'static str),
     #[error("state must be a JSON object, optionally wrapped as {{\"state\": {{…}}}}")]
@@ -79,55 +77,28 @@ pub enum HubError {
     Empty,
 }
 
-const WRITABLE_LIST: &str =
-    "active, mtrmode, mtrport, mtrdisable, mtrextension, mtrsync, externalmtr, adminmode, otp";
-
-/// Checks one desired setting by its type. Returns what the value must be on failure.
-fn check_setting(key: &str, value: &Value) -> Result<(), Option<&'static str>> {
-    let int_in = |lo: i64, hi: i64| value.as_i64().is_some_and(|v| (lo..=hi).contains(&v));
-    let ok = match key {
-        "mtrmode" | "mtrsync" | "externalmtr" | "adminmode" => value.is_boolean(),
-        "active" => {
-            if int_in(0, PORTS) {
-                true
-            } else {
-                return Err(Some("an integer from 0 (no port) to 4"));
-            }
-        }
-        "mtrport" => {
-            if int_in(1, PORTS) {
-                true
-            } else {
-                return Err(Some("an integer from 1 to 4"));
-            }
-        }
-        "mtrdisable" => {
-            if int_in(0, 1) {
-                true
-            } else {
-                return Err(Some("0 or 1"));
-            }
-        }
-        "mtrextension" => {
-            if matches!(value.as_str(), Some("enable" | "disable")) {
-                true
-            } else {
-                return Err(Some("\"enable\" or \"disable\""));
-            }
-        }
-        "otp" => {
-            if matches!(value.as_str(), Some("normal" | "disable")) {
-                true
-            } else {
-                return Err(Some("\"normal\" or \"disable\""));
-            }
-        }
-        _ => return Err(None),
+/// The ranges serde's types do not say (a `u8` may be 9; a port may not).
+fn check_ranges(desired: &hubgate_api::DesiredSettings) -> Result<(), HubError> {
+    let ports = u8::try_from(PORTS).unwrap_or(u8::MAX);
+    let within = |value: Option<Option<u8>>, lo: u8, hi: u8| {
+        value.flatten().is_none_or(|v| (lo..=hi).contains(&v))
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(Some("true or false"))
+    let checks = [
+        (
+            "active",
+            within(desired.active, 0, ports),
+            "an integer from 0 (no port) to 4",
+        ),
+        (
+            "mtrport",
+            within(desired.mtrport, 1, ports),
+            "an integer from 1 to 4",
+        ),
+        ("mtrdisable", within(desired.mtrdisable, 0, 1), "0 or 1"),
+    ];
+    match checks.into_iter().find(|(_, ok, _)| !ok) {
+        Some((key, _, expected)) => Err(HubError::SettingType(key.into(), expected)),
+        None => Ok(()),
     }
 }
 
@@ -155,19 +126,8 @@ impl HubChange {
             )),
         };
         let desired = patch.desired.unwrap_or_default();
-        for (key, value) in &desired {
-            if value.is_null() {
-                if check_setting(key, &Value::Bool(true)) == Err(None) {
-                    return Err(HubError::UnknownSetting(key.clone()));
-                }
-                continue;
-            }
-            match check_setting(key, value) {
-                Ok(()) => {}
-                Err(None) => return Err(HubError::UnknownSetting(key.clone())),
-                Err(Some(expected)) => return Err(HubError::SettingType(key.clone(), expected)),
-            }
-        }
+        check_ranges(&desired)?;
+        let desired = desired.to_map();
         if name.is_none() && room.is_none() && desired.is_empty() {
             return Err(HubError::Empty);
         }
@@ -352,8 +312,12 @@ mod tests {
         HubChange::from_patch(patch)
     }
 
+    fn parses(value: Value) -> bool {
+        serde_json::from_value::<hubgate_api::HubPatch>(value).is_ok()
+    }
+
     #[test]
-    fn writable_settings_are_checked_by_type() {
+    fn writable_settings_are_checked_by_type_and_range() {
         assert!(
             patch(json!({"desired": {"mtrmode": true, "mtrport": 2, "otp": "normal"}})).is_ok()
         );
@@ -365,13 +329,19 @@ mod tests {
             ))
         );
         assert_eq!(
-            patch(json!({"desired": {"mtrmode": "yes"}})),
-            Err(HubError::SettingType("mtrmode".into(), "true or false"))
+            patch(json!({"desired": {"active": 5}})),
+            Err(HubError::SettingType(
+                "active".into(),
+                "an integer from 0 (no port) to 4"
+            ))
         );
-        assert_eq!(
-            patch(json!({"desired": {"connected": [1]}})),
-            Err(HubError::UnknownSetting("connected".into()))
-        );
+        // The type is the parser: a wrong type or an unknown key does not parse.
+        assert!(!parses(json!({"desired": {"mtrmode": "yes"}})));
+        assert!(!parses(json!({"desired": {"otp": "sometimes"}})));
+        assert!(!parses(json!({"desired": {"mtrport": -1}})));
+        assert!(!parses(json!({"desired": {"connected": [1]}})));
+        let cleared = patch(json!({"desired": {"mtrport": null}})).unwrap();
+        assert_eq!(cleared.desired.get("mtrport"), Some(&Value::Null));
     }
 
     #[test]

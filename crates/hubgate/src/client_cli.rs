@@ -254,7 +254,14 @@ pub async fn hubs(args: HubsArgs) -> ExitCode {
                     } else {
                         room.map(Some)
                     },
-                    desired: (!settings.is_empty()).then_some(settings),
+                    desired: if settings.is_empty() {
+                        None
+                    } else {
+                        Some(
+                            serde_json::from_value(Value::Object(settings))
+                                .map_err(|e| Error::Config(format!("--desired: {e}")))?,
+                        )
+                    },
                 };
                 let hub = client.update_hub(&id, &patch).await?;
                 Ok((
