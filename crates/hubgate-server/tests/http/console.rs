@@ -691,3 +691,28 @@ async fn console_polish_role_forms_keep_the_current_role_and_every_column_has_a_
         "{consents}"
     );
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_logging_in() {
+    let app = TestApp::spawn().await;
+    let console = Console::login(&app, "lee@acme.example", Some(Role::Member)).await;
+    for guess in 0..5 {
+        let (status, _) = console
+            .change_password(&format!("guess number {guess}"), NEW_PASSWORD, NEW_PASSWORD)
+            .await;
+        assert_eq!(status, 422, "guess {guess}");
+    }
+    // A stolen session gets no more guesses here than at the login page.
+    let (status, page) = console
+        .change_password(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(status, 429);
+    assert!(page.contains("Too many wrong passwords"), "{page}");
+    assert_eq!(
+        console_login(&app, "lee@acme.example", PASSWORD)
+            .await
+            .0
+            .status(),
+        429
+    );
+}
