@@ -14,6 +14,10 @@ static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     password::hash_password("decoy password never used").unwrap_or_default()
 });
 
+/// What [`Manager::change_own_password`] says to a wrong current password;
+/// the console counts it as a failed login (the login throttle).
+pub const WRONG_CURRENT_PASSWORD: &str = "the current password is not right";
+
 /// Why a password could not be checked.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordCheckError {
@@ -85,9 +89,7 @@ impl Manager<'_> {
                 ),
             })?;
         if checked.is_none() {
-            return Err(AppError::Invalid(
-                "the current password is not right".into(),
-            ));
+            return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into()));
         }
         if new == current {
             return Err(AppError::Invalid(

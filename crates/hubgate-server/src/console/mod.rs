@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod integrations;
+mod password;
 mod people;
 mod views;
 
@@ -33,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(root))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
+        .route(
+            "/console/password",
+            get(password::page).post(password::change),
+        )
         .route("/console/consents", get(people::consents))
         .route("/console/consents/withdraw", post(people::withdraw_consent))
         .route(
@@ -87,6 +92,10 @@ pub fn router() -> Router<AppState> {
             "/console/a/{account}/members/{user}/remove",
             post(people::remove_member),
         )
+        .route(
+            "/console/a/{account}/members/{user}/reset-password",
+            post(people::reset_password),
+        )
         .route("/console/a/{account}/hubs", get(views::hubs))
         .route("/console/a/{account}/audit", get(views::audit))
 }
@@ -99,6 +108,9 @@ pub struct Nav {
     pub email: String,
     pub csrf: String,
     pub can_manage: bool,
+    /// A one-time password is in use: the frame offers only the password
+    /// page and logging out.
+    pub must_change: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -116,27 +128,95 @@ pub struct Ctx {
 
 use crate::web::unavailable_page as unavailable;
 
-/// The user behind the browser, or a redirect to the login page.
-async fn logged_in(
-    state: &AppState,
-    browser: &Browser,
-) -> Result<(User, Vec<(Account, Role)>), Response> {
-    let Some(user_id) = browser.user else {
-        return Err(see_other("/console/login"));
-    };
-    let (Ok(Some(user)), Ok(accounts)) = (
-        state.store.user_by_id(user_id).await,
-        state.store.accounts_of_user(user_id).await,
-    ) else {
-        return Err(unavailable());
-    };
-    Ok((user, accounts))
+/// A logged-in user in no account in particular: their password, their consents.
+pub struct Me {
+    pub browser: Browser,
+    pub user: User,
+    pub accounts: Vec<(Account, Role)>,
+    /// The user as the application layer sees them: in no account.
+    pub actor: Actor,
+}
+
+/// Where every console page but the password page sends a user whose
+/// password is a one-time one.
+pub const PASSWORD_PAGE: &str = "/console/password";
+
+impl Me {
+    /// The user behind the browser, or a redirect to the login page; one
+    /// with a one-time password is sent to change it first.
+    pub async fn load(state: &AppState, browser: Browser) -> Result<Me, Response> {
+        let me = Self::load_any(state, browser).await?;
+        if me.user.must_change_password {
+            return Err(see_other(PASSWORD_PAGE));
+        }
+        Ok(me)
+    }
+
+    /// [`Me::load`] that lets a one-time password through (the password page).
+    pub async fn load_any(state: &AppState, browser: Browser) -> Result<Me, Response> {
+        let Some(user_id) = browser.user else {
+            return Err(see_other("/console/login"));
+        };
+        let (Ok(Some(user)), Ok(accounts)) = (
+            state.store.user_by_id(user_id).await,
+            state.store.accounts_of_user(user_id).await,
+        ) else {
+            return Err(unavailable());
+        };
+        let actor = Actor::User {
+            user: user.id,
+            email: user.email.clone(),
+        };
+        Ok(Me {
+            browser,
+            user,
+            accounts,
+            actor,
+        })
+    }
+
+    /// The frame of a page about the user: framed by their first account.
+    pub fn nav(&self, state: &AppState, notice: Option<String>, error: Option<String>) -> Nav {
+        Nav {
+            accounts: self
+                .accounts
+                .iter()
+                .map(|(a, _)| (a.id.to_string(), a.name.clone()))
+                .collect(),
+            account_id: self
+                .accounts
+                .first()
+                .map(|(a, _)| a.id.to_string())
+                .unwrap_or_default(),
+            email: self.user.email.clone(),
+            csrf: self.browser.csrf_token(state),
+            can_manage: false,
+            must_change: self.user.must_change_password,
+            notice,
+            error,
+        }
+    }
+
+    /// The application layer, acting as this user now.
+    pub fn manager<'a>(&'a self, state: &'a AppState) -> Manager<'a> {
+        Manager::new(
+            state.store.as_ref(),
+            &state.master,
+            &self.actor,
+            hubgate_core::now(),
+        )
+    }
 }
 
 impl Ctx {
     /// Resolves the account in the path; another account is not found.
     pub async fn load(state: &AppState, browser: Browser, account: &str) -> Result<Ctx, Response> {
-        let (user, accounts) = logged_in(state, &browser).await?;
+        let Me {
+            browser,
+            user,
+            accounts,
+            ..
+        } = Me::load(state, browser).await?;
         let found = account
             .parse::<AccountId>()
             .ok()
@@ -176,6 +256,7 @@ impl Ctx {
             email: self.user.email.clone(),
             csrf: self.browser.csrf_token(state),
             can_manage: self.role.can_manage(),
+            must_change: false,
             notice,
             error,
         }
@@ -244,12 +325,13 @@ pub fn show(ctx: Ctx, page: &impl askama::Template) -> Response {
 }
 
 async fn root(State(state): State<AppState>, browser: Browser) -> Response {
-    match logged_in(&state, &browser).await {
-        Ok((_, accounts)) => match accounts.first() {
+    let jar = browser.jar.clone();
+    match Me::load(&state, browser).await {
+        Ok(me) => match me.accounts.first() {
             Some((account, _)) => see_other(&format!("/console/a/{}/integrations", account.id)),
             None => see_other("/console/consents"),
         },
-        Err(response) => (browser.jar, response).into_response(),
+        Err(response) => (jar, response).into_response(),
     }
 }
 

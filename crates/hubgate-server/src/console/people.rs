@@ -1,4 +1,5 @@
-//! Members of an account, and the consents a user gave.
+//! Members of an account (add, change a role, remove, reset a password),
+//! and the consents a user gave.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -9,23 +10,27 @@ use hubgate_core::ids::{AccountId, IntegrationId, UserId};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{CsrfForm, Ctx, Nav, show, unavailable};
-use crate::app::{Actor, AppError, Manager};
+use super::{CsrfForm, Ctx, Me, Nav, show, unavailable};
+use crate::app::AppError;
 use crate::state::AppState;
-use crate::web::{Browser, Page, PageError, WebForm, error_page, see_other};
+use crate::web::{Browser, Page, PageError, PageResult, WebForm, error_page};
 
 #[derive(Template)]
 #[template(path = "members.html")]
 struct MembersPage {
     nav: Nav,
     members: Vec<MemberRow>,
-    one_time_password: Option<String>,
+    /// Whose one-time password it is, and the password: shown once.
+    one_time_password: Option<(String, String)>,
 }
 
 struct MemberRow {
     id: String,
     email: String,
     role: String,
+    /// The viewer may reset this member's password: not their own (they
+    /// change it with the current one), and an owner's only as an owner.
+    can_reset: bool,
 }
 
 async fn members_page(
@@ -33,16 +38,22 @@ async fn members_page(
     ctx: Ctx,
     notice: Option<String>,
     error: Option<String>,
-    password: Option<String>,
+    password: Option<(String, String)>,
 ) -> Response {
     let Ok(members) = state.store.account_members(ctx.account.id).await else {
         return unavailable();
+    };
+    let may_reset = |user, role| {
+        ctx.role.can_manage()
+            && user != ctx.user.id
+            && (role != Role::Owner || ctx.role == Role::Owner)
     };
     let page = MembersPage {
         nav: ctx.nav(state, notice, error),
         members: members
             .into_iter()
             .map(|(u, r)| MemberRow {
+                can_reset: may_reset(u.id, r),
                 id: u.id.to_string(),
                 email: u.email,
                 role: r.to_string(),
@@ -94,7 +105,8 @@ pub async fn add_member(
         Ok(added) => {
             state.catch_up().await;
             let notice = format!("{} is now {role}.", added.user.email);
-            members_page(&state, ctx, Some(notice), None, added.one_time_password).await
+            let password = added.one_time_password.map(|p| (added.user.email, p));
+            members_page(&state, ctx, Some(notice), None, password).await
         }
         Err(AppError::NotFound("user")) => {
             let message = "No user has that email. Tick \"Create the user\" to create one with a one-time password.";
@@ -162,6 +174,29 @@ pub async fn remove_member(
     .await
 }
 
+/// An owner or admin gives a member a new one-time password, shown once.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path((account, user)): Path<(String, String)>,
+    WebForm(form): WebForm<CsrfForm>,
+) -> PageResult {
+    let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
+    let user = user
+        .parse::<UserId>()
+        .map_err(|_| AppError::NotFound("member"))?;
+    let (member, one_time) = ctx
+        .manager(&state)
+        .reset_password(ctx.account.id, user)
+        .await?;
+    let notice = format!(
+        "{}'s password was reset and their sessions ended. They choose a new one when they log in with the one-time password.",
+        member.email
+    );
+    let password = Some((member.email, one_time));
+    Ok(members_page(&state, ctx, Some(notice), None, password).await)
+}
+
 /// The members page after a change: its notice, or why it was refused.
 async fn member_changed(state: &AppState, ctx: Ctx, outcome: Result<String, AppError>) -> Response {
     match outcome {
@@ -191,17 +226,8 @@ struct ConsentRow {
 }
 
 /// The consents page is per user, not per account: frame it with the first account.
-async fn consents_page(state: &AppState, browser: Browser, notice: Option<String>) -> Response {
-    let Some(user_id) = browser.user else {
-        return see_other("/console/login");
-    };
-    let (Ok(Some(user)), Ok(accounts), Ok(consents)) = (
-        state.store.user_by_id(user_id).await,
-        state.store.accounts_of_user(user_id).await,
-        state.store.consents_of_user(user_id).await,
-    ) else {
-        return unavailable();
-    };
+async fn consents_page(state: &AppState, me: Me, notice: Option<String>) -> PageResult {
+    let consents = state.store.consents_of_user(me.user.id).await?;
     let mut rows = Vec::new();
     for consent in consents {
         let app = state
@@ -212,7 +238,8 @@ async fn consents_page(state: &AppState, browser: Browser, notice: Option<String
             .flatten()
             .map(|i| i.name)
             .unwrap_or_default();
-        let account = accounts
+        let account = me
+            .accounts
             .iter()
             .find(|(a, _)| a.id == consent.account_id)
             .map(|(a, _)| a.name.clone())
@@ -226,30 +253,16 @@ async fn consents_page(state: &AppState, browser: Browser, notice: Option<String
             since: consent.granted_at.format(&Rfc3339).unwrap_or_default(),
         });
     }
-    let nav = Nav {
-        accounts: accounts
-            .iter()
-            .map(|(a, _)| (a.id.to_string(), a.name.clone()))
-            .collect(),
-        account_id: accounts
-            .first()
-            .map(|(a, _)| a.id.to_string())
-            .unwrap_or_default(),
-        email: user.email,
-        csrf: browser.csrf_token(state),
-        can_manage: false,
-        notice,
-        error: None,
-    };
     let page = ConsentsPage {
-        nav,
+        nav: me.nav(state, notice, None),
         consents: rows,
     };
-    (browser.jar, Page::render(&page).with_scripts()).into_response()
+    Ok((me.browser.jar, Page::render(&page).with_scripts()).into_response())
 }
 
-pub async fn consents(State(state): State<AppState>, browser: Browser) -> Response {
-    consents_page(&state, browser, None).await
+pub async fn consents(State(state): State<AppState>, browser: Browser) -> PageResult {
+    let me = Me::load(&state, browser).await?;
+    consents_page(&state, me, None).await
 }
 
 #[derive(Deserialize)]
@@ -263,48 +276,24 @@ pub async fn withdraw_consent(
     State(state): State<AppState>,
     browser: Browser,
     WebForm(form): WebForm<WithdrawForm>,
-) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(user) = browser.user else {
-        return see_other("/console/login");
-    };
+) -> PageResult {
+    let me = Me::load(&state, browser).await?;
+    me.browser.require_csrf(&state, &form.csrf)?;
     let (Ok(integration), Ok(account)) = (
         form.integration.parse::<IntegrationId>(),
         form.account.parse::<AccountId>(),
     ) else {
-        return error_page(
+        return Ok(error_page(
             StatusCode::BAD_REQUEST,
             "Check the form",
             "No such consent.",
             None,
-        );
+        ));
     };
-    let Ok(Some(user)) = state.store.user_by_id(user).await else {
-        return unavailable();
-    };
-    let actor = Actor::User {
-        user: user.id,
-        email: user.email.clone(),
-    };
-    let manager = Manager::new(
-        state.store.as_ref(),
-        &state.master,
-        &actor,
-        hubgate_core::now(),
-    );
-    if let Err(error) = manager
-        .withdraw_consent(user.id, account, integration)
-        .await
-    {
-        return PageError::from(error).into_response();
-    }
+    me.manager(&state)
+        .withdraw_consent(me.user.id, account, integration)
+        .await?;
     state.catch_up().await;
-    consents_page(
-        &state,
-        browser,
-        Some("Withdrawn: the application will have to ask you again.".into()),
-    )
-    .await
+    let notice = "Withdrawn: the application will have to ask you again.";
+    consents_page(&state, me, Some(notice.into())).await
 }

@@ -230,6 +230,9 @@ async fn continue_flow(
     ) else {
         return store_unavailable();
     };
+    if user.must_change_password {
+        return change_password_first();
+    }
     if accounts.is_empty() {
         let deny = deny_url(state, &request, "the user has no account to authorize");
         return error_page(
@@ -316,6 +319,21 @@ async fn continue_flow(
         Page::render(&page).allowing_form_target(target),
     )
         .into_response()
+}
+
+/// A one-time password (an invitation, a reset) approves nothing: whoever
+/// was handed it changes it in the console first.
+fn change_password_first() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Change your password first",
+        "You logged in with a one-time password. Change it in the console, then return to the application \
+         and start again.",
+        Some((
+            crate::console::PASSWORD_PAGE.to_owned(),
+            "Change your password in the console".to_owned(),
+        )),
+    )
 }
 
 fn deny_url(state: &AppState, request: &AuthorizationRequest, why: &str) -> Option<String> {
@@ -518,9 +536,15 @@ pub async fn decide(
     let Ok(account) = form.account.parse::<AccountId>() else {
         return expired_request();
     };
-    let Ok(accounts) = state.store.accounts_of_user(user).await else {
+    let (Ok(Some(user_record)), Ok(accounts)) = (
+        state.store.user_by_id(user).await,
+        state.store.accounts_of_user(user).await,
+    ) else {
         return store_unavailable();
     };
+    if user_record.must_change_password {
+        return change_password_first();
+    }
     let Some((account_record, role)) = accounts.into_iter().find(|(a, _)| a.id == account) else {
         return error_page(
             StatusCode::FORBIDDEN,

@@ -139,6 +139,14 @@ impl Browser {
         crypto::base64url(&mac)
     }
 
+    /// The stored hash of this browser's live session: the session a
+    /// password change keeps while it ends the user's others.
+    pub fn session_hash(&self) -> Option<[u8; 32]> {
+        self.session
+            .as_ref()
+            .map(|session| crypto::sha256(session.as_bytes()))
+    }
+
     /// A new seed, so a token shown before the session changed is dead after.
     fn rotate_csrf_seed(&mut self) {
         self.csrf_seed = random_value();

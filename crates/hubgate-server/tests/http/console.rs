@@ -51,7 +51,51 @@ impl<'a> Console<'a> {
     fn base(&self) -> String {
         format!("/console/a/{}", self.app.account)
     }
+
+    /// Posts the password form; the status and the page.
+    async fn change_password(&self, current: &str, new: &str, repeat: &str) -> (u16, String) {
+        let page = self.page("/console/password").await;
+        let response = self
+            .post(
+                "/console/password",
+                &[
+                    ("csrf", &field(&page, "csrf")),
+                    ("current", current),
+                    ("new", new),
+                    ("repeat", repeat),
+                ],
+            )
+            .await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
 }
+
+/// Where a console response redirects to.
+fn location(response: &reqwest::Response) -> &str {
+    assert_eq!(response.status(), 303, "{}", response.url());
+    response.headers()[LOCATION].to_str().unwrap()
+}
+
+async fn user_id(app: &TestApp, email: &str) -> hubgate_core::ids::UserId {
+    hubgate_store::Users::user_by_email(app.store.as_ref(), email)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no user {email}"))
+        .id
+}
+
+/// The one-time password the members page shows after a reset or an invitation.
+fn one_time_password(page: &str) -> String {
+    let marker = "<code id=\"one-time-password\">";
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no one-time password in:\n{page}"))
+        + marker.len();
+    page[start..].split('<').next().unwrap().to_owned()
+}
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
 
 #[tokio::test]
 async fn without_a_session_the_console_sends_you_to_log_in() {
@@ -344,6 +388,333 @@ async fn console_pages_send_security_headers_and_allow_only_their_own_script() {
         .page(&format!("{}/hubs?kind=switch", console.base()))
         .await;
     assert!(hubs.contains("Boardroom switch") && !hubs.contains("Huddle A hub"));
+}
+
+#[tokio::test]
+async fn changing_your_own_password_needs_the_current_one_and_ends_your_other_sessions() {
+    let app = TestApp::spawn().await;
+    let email = "pat@acme.example";
+    let console = Console::login(&app, email, Some(Role::Member)).await;
+    let (_, elsewhere) = console_login(&app, email, PASSWORD).await;
+    let consents = format!("{}/console/consents", app.url);
+    let frame = console.page("/console/consents").await;
+    assert!(
+        frame.contains("href=\"/console/password\""),
+        "every user finds the page"
+    );
+
+    for (current, new, repeat, why) in [
+        (
+            "not my password",
+            NEW_PASSWORD,
+            NEW_PASSWORD,
+            "The current password is not right.",
+        ),
+        (
+            PASSWORD,
+            "short pass",
+            "short pass",
+            "The password must be at least 12 characters.",
+        ),
+        (PASSWORD, "123456789012", "123456789012", "too common"),
+        (
+            PASSWORD,
+            NEW_PASSWORD,
+            "a brand new passphrasE",
+            "do not match",
+        ),
+    ] {
+        let (status, page) = console.change_password(current, new, repeat).await;
+        assert_eq!(status, 422, "{why}");
+        assert!(page.contains(why), "{why} in:\n{page}");
+        assert!(
+            page.contains("name=\"current\"") && !page.contains(new),
+            "the form is shown again, without the passwords"
+        );
+    }
+    let other = elsewhere.get(&consents).send().await.unwrap();
+    assert_eq!(other.status(), 200, "a refused change ends no session");
+
+    let (status, page) = console
+        .change_password(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Password changed."), "{page}");
+    assert_eq!(
+        console.get("/console/consents").await.status(),
+        200,
+        "this browser stays logged in"
+    );
+    let other = elsewhere.get(&consents).send().await.unwrap();
+    assert_eq!(
+        location(&other),
+        "/console/login",
+        "the other session ended"
+    );
+    assert_eq!(console_login(&app, email, PASSWORD).await.0.status(), 401);
+    assert_eq!(
+        console_login(&app, email, NEW_PASSWORD).await.0.status(),
+        303
+    );
+    let audit = console.page(&format!("{}/audit", console.base())).await;
+    assert!(audit.contains("user.password_changed"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_one_time_password_must_be_changed_before_anything_else_even_authorizing() {
+    let app = TestApp::spawn().await;
+    let creds = app.integration(ALL_SCOPES).await;
+    let email = "sam@acme.example";
+    let sam = app
+        .manager()
+        .create_user(email, PASSWORD, false, Some((app.account, Role::Admin)))
+        .await
+        .unwrap();
+    let (_, one_time) = app
+        .manager()
+        .reset_password(app.account, sam.id)
+        .await
+        .unwrap();
+
+    let (login, http) = console_login(&app, email, &one_time).await;
+    assert_eq!(location(&login), "/console");
+    let console = Console { app: &app, http };
+    let base = console.base();
+    for path in [
+        "/console".to_owned(),
+        format!("{base}/integrations"),
+        format!("{base}/members"),
+        format!("{base}/audit"),
+        "/console/consents".to_owned(),
+    ] {
+        let response = console.get(&path).await;
+        assert_eq!(location(&response), "/console/password", "{path}");
+    }
+    let page = console.page("/console/password").await;
+    assert!(page.contains("one-time password"), "{page}");
+    assert!(
+        !page.contains("/members\""),
+        "the frame offers only the password page and logging out"
+    );
+    let add = console
+        .post(
+            &format!("{base}/members"),
+            &[
+                ("csrf", &field(&page, "csrf")),
+                ("email", "friend@acme.example"),
+                ("role", "owner"),
+                ("create_user", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&add), "/console/password", "no action either");
+
+    // The authorization pages approve nothing with a one-time password.
+    let flow = hubgate_testkit::browser::Flow::new(&app);
+    let authorize = format!(
+        "{}/identity/oauth/v2/authorize?client_id={}&redirect_uri={}&response_type=code&scope=sub&state=s1\
+         &code_challenge={}&code_challenge_method=S256",
+        app.url,
+        creds.client_id,
+        hubgate_testkit::REDIRECT_URI,
+        hubgate_core::authorize::s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+    );
+    let login_page = flow.get(&authorize).await.text().await.unwrap();
+    let refused = flow.log_in(&login_page, email, &one_time).await;
+    assert_eq!(refused.status(), 403);
+    let refused = refused.text().await.unwrap();
+    assert!(
+        refused.contains("one-time password") && refused.contains("href=\"/console/password\""),
+        "{refused}"
+    );
+
+    let (status, page) = console
+        .change_password(&one_time, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Password changed.") && page.contains("id=\"continue\""));
+    assert_eq!(console.get(&format!("{base}/members")).await.status(), 200);
+    // The change ended the authorization browser's session too; logged in
+    // with the new password, it reaches the consent page.
+    let login_page = flow.get(&authorize).await.text().await.unwrap();
+    let consent = flow.log_in(&login_page, email, NEW_PASSWORD).await;
+    assert_eq!(consent.status(), 200);
+    assert!(consent.text().await.unwrap().contains("id=\"approve\""));
+}
+
+#[tokio::test]
+async fn an_admin_resets_a_members_password_shown_once_and_audited() {
+    let app = TestApp::spawn().await;
+    let admin = Console::login(&app, "admin@acme.example", Some(Role::Admin)).await;
+    let member_email = "kim@acme.example";
+    let member = Console::login(&app, member_email, Some(Role::Member)).await;
+    let (member_id, admin_id) = (
+        user_id(&app, member_email).await,
+        user_id(&app, "admin@acme.example").await,
+    );
+    let members = admin.page(&format!("{}/members", admin.base())).await;
+    let reset = |id| format!("/members/{id}/reset-password");
+    assert!(members.contains(&reset(member_id)), "{members}");
+    assert!(
+        !members.contains(&reset(admin_id)),
+        "your own password is changed, not reset"
+    );
+    assert!(
+        !member
+            .page(&format!("{}/members", member.base()))
+            .await
+            .contains("reset-password"),
+        "members do not reset passwords"
+    );
+
+    let reset_page = admin
+        .post(
+            &format!("{}{}", admin.base(), reset(member_id)),
+            &[("csrf", &field(&members, "csrf"))],
+        )
+        .await;
+    assert_eq!(reset_page.status(), 200);
+    let reset_page = reset_page.text().await.unwrap();
+    assert!(
+        reset_page.contains("kim@acme.example&#39;s password was reset")
+            || reset_page.contains("kim@acme.example&#x27;s password was reset"),
+        "{reset_page}"
+    );
+    let one_time = one_time_password(&reset_page);
+    let again = admin.page(&format!("{}/members", admin.base())).await;
+    assert!(!again.contains(&one_time), "shown once");
+    let ended = member.get("/console/consents").await;
+    assert_eq!(location(&ended), "/console/login", "their sessions ended");
+    let audit = admin.page(&format!("{}/audit", admin.base())).await;
+    assert!(
+        audit.contains("member.password_reset") && audit.contains(member_email),
+        "{audit}"
+    );
+
+    assert_eq!(
+        console_login(&app, member_email, PASSWORD).await.0.status(),
+        401
+    );
+    let (login, http) = console_login(&app, member_email, &one_time).await;
+    assert_eq!(login.status(), 303);
+    let member = Console { app: &app, http };
+    let (status, _) = member
+        .change_password(&one_time, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(status, 200);
+    let (login, _) = console_login(&app, member_email, NEW_PASSWORD).await;
+    assert_eq!(login.status(), 303);
+    assert_eq!(
+        location(&member.get("/console").await),
+        format!("{}/integrations", member.base())
+    );
+}
+
+#[tokio::test]
+async fn an_admin_cannot_reset_an_owners_password() {
+    let app = TestApp::spawn().await;
+    let owner_email = "chief@acme.example";
+    let owner = Console::login(&app, owner_email, Some(Role::Owner)).await;
+    let admin = Console::login(&app, "deputy@acme.example", Some(Role::Admin)).await;
+    let (owner_id, admin_id) = (
+        user_id(&app, owner_email).await,
+        user_id(&app, "deputy@acme.example").await,
+    );
+    let members = admin.page(&format!("{}/members", admin.base())).await;
+    assert!(
+        !members.contains(&format!("/members/{owner_id}/reset-password")),
+        "no button for an owner"
+    );
+    let refused = admin
+        .post(
+            &format!("{}/members/{owner_id}/reset-password", admin.base()),
+            &[("csrf", &field(&members, "csrf"))],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("only an owner resets an owner")
+    );
+    assert_eq!(
+        owner.get("/console/consents").await.status(),
+        200,
+        "the owner's session goes on"
+    );
+    assert_eq!(
+        console_login(&app, owner_email, PASSWORD).await.0.status(),
+        303
+    );
+    let owners_view = owner.page(&format!("{}/members", owner.base())).await;
+    assert!(
+        owners_view.contains(&format!("/members/{admin_id}/reset-password")),
+        "an owner resets an admin's"
+    );
+}
+
+#[tokio::test]
+async fn console_polish_role_forms_keep_the_current_role_and_every_column_has_a_name() {
+    let app = TestApp::spawn().await;
+    let owner = Console::login(&app, "lead@acme.example", Some(Role::Owner)).await;
+    let _member = Console::login(&app, "ann@acme.example", Some(Role::Member)).await;
+    let members = owner.page(&format!("{}/members", owner.base())).await;
+    let rows: Vec<&str> = members.split("<tr><td>").skip(1).collect();
+    for row in &rows {
+        let role = if row.starts_with("ann@") {
+            "member"
+        } else {
+            "owner"
+        };
+        assert!(
+            row.contains(&format!("<option value=\"{role}\" selected>")),
+            "the form shows the current role, so a click does not demote: {row}"
+        );
+        assert_eq!(row.matches(" selected>").count(), 1, "{row}");
+    }
+    let ann = user_id(&app, "ann@acme.example").await;
+    let removed = owner
+        .post(
+            &format!("{}/members/{ann}/remove", owner.base()),
+            &[("csrf", &field(&members, "csrf"))],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(removed.contains("ann@acme.example was removed."));
+    let consents = owner.page("/console/consents").await;
+    assert!(
+        !consents.contains("<th></th>") && consents.contains("class=\"visually-hidden\""),
+        "{consents}"
+    );
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_logging_in() {
+    let app = TestApp::spawn().await;
+    let console = Console::login(&app, "lee@acme.example", Some(Role::Member)).await;
+    for guess in 0..5 {
+        let (status, _) = console
+            .change_password(&format!("guess number {guess}"), NEW_PASSWORD, NEW_PASSWORD)
+            .await;
+        assert_eq!(status, 422, "guess {guess}");
+    }
+    // A stolen session gets no more guesses here than at the login page.
+    let (status, page) = console
+        .change_password(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(status, 429);
+    assert!(page.contains("Too many wrong passwords"), "{page}");
+    assert_eq!(
+        console_login(&app, "lee@acme.example", PASSWORD)
+            .await
+            .0
+            .status(),
+        429
+    );
 }
 
 #[tokio::test]

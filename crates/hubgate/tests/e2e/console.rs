@@ -1,25 +1,28 @@
 //! The admin console in headless Chromium, against the real binary: the
-//! guide's first step, then rotation with a grace period, then deletion.
+//! guide's first step, then rotation with a grace period, then deletion;
+//! and passwords: changed, refused when weak, reset, changed at first login.
 
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Integration, Server, client_credentials, get_status, repo_root};
+use crate::support::{
+    Integration, Server, client_credentials, demo_account, get_status, repo_root,
+};
 
 fn console(server: &Server, env: &[(&str, &str)]) -> Value {
-    let password = server
-        .banner
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("password"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the owner's password in the banner")
-        .to_owned();
+    chromium(server, "console.js", env)
+}
+
+/// Runs a script of `tests/clients/node` in Chromium as the first owner
+/// (unless `env` names another user); its JSON summary.
+fn chromium(server: &Server, script: &str, env: &[(&str, &str)]) -> Value {
+    let password = owner_password(server);
     let screenshots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
     let output = Command::new("node")
-        .arg(repo_root().join("tests/clients/node/console.js"))
+        .arg(repo_root().join("tests/clients/node").join(script))
         .env("HUBGATE_URL", &server.url)
         .env("EMAIL", "admin@localhost")
         .env("PASSWORD", password)
@@ -30,7 +33,7 @@ fn console(server: &Server, env: &[(&str, &str)]) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "console.js failed:\n{stdout}\n{}",
+        "{script} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let result: Value = serde_json::from_str(stdout.trim()).expect("JSON summary");
@@ -121,4 +124,151 @@ async fn an_admin_creates_reveals_rotates_and_deletes_an_integration_in_the_brow
             "{name}"
         );
     }
+}
+
+/// The first owner's password, from the banner.
+fn owner_password(server: &Server) -> String {
+    server
+        .banner
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("password"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the owner's password in the banner")
+        .to_owned()
+}
+
+/// Logs in to the console over plain HTTP (another browser); the status
+/// and the client holding the session.
+async fn http_login(server: &Server, email: &str, password: &str) -> (u16, reqwest::Client) {
+    use hubgate_testkit::browser::{browser, field, page};
+    let http = browser();
+    let login = page(&http, &format!("{}/console/login", server.url)).await;
+    let response = http
+        .post(format!("{}/console/login", server.url))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &field(&login, "csrf")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), http)
+}
+
+const NEW_PASSWORD: &str = "plum orchard lantern 42";
+
+#[tokio::test]
+async fn a_user_changes_their_password_in_the_browser_and_a_weak_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let password = owner_password(&server);
+    let (status, elsewhere) = http_login(&server, "admin@localhost", &password).await;
+    assert_eq!(status, 303);
+
+    let changed = chromium(
+        &server,
+        "passwords.js",
+        &[("ACTION", "change"), ("NEW_PASSWORD", NEW_PASSWORD)],
+    );
+    let weak = changed["weak_error"].as_str().unwrap();
+    assert!(weak.contains("too common"), "{weak}");
+    assert_eq!(changed["form_kept"], true);
+    assert!(
+        changed["notice"]
+            .as_str()
+            .unwrap()
+            .contains("Password changed"),
+        "{changed}"
+    );
+    assert_eq!(
+        changed["still_logged_in"], true,
+        "the browser stays logged in"
+    );
+    assert_eq!(
+        changed["hubs_filters_one_line"], true,
+        "the hubs filters sit on one line"
+    );
+
+    let other = elsewhere
+        .get(format!("{}/console/consents", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 303, "the other session ended");
+    assert_eq!(other.headers()["location"], "/console/login");
+    assert_eq!(
+        http_login(&server, "admin@localhost", &password).await.0,
+        401
+    );
+    assert_eq!(
+        http_login(&server, "admin@localhost", NEW_PASSWORD).await.0,
+        303
+    );
+}
+
+#[tokio::test]
+async fn an_owner_resets_a_members_password_and_the_member_changes_it_at_first_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let account = demo_account(&server.banner);
+    let member = "robin@example.com";
+    server.admin(&[
+        "user",
+        "create",
+        "--email",
+        member,
+        "--password",
+        "robin's first passphrase",
+        "--account",
+        &account,
+        "--role",
+        "member",
+    ]);
+
+    let reset = chromium(
+        &server,
+        "passwords.js",
+        &[("ACTION", "reset"), ("MEMBER", member)],
+    );
+    let one_time = reset["one_time_password"].as_str().unwrap().to_owned();
+    assert!(
+        reset["notice"]
+            .as_str()
+            .unwrap()
+            .contains("password was reset"),
+        "{reset}"
+    );
+    assert_eq!(
+        http_login(&server, member, "robin's first passphrase")
+            .await
+            .0,
+        401,
+        "the old password no longer works"
+    );
+
+    let first = chromium(
+        &server,
+        "passwords.js",
+        &[
+            ("ACTION", "first-login"),
+            ("EMAIL", member),
+            ("PASSWORD", &one_time),
+            ("NEW_PASSWORD", NEW_PASSWORD),
+        ],
+    );
+    assert_eq!(first["landed_on"], "/console/password");
+    assert_eq!(
+        first["sent_back_to"], "/console/password",
+        "other pages wait"
+    );
+    assert!(
+        first["notice"]
+            .as_str()
+            .unwrap()
+            .contains("Password changed")
+    );
+    assert_eq!(first["console_reached"], true);
+    assert_eq!(http_login(&server, member, &one_time).await.0, 401);
+    assert_eq!(http_login(&server, member, NEW_PASSWORD).await.0, 303);
 }
