@@ -25,21 +25,17 @@ use hubgate_core::ids::AccountId;
 use serde::Deserialize;
 
 use crate::app::{Actor, Manager};
-use crate::identity::authorize::LoginPage;
 use crate::state::AppState;
-use crate::web::{Browser, Page, WebForm, error_page, see_other};
+use crate::web::{Browser, LoginPage, Page, WebForm, error_page, see_other, urls};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(root))
-        .route("/console/login", get(login_page).post(login))
-        .route("/console/logout", post(logout))
-        .route(
-            "/console/password",
-            get(password::page).post(password::change),
-        )
-        .route("/console/consents", get(people::consents))
-        .route("/console/consents/withdraw", post(people::withdraw_consent))
+        .route(urls::CONSOLE, get(root))
+        .route(urls::LOGIN, get(login_page).post(login))
+        .route(urls::LOGOUT, post(logout))
+        .route(urls::PASSWORD, get(password::page).post(password::change))
+        .route(urls::CONSENTS, get(people::consents))
+        .route(urls::CONSENTS_WITHDRAW, post(people::withdraw_consent))
         .route(
             "/console/a/{account}/integrations",
             get(integrations::list).post(integrations::create),
@@ -137,17 +133,13 @@ pub struct Me {
     pub actor: Actor,
 }
 
-/// Where every console page but the password page sends a user whose
-/// password is a one-time one.
-pub const PASSWORD_PAGE: &str = "/console/password";
-
 impl Me {
     /// The user behind the browser, or a redirect to the login page; one
     /// with a one-time password is sent to change it first.
     pub async fn load(state: &AppState, browser: Browser) -> Result<Me, Response> {
         let me = Self::load_any(state, browser).await?;
         if me.user.must_change_password {
-            return Err(see_other(PASSWORD_PAGE));
+            return Err(see_other(urls::PASSWORD));
         }
         Ok(me)
     }
@@ -155,7 +147,7 @@ impl Me {
     /// [`Me::load`] that lets a one-time password through (the password page).
     pub async fn load_any(state: &AppState, browser: Browser) -> Result<Me, Response> {
         let Some(user_id) = browser.user else {
-            return Err(see_other("/console/login"));
+            return Err(see_other(urls::LOGIN));
         };
         let (Ok(Some(user)), Ok(accounts)) = (
             state.store.user_by_id(user_id).await,
@@ -309,7 +301,7 @@ impl Ctx {
     }
 
     pub fn base(&self) -> String {
-        format!("/console/a/{}", self.account.id)
+        urls::account(self.account.id)
     }
 }
 
@@ -328,8 +320,8 @@ async fn root(State(state): State<AppState>, browser: Browser) -> Response {
     let jar = browser.jar.clone();
     match Me::load(&state, browser).await {
         Ok(me) => match me.accounts.first() {
-            Some((account, _)) => see_other(&format!("/console/a/{}/integrations", account.id)),
-            None => see_other("/console/consents"),
+            Some((account, _)) => see_other(&urls::integrations(account.id)),
+            None => see_other(urls::CONSENTS),
         },
         Err(response) => (jar, response).into_response(),
     }
@@ -342,7 +334,7 @@ fn login_form(
     error: Option<String>,
 ) -> LoginPage {
     LoginPage {
-        action: "/console/login",
+        action: urls::LOGIN,
         app_name: None,
         error,
         email: email.to_owned(),
@@ -353,7 +345,7 @@ fn login_form(
 
 async fn login_page(State(state): State<AppState>, browser: Browser) -> Response {
     if browser.user.is_some() {
-        return see_other("/console");
+        return see_other(urls::CONSOLE);
     }
     let page = login_form(&state, &browser, "", None);
     (browser.jar, Page::render(&page)).into_response()
@@ -379,7 +371,7 @@ async fn login(
     let outcome =
         crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
     match outcome.logged_in() {
-        Ok(browser) => (browser.jar, see_other("/console")).into_response(),
+        Ok(browser) => (browser.jar, see_other(urls::CONSOLE)).into_response(),
         Err(refused) => refused.respond(|browser, message| {
             Page::render(&login_form(&state, browser, &form.email, Some(message)))
         }),
@@ -395,5 +387,5 @@ async fn logout(
         return response;
     }
     let browser = browser.log_out(&state).await;
-    (browser.jar, see_other("/console/login")).into_response()
+    (browser.jar, see_other(urls::LOGIN)).into_response()
 }

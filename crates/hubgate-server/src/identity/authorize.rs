@@ -17,18 +17,7 @@ use hubgate_store::Consent;
 use serde::Deserialize;
 
 use crate::state::AppState;
-use crate::web::{Browser, Page, WebForm, error_page, origin_of, see_other};
-
-#[derive(Template)]
-#[template(path = "login.html")]
-pub(crate) struct LoginPage {
-    pub action: &'static str,
-    pub app_name: Option<String>,
-    pub error: Option<String>,
-    pub email: String,
-    pub csrf: String,
-    pub request: String,
-}
+use crate::web::{Browser, LoginPage, Page, WebForm, error_page, origin_of, see_other};
 
 #[derive(Template)]
 #[template(path = "choose_account.html")]
@@ -330,7 +319,7 @@ fn change_password_first() -> Response {
         "You logged in with a one-time password. Change it in the console, then return to the application \
          and start again.",
         Some((
-            crate::console::PASSWORD_PAGE.to_owned(),
+            crate::web::urls::PASSWORD.to_owned(),
             "Change your password in the console".to_owned(),
         )),
     )

@@ -1,5 +1,6 @@
 //! Logging in with an email and a password, throttled (see `throttle`).
 
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -135,4 +136,16 @@ pub fn retry_soon(mut response: Response) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// The login form, for the console and the authorization pages alike.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub action: &'static str,
+    pub app_name: Option<String>,
+    pub error: Option<String>,
+    pub email: String,
+    pub csrf: String,
+    pub request: String,
 }

@@ -8,12 +8,13 @@ mod browser;
 mod error;
 mod login;
 mod page;
+pub mod urls;
 
 pub use crate::limits::LoginThrottle;
 pub use assets::{CONSOLE_SCRIPT, STYLESHEET, console_script, stylesheet};
 pub use browser::{Browser, CSRF_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
 pub use error::{PageError, PageResult};
-pub use login::{LOGIN_BUSY, LoginOutcome, LoginRefused, attempt_login, retry_soon};
+pub use login::{LOGIN_BUSY, LoginOutcome, LoginPage, LoginRefused, attempt_login, retry_soon};
 pub use page::{
     Page, WebForm, error_page, origin_of, security_headers, see_other, unavailable_page,
 };

@@ -221,5 +221,5 @@ pub(super) async fn for_action(
 
 /// The detail page's URL, with the notice it shows after a redirect.
 pub(super) fn detail_url(ctx: &Ctx, client_id: &str, notice: &str) -> String {
-    format!("{}/integrations/{client_id}?notice={notice}", ctx.base())
+    crate::web::urls::integration(ctx.account.id, client_id, notice)
 }
