@@ -2,22 +2,21 @@
 //! account, consent. The validated request travels sealed in a hidden field
 //! (no server state until a code is issued); every form carries the CSRF token.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::Extension;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hubgate_core::account::{Account, Role};
 use hubgate_core::authorize::{self, AuthorizationRequest, AuthorizeError, AuthorizeQuery};
 use hubgate_core::grant::Client;
 use hubgate_core::ids::{AccountId, ClientId, UserId};
-use hubgate_store::Consent;
-use serde::Deserialize;
+
+mod steps;
+
+pub use steps::{choose_account, decide, login, resume};
 
 use crate::state::AppState;
-use crate::web::{Browser, LoginPage, Page, WebForm, error_page, origin_of, see_other};
+use crate::web::{Browser, LoginPage, Page, error_page, origin_of, see_other};
 
 #[derive(Template)]
 #[template(path = "choose_account.html")]
@@ -388,199 +387,4 @@ async fn issue_code(
     }
     tracing::info!(client_id = %client.integration.client_id, %user, %account, "authorization code issued");
     redirect_to_client(state, request, &[("code", &code)])
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    email: String,
-    password: String,
-    csrf: String,
-    request: String,
-}
-
-pub async fn login(
-    State(state): State<AppState>,
-    browser: Browser,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    WebForm(form): WebForm<LoginForm>,
-) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
-    else {
-        return expired_request();
-    };
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let outcome =
-        crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
-    let browser = match outcome.logged_in() {
-        Ok(browser) => browser,
-        Err(refused) => {
-            return refused.respond(|browser, message| {
-                let page = LoginPage {
-                    action: LOGIN_ACTION,
-                    app_name: None,
-                    error: Some(message),
-                    email: form.email.clone(),
-                    csrf: browser.csrf_token(&state),
-                    request: form.request.clone(),
-                };
-                Page::render(&page).allowing_form_target(origin_of(&request.redirect_uri))
-            });
-        }
-    };
-    let next = format!(
-        "/identity/oauth/v2/authorize/continue?request={}",
-        form.request
-    );
-    (browser.jar, see_other(&next)).into_response()
-}
-
-#[derive(Deserialize)]
-pub struct ContinueQuery {
-    request: String,
-}
-
-pub async fn resume(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(query): Query<ContinueQuery>,
-) -> Response {
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &query.request, hubgate_core::now())
-    else {
-        return expired_request();
-    };
-    continue_flow(&state, browser, request, None, None).await
-}
-
-#[derive(Deserialize)]
-pub struct AccountForm {
-    account: String,
-    csrf: String,
-    request: String,
-}
-
-pub async fn choose_account(
-    State(state): State<AppState>,
-    browser: Browser,
-    WebForm(form): WebForm<AccountForm>,
-) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
-    else {
-        return expired_request();
-    };
-    let Ok(account) = form.account.parse::<AccountId>() else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Choose an account",
-            "Pick one of your accounts.",
-            None,
-        );
-    };
-    continue_flow(&state, browser, request, Some(account), None).await
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    account: String,
-    decision: String,
-    csrf: String,
-    request: String,
-}
-
-pub async fn decide(
-    State(state): State<AppState>,
-    browser: Browser,
-    WebForm(form): WebForm<DecisionForm>,
-) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
-    else {
-        return expired_request();
-    };
-    let Some(user) = browser.user else {
-        return continue_flow(&state, browser, request, None, None).await;
-    };
-    if form.decision != "approve" {
-        tracing::info!(client_id = %request.client_id, "authorization denied by the user");
-        return redirect_to_client(
-            &state,
-            &request,
-            &[
-                ("error", "access_denied"),
-                ("error_description", "the user denied the request"),
-            ],
-        );
-    }
-    let Ok(account) = form.account.parse::<AccountId>() else {
-        return expired_request();
-    };
-    let (Ok(Some(user_record)), Ok(accounts)) = (
-        state.store.user_by_id(user).await,
-        state.store.accounts_of_user(user).await,
-    ) else {
-        return store_unavailable();
-    };
-    if user_record.must_change_password {
-        return change_password_first();
-    }
-    let Some((account_record, role)) = accounts.into_iter().find(|(a, _)| a.id == account) else {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not your account",
-            "You are not a member of that account.",
-            None,
-        );
-    };
-    let Some(client) = client(&state, Some(request.client_id.as_str()))
-        .await
-        .ok()
-        .flatten()
-    else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Unknown application",
-            "This application is no longer available.",
-            None,
-        );
-    };
-    if let Err(refused) = check_role_delegates(
-        &state,
-        &request,
-        &client.integration.name,
-        &account_record,
-        role,
-    ) {
-        return refused;
-    }
-    // Remember what was approved, adding to what was approved before.
-    let earlier = match state
-        .store
-        .consent(user, account, client.integration.id)
-        .await
-    {
-        Ok(earlier) => earlier.map(|c| c.scope).unwrap_or_default(),
-        Err(_) => return store_unavailable(),
-    };
-    let consent = Consent {
-        user_id: user,
-        account_id: account,
-        integration_id: client.integration.id,
-        scope: earlier.iter().chain(request.scope.iter()).collect(),
-        granted_at: hubgate_core::now(),
-    };
-    if state.store.put_consent(&consent).await.is_err() {
-        return store_unavailable();
-    }
-    issue_code(&state, &request, &client, user, account).await
 }
