@@ -68,11 +68,9 @@ pub async fn members(
     State(state): State<AppState>,
     browser: Browser,
     Path(account): Path<String>,
-) -> Response {
-    match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => members_page(&state, ctx, None, None, None).await,
-        Err(response) => response,
-    }
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
+    Ok(members_page(&state, ctx, None, None, None).await)
 }
 
 #[derive(Deserialize)]
@@ -88,20 +86,17 @@ pub async fn add_member(
     browser: Browser,
     Path(account): Path<String>,
     WebForm(form): WebForm<AddForm>,
-) -> Response {
-    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let Ok(role) = form.role.parse::<Role>() else {
-        return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
+        return Ok(members_page(&state, ctx, None, Some("Pick a role.".into()), None).await);
     };
     let invite = form.create_user.is_some();
     let added = ctx
         .manager(&state)
         .add_member(ctx.account.id, &form.email, role, invite)
         .await;
-    match added {
+    Ok(match added {
         Ok(added) => {
             state.catch_up().await;
             let notice = format!("{} is now {role}.", added.user.email);
@@ -112,9 +107,9 @@ pub async fn add_member(
             let message = "No user has that email. Tick \"Create the user\" to create one with a one-time password.";
             members_page(&state, ctx, None, Some(message.into()), None).await
         }
-        Err(AppError::Store(error)) => PageError::from(error).into_response(),
+        Err(AppError::Store(error)) => return Err(error.into()),
         Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -128,25 +123,22 @@ pub async fn set_role(
     browser: Browser,
     Path((account, user)): Path<(String, String)>,
     WebForm(form): WebForm<RoleForm>,
-) -> Response {
-    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let (Ok(user), Ok(role)) = (user.parse::<UserId>(), form.role.parse::<Role>()) else {
         let message = "Pick a member and a role.";
-        return members_page(&state, ctx, None, Some(message.into()), None).await;
+        return Ok(members_page(&state, ctx, None, Some(message.into()), None).await);
     };
     let changed = ctx
         .manager(&state)
         .set_role(ctx.account.id, user, role)
         .await;
-    member_changed(
+    Ok(member_changed(
         &state,
         ctx,
         changed.map(|user| format!("{} is now {role}.", user.email)),
     )
-    .await
+    .await)
 }
 
 pub async fn remove_member(
@@ -154,24 +146,21 @@ pub async fn remove_member(
     browser: Browser,
     Path((account, user)): Path<(String, String)>,
     WebForm(form): WebForm<CsrfForm>,
-) -> Response {
-    let ctx = match Ctx::load_to_manage(&state, browser, &account, &form.csrf).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let Ok(user) = user.parse::<UserId>() else {
-        return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
+        return Ok(members_page(&state, ctx, None, Some("No such member.".into()), None).await);
     };
     let removed = ctx
         .manager(&state)
         .remove_member(ctx.account.id, user)
         .await;
-    member_changed(
+    Ok(member_changed(
         &state,
         ctx,
         removed.map(|user| format!("{} was removed.", user.email)),
     )
-    .await
+    .await)
 }
 
 /// An owner or admin gives a member a new one-time password, shown once.

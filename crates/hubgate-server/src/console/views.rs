@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
 use hubgate_core::hub::parse_kind;
 use hubgate_store::HubFilter;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{Ctx, Nav, show, unavailable};
 use crate::state::AppState;
-use crate::web::Browser;
+use crate::web::{Browser, PageResult};
 
 pub struct HubRow {
     name: String,
@@ -60,11 +59,8 @@ pub async fn hubs(
     browser: Browser,
     Path(account): Path<String>,
     query: Result<Query<HubQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let filter = HubFilter {
         kind: parse_kind(&query.kind),
@@ -80,7 +76,7 @@ pub async fn hubs(
         .list_hubs(ctx.account.id, &filter, None, 500)
         .await
     else {
-        return unavailable();
+        return Ok(unavailable());
     };
     let rows = hubs
         .into_iter()
@@ -102,7 +98,7 @@ pub async fn hubs(
         online: query.online,
         room: query.room,
     };
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }
 
 #[derive(Template)]
@@ -125,21 +121,18 @@ pub async fn audit(
     State(state): State<AppState>,
     browser: Browser,
     Path(account): Path<String>,
-) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
     // Counted token events are written every half second: show them too.
     state.auditor.flush().await;
     let query = hubgate_store::AuditQuery {
         limit: 200,
         ..Default::default()
     };
-    let events = match ctx.manager(&state).audit_log(ctx.account.id, &query).await {
-        Ok(events) => events,
-        Err(error) => return crate::web::PageError::from(error).into_response(),
-    };
+    let events = ctx
+        .manager(&state)
+        .audit_log(ctx.account.id, &query)
+        .await?;
     let events = events
         .into_iter()
         .map(|entry| entry.event)
@@ -155,5 +148,5 @@ pub async fn audit(
         nav: ctx.nav(&state, None, None),
         events,
     };
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }

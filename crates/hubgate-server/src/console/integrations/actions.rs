@@ -21,7 +21,7 @@ pub async fn reveal(
     let (ctx, integration) = for_action(&state, browser, &account, &client_id, &form.csrf).await?;
     let secret = ctx.manager(&state).reveal_secret(&integration).await?;
     let secret = secret.expose().to_owned();
-    Ok(detail_page(&state, ctx, integration, Some(secret), None).await)
+    detail_page(&state, ctx, integration, Some(secret), None).await
 }
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ pub async fn rotate(
         format!("Rotated. The old secret keeps working for {grace} seconds.")
     };
     let secret = rotated.secret.expose().to_owned();
-    Ok(detail_page(&state, ctx, rotated.integration, Some(secret), Some(notice)).await)
+    detail_page(&state, ctx, rotated.integration, Some(secret), Some(notice)).await
 }
 
 async fn set_enabled(
@@ -166,5 +166,5 @@ pub async fn set_acting_user(
         .await?;
     state.catch_up().await;
     let notice = "Its client_credentials tokens now act through the chosen member.";
-    Ok(detail_page(&state, ctx, changed, None, Some(notice.into())).await)
+    detail_page(&state, ctx, changed, None, Some(notice.into())).await
 }

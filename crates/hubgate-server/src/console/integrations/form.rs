@@ -102,21 +102,18 @@ pub async fn new(
     State(state): State<AppState>,
     browser: Browser,
     Path(account): Path<String>,
-) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
     if !ctx.role.can_manage() {
-        return error_page(
+        return Ok(error_page(
             StatusCode::FORBIDDEN,
             "Not allowed",
             "Only owners and admins can create integrations.",
             None,
-        );
+        ));
     }
     let page = new_page(&ctx, &state, None, None, None);
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }
 
 #[derive(Deserialize)]

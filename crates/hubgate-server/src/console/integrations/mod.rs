@@ -8,12 +8,11 @@ mod form;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use hubgate_core::integration::Integration;
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Ctx, Nav, show, unavailable};
+use super::{Ctx, Nav, show};
 use crate::state::AppState;
 use crate::web::{Browser, PageError, PageResult};
 
@@ -74,17 +73,10 @@ pub async fn list(
     browser: Browser,
     Path(account): Path<String>,
     axum::extract::Query(query): axum::extract::Query<NoticeQuery>,
-) -> Response {
-    let ctx = match Ctx::load(&state, browser, &account).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    let (Ok(integrations), Ok(last_used)) = (
-        state.store.list_integrations(Some(ctx.account.id)).await,
-        state.store.integrations_last_used(ctx.account.id).await,
-    ) else {
-        return unavailable();
-    };
+) -> PageResult {
+    let ctx = Ctx::load(&state, browser, &account).await?;
+    let integrations = state.store.list_integrations(Some(ctx.account.id)).await?;
+    let last_used = state.store.integrations_last_used(ctx.account.id).await?;
     let last_used: std::collections::HashMap<_, _> = last_used.into_iter().collect();
     let rows = integrations
         .into_iter()
@@ -100,7 +92,7 @@ pub async fn list(
         nav: ctx.nav(&state, notice_text(query.notice.as_deref()), None),
         rows,
     };
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }
 
 /// The account's integration with this client_id; another account's is not found.
@@ -121,18 +113,9 @@ pub(super) async fn detail_page(
     integration: Integration,
     secret: Option<String>,
     notice: Option<String>,
-) -> Response {
-    let last_used = state
-        .store
-        .integration_last_used(integration.id)
-        .await
-        .ok()
-        .flatten();
-    let members = state
-        .store
-        .account_members(ctx.account.id)
-        .await
-        .unwrap_or_default();
+) -> PageResult {
+    let last_used = state.store.integration_last_used(integration.id).await?;
+    let members = state.store.account_members(ctx.account.id).await?;
     let acting_user = members
         .iter()
         .find(|(u, _)| u.id == integration.acting_user)
@@ -173,7 +156,7 @@ pub(super) async fn detail_page(
         last_used: when(last_used),
         token_url: state.config.url("/identity/oauth/v2/token"),
     };
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }
 
 /// What the list and the detail page say after a redirect (`?notice=`).
@@ -203,7 +186,7 @@ pub async fn detail(
     let ctx = Ctx::load(&state, browser, &account).await?;
     let integration = find(&state, &ctx, &client_id).await?;
     let notice = notice_text(query.notice.as_deref());
-    Ok(detail_page(&state, ctx, integration, None, notice).await)
+    detail_page(&state, ctx, integration, None, notice).await
 }
 
 /// Loads the context and the integration for a management action.
