@@ -217,31 +217,36 @@ struct ConsentRow {
 /// The consents page is per user, not per account: frame it with the first account.
 async fn consents_page(state: &AppState, me: Me, notice: Option<String>) -> PageResult {
     let consents = state.store.consents_of_user(me.user.id).await?;
-    let mut rows = Vec::new();
-    for consent in consents {
-        let app = state
-            .store
-            .integration_by_id(consent.integration_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|i| i.name)
-            .unwrap_or_default();
-        let account = me
-            .accounts
-            .iter()
-            .find(|(a, _)| a.id == consent.account_id)
-            .map(|(a, _)| a.name.clone())
-            .unwrap_or_default();
-        rows.push(ConsentRow {
+    // Application names, read once per account the consents are in (an
+    // integration acts only in its own account), not once per row.
+    let mut names = std::collections::HashMap::new();
+    let mut accounts: Vec<_> = consents.iter().map(|c| c.account_id).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    for account in accounts {
+        for integration in state.store.list_integrations(Some(account)).await? {
+            names.insert(integration.id, integration.name);
+        }
+    }
+    let rows = consents
+        .into_iter()
+        .map(|consent| ConsentRow {
+            application: names
+                .get(&consent.integration_id)
+                .cloned()
+                .unwrap_or_default(),
+            account_name: me
+                .accounts
+                .iter()
+                .find(|(a, _)| a.id == consent.account_id)
+                .map(|(a, _)| a.name.clone())
+                .unwrap_or_default(),
             integration_id: consent.integration_id.to_string(),
-            application: app,
             account_id: consent.account_id.to_string(),
-            account_name: account,
             scope: consent.scope.to_string(),
             since: consent.granted_at.format(&Rfc3339).unwrap_or_default(),
-        });
-    }
+        })
+        .collect();
     let page = ConsentsPage {
         nav: me.nav(state, notice, None),
         consents: rows,
