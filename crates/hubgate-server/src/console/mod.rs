@@ -36,64 +36,43 @@ pub fn router() -> Router<AppState> {
         .route(urls::PASSWORD, get(password::page).post(password::change))
         .route(urls::CONSENTS, get(people::consents))
         .route(urls::CONSENTS_WITHDRAW, post(people::withdraw_consent))
+        .nest("/console/a/{account}", account_pages())
+}
+
+/// The pages of one account: `/console/a/{account}/…`.
+fn account_pages() -> Router<AppState> {
+    Router::new()
         .route(
-            "/console/a/{account}/integrations",
+            "/integrations",
             get(integrations::list).post(integrations::create),
         )
+        .route("/integrations/new", get(integrations::new))
+        .nest("/integrations/{client_id}", integration_pages())
+        .route("/members", get(people::members).post(people::add_member))
+        .route("/members/{user}/role", post(people::set_role))
+        .route("/members/{user}/remove", post(people::remove_member))
         .route(
-            "/console/a/{account}/integrations/new",
-            get(integrations::new),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}",
-            get(integrations::detail),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/edit",
-            get(integrations::edit).post(integrations::update),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/reveal",
-            post(integrations::reveal),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/rotate",
-            post(integrations::rotate),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/acting-user",
-            post(integrations::set_acting_user),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/disable",
-            post(integrations::disable),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/enable",
-            post(integrations::enable),
-        )
-        .route(
-            "/console/a/{account}/integrations/{client_id}/delete",
-            get(integrations::confirm_delete).post(integrations::delete),
-        )
-        .route(
-            "/console/a/{account}/members",
-            get(people::members).post(people::add_member),
-        )
-        .route(
-            "/console/a/{account}/members/{user}/role",
-            post(people::set_role),
-        )
-        .route(
-            "/console/a/{account}/members/{user}/remove",
-            post(people::remove_member),
-        )
-        .route(
-            "/console/a/{account}/members/{user}/reset-password",
+            "/members/{user}/reset-password",
             post(people::reset_password),
         )
-        .route("/console/a/{account}/hubs", get(views::hubs))
-        .route("/console/a/{account}/audit", get(views::audit))
+        .route("/hubs", get(views::hubs))
+        .route("/audit", get(views::audit))
+}
+
+/// The pages of one integration: `/console/a/{account}/integrations/{client_id}/…`.
+fn integration_pages() -> Router<AppState> {
+    Router::new()
+        .route("/", get(integrations::detail))
+        .route("/edit", get(integrations::edit).post(integrations::update))
+        .route("/reveal", post(integrations::reveal))
+        .route("/rotate", post(integrations::rotate))
+        .route("/acting-user", post(integrations::set_acting_user))
+        .route("/disable", post(integrations::disable))
+        .route("/enable", post(integrations::enable))
+        .route(
+            "/delete",
+            get(integrations::confirm_delete).post(integrations::delete),
+        )
 }
 
 /// What the console's frame shows: accounts to switch between, who is

@@ -31,13 +31,9 @@ pub async fn login(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     WebForm(form): WebForm<LoginForm>,
 ) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
-    else {
-        return expired_request();
+    let request = match checked_request(&state, &browser, &form.csrf, &form.request) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let outcome =
@@ -95,13 +91,9 @@ pub async fn choose_account(
     browser: Browser,
     WebForm(form): WebForm<AccountForm>,
 ) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
-    else {
-        return expired_request();
+    let request = match checked_request(&state, &browser, &form.csrf, &form.request) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let Ok(account) = form.account.parse::<AccountId>() else {
         return error_page(
@@ -127,13 +119,9 @@ pub async fn decide(
     browser: Browser,
     WebForm(form): WebForm<DecisionForm>,
 ) -> Response {
-    if let Err(response) = browser.require_csrf(&state, &form.csrf) {
-        return response;
-    }
-    let Some(request) =
-        AuthorizationRequest::open(&state.master, &form.request, hubgate_core::now())
-    else {
-        return expired_request();
+    let request = match checked_request(&state, &browser, &form.csrf, &form.request) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let Some(user) = browser.user else {
         return continue_flow(&state, browser, request, None, None).await;
@@ -210,4 +198,18 @@ pub async fn decide(
         return store_unavailable();
     }
     issue_code(&state, &request, &client, user, account).await
+}
+
+/// What every step's form carries: the CSRF token, checked, and the sealed
+/// request, opened (an expired or forged one is the expired-request page).
+#[allow(clippy::result_large_err)]
+fn checked_request(
+    state: &AppState,
+    browser: &Browser,
+    csrf: &str,
+    sealed: &str,
+) -> Result<AuthorizationRequest, Response> {
+    browser.require_csrf(state, csrf)?;
+    AuthorizationRequest::open(&state.master, sealed, hubgate_core::now())
+        .ok_or_else(expired_request)
 }
