@@ -16,7 +16,7 @@ mod steps;
 pub use steps::{choose_account, decide, login, resume};
 
 use crate::state::AppState;
-use crate::web::{Browser, LoginPage, Page, error_page, origin_of, see_other};
+use crate::web::{Browser, LoginPage, Page, PageResult, error_page, origin_of, see_other};
 
 #[derive(Template)]
 #[template(path = "choose_account.html")]
@@ -123,34 +123,31 @@ pub async fn authorize(
     State(state): State<AppState>,
     browser: Browser,
     Query(query): Query<AuthorizeQuery>,
-) -> Response {
+) -> PageResult {
     let now = hubgate_core::now();
-    let client = match client(&state, query.client_id.as_deref()).await {
-        Ok(client) => client,
-        Err(response) => return response,
-    };
+    let client = client(&state, query.client_id.as_deref()).await?;
     let request = match authorize::validate(&query, client.as_ref().map(|c| &c.integration), now) {
         Ok(request) => request,
         Err(AuthorizeError::UnknownClient) => {
-            return error_page(
+            return Ok(error_page(
                 StatusCode::BAD_REQUEST,
                 "Unknown application",
                 "This application is not registered here, or has been disabled. Nothing was shared.",
                 None,
-            );
+            ));
         }
         Err(AuthorizeError::BadRedirectUri) => {
-            return error_page(
+            return Ok(error_page(
                 StatusCode::BAD_REQUEST,
                 "Invalid redirect",
                 "The redirect_uri is missing or is not one this application registered. For your safety you are \
                  not sent anywhere.",
                 None,
-            );
+            ));
         }
         Err(AuthorizeError::Redirect { error, description }) => {
             let Some(redirect_uri) = query.redirect_uri.clone() else {
-                return expired_request();
+                return Ok(expired_request());
             };
             let request = AuthorizationRequest {
                 client_id: ClientId::parse(query.client_id.as_deref().unwrap_or_default())
@@ -161,15 +158,15 @@ pub async fn authorize(
                 code_challenge: None,
                 expires_at: 0,
             };
-            return redirect_to_client(
+            return Ok(redirect_to_client(
                 &state,
                 &request,
                 &[("error", error), ("error_description", &description)],
-            );
+            ));
         }
     };
     let name = client.map(|c| c.integration.name.clone());
-    continue_flow(&state, browser, request, None, name).await
+    Ok(continue_flow(&state, browser, request, None, name).await)
 }
 
 /// Where the flow goes next for this browser: log in, pick an account,

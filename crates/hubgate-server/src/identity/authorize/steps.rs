@@ -13,7 +13,7 @@ use hubgate_store::Consent;
 use serde::Deserialize;
 
 use crate::state::AppState;
-use crate::web::{Browser, LoginPage, Page, WebForm, error_page, origin_of, see_other};
+use crate::web::{Browser, LoginPage, Page, PageResult, WebForm, error_page, origin_of, see_other};
 
 use super::*;
 
@@ -30,18 +30,15 @@ pub async fn login(
     browser: Browser,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     WebForm(form): WebForm<LoginForm>,
-) -> Response {
-    let request = match checked_request(&state, &browser, &form.csrf, &form.request) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let request = checked_request(&state, &browser, &form.csrf, &form.request)?;
     let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let outcome =
         crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
     let browser = match outcome.logged_in() {
         Ok(browser) => browser,
         Err(refused) => {
-            return refused.respond(|browser, message| {
+            return Ok(refused.respond(|browser, message| {
                 let page = LoginPage {
                     action: LOGIN_ACTION,
                     app_name: None,
@@ -51,14 +48,14 @@ pub async fn login(
                     request: form.request.clone(),
                 };
                 Page::render(&page).allowing_form_target(origin_of(&request.redirect_uri))
-            });
+            }));
         }
     };
     let next = format!(
         "/identity/oauth/v2/authorize/continue?request={}",
         form.request
     );
-    (browser.jar, see_other(&next)).into_response()
+    Ok((browser.jar, see_other(&next)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -90,20 +87,17 @@ pub async fn choose_account(
     State(state): State<AppState>,
     browser: Browser,
     WebForm(form): WebForm<AccountForm>,
-) -> Response {
-    let request = match checked_request(&state, &browser, &form.csrf, &form.request) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let request = checked_request(&state, &browser, &form.csrf, &form.request)?;
     let Ok(account) = form.account.parse::<AccountId>() else {
-        return error_page(
+        return Ok(error_page(
             StatusCode::BAD_REQUEST,
             "Choose an account",
             "Pick one of your accounts.",
             None,
-        );
+        ));
     };
-    continue_flow(&state, browser, request, Some(account), None).await
+    Ok(continue_flow(&state, browser, request, Some(account), None).await)
 }
 
 #[derive(Deserialize)]
@@ -118,66 +112,60 @@ pub async fn decide(
     State(state): State<AppState>,
     browser: Browser,
     WebForm(form): WebForm<DecisionForm>,
-) -> Response {
-    let request = match checked_request(&state, &browser, &form.csrf, &form.request) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let request = checked_request(&state, &browser, &form.csrf, &form.request)?;
     let Some(user) = browser.user else {
-        return continue_flow(&state, browser, request, None, None).await;
+        return Ok(continue_flow(&state, browser, request, None, None).await);
     };
     if form.decision != "approve" {
         tracing::info!(client_id = %request.client_id, "authorization denied by the user");
-        return redirect_to_client(
+        return Ok(redirect_to_client(
             &state,
             &request,
             &[
                 ("error", "access_denied"),
                 ("error_description", "the user denied the request"),
             ],
-        );
+        ));
     }
     let Ok(account) = form.account.parse::<AccountId>() else {
-        return expired_request();
+        return Ok(expired_request());
     };
-    let (Ok(Some(user_record)), Ok(accounts)) = (
-        state.store.user_by_id(user).await,
-        state.store.accounts_of_user(user).await,
-    ) else {
-        return store_unavailable();
+    let Some(user_record) = state.store.user_by_id(user).await? else {
+        // The session's user is gone: start again from the login page.
+        return Ok(continue_flow(&state, browser, request, None, None).await);
     };
+    let accounts = state.store.accounts_of_user(user).await?;
     if user_record.must_change_password {
-        return change_password_first();
+        return Ok(change_password_first());
     }
     let Some((account_record, role)) = accounts.into_iter().find(|(a, _)| a.id == account) else {
-        return error_page(
+        return Ok(error_page(
             StatusCode::FORBIDDEN,
             "Not your account",
             "You are not a member of that account.",
             None,
-        );
+        ));
     };
     let Some(client) = client(&state, Some(request.client_id.as_str()))
         .await
         .ok()
         .flatten()
     else {
-        return error_page(
+        return Ok(error_page(
             StatusCode::BAD_REQUEST,
             "Unknown application",
             "This application is no longer available.",
             None,
-        );
+        ));
     };
-    if let Err(refused) = check_role_delegates(
+    check_role_delegates(
         &state,
         &request,
         &client.integration.name,
         &account_record,
         role,
-    ) {
-        return refused;
-    }
+    )?;
     // Remember what was approved, adding to what was approved before.
     let earlier = match state
         .store
@@ -185,7 +173,7 @@ pub async fn decide(
         .await
     {
         Ok(earlier) => earlier.map(|c| c.scope).unwrap_or_default(),
-        Err(_) => return store_unavailable(),
+        Err(error) => return Err(error.into()),
     };
     let consent = Consent {
         user_id: user,
@@ -194,10 +182,8 @@ pub async fn decide(
         scope: earlier.iter().chain(request.scope.iter()).collect(),
         granted_at: hubgate_core::now(),
     };
-    if state.store.put_consent(&consent).await.is_err() {
-        return store_unavailable();
-    }
-    issue_code(&state, &request, &client, user, account).await
+    state.store.put_consent(&consent).await?;
+    Ok(issue_code(&state, &request, &client, user, account).await)
 }
 
 /// What every step's form carries: the CSRF token, checked, and the sealed
