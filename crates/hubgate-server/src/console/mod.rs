@@ -75,11 +75,31 @@ fn integration_pages() -> Router<AppState> {
         )
 }
 
+/// An account in the frame's switcher.
+pub struct AccountLink {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+}
+
+fn account_links(accounts: &[(Account, Role)]) -> Vec<AccountLink> {
+    accounts
+        .iter()
+        .map(|(a, _)| AccountLink {
+            id: a.id.to_string(),
+            name: a.name.clone(),
+            href: urls::integrations(a.id),
+        })
+        .collect()
+}
+
 /// What the console's frame shows: accounts to switch between, who is
 /// logged in, the CSRF token, and a message from the last action.
 pub struct Nav {
-    pub accounts: Vec<(String, String)>,
+    pub accounts: Vec<AccountLink>,
     pub account_id: String,
+    /// The account's pages (`web::urls::account`), empty outside an account.
+    pub base: String,
     pub email: String,
     pub csrf: String,
     pub can_manage: bool,
@@ -148,17 +168,11 @@ impl Me {
 
     /// The frame of a page about the user: framed by their first account.
     pub fn nav(&self, state: &AppState, notice: Option<String>, error: Option<String>) -> Nav {
+        let first = self.accounts.first().map(|(a, _)| a.id);
         Nav {
-            accounts: self
-                .accounts
-                .iter()
-                .map(|(a, _)| (a.id.to_string(), a.name.clone()))
-                .collect(),
-            account_id: self
-                .accounts
-                .first()
-                .map(|(a, _)| a.id.to_string())
-                .unwrap_or_default(),
+            accounts: account_links(&self.accounts),
+            account_id: first.map(|id| id.to_string()).unwrap_or_default(),
+            base: first.map(urls::account).unwrap_or_default(),
             email: self.user.email.clone(),
             csrf: self.browser.csrf_token(state),
             can_manage: false,
@@ -218,12 +232,9 @@ impl Ctx {
 
     pub fn nav(&self, state: &AppState, notice: Option<String>, error: Option<String>) -> Nav {
         Nav {
-            accounts: self
-                .accounts
-                .iter()
-                .map(|(a, _)| (a.id.to_string(), a.name.clone()))
-                .collect(),
+            accounts: account_links(&self.accounts),
             account_id: self.account.id.to_string(),
+            base: urls::account(self.account.id),
             email: self.user.email.clone(),
             csrf: self.browser.csrf_token(state),
             can_manage: self.role.can_manage(),
