@@ -1,5 +1,24 @@
 //! The SQL of [`crate::Accounts`]: accounts and their members. A membership change keeps the account's invariants in its own transaction.
 
+pub(crate) const CHANGE_MEMBERSHIP_SELECT_MEMBERSHIPS: &str =
+    "SELECT user_id, role FROM memberships WHERE account_id = $1";
+pub(crate) const CHANGE_MEMBERSHIP_SELECT_ACTING: &str = "SELECT name, scopes FROM integrations WHERE account_id = $1 AND acting_user_id = $2 ORDER BY name";
+pub(crate) const CHANGE_MEMBERSHIP_INSERT_MEMBERSHIPS: &str = "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role";
+pub(crate) const CHANGE_MEMBERSHIP_DELETE_MEMBERSHIPS: &str =
+    "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2";
+pub(crate) const INSERT_ACCOUNT: &str =
+    "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
+pub(crate) const ACCOUNT_BY_ID: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
+pub(crate) const LIST_ACCOUNTS: &str = "SELECT id, name, created_at FROM accounts ORDER BY id";
+pub(crate) const ACCOUNTS_OF_USER: &str = "SELECT a.id, a.name, a.created_at, m.role FROM memberships m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.user_id = $1 ORDER BY a.name, a.id";
+pub(crate) const MEMBERSHIP: &str =
+    "SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2";
+pub(crate) const ACCOUNT_MEMBERS: &str = "SELECT u.id, u.email, u.password_hash, u.must_change_password, u.created_at, m.role FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.account_id = $1 \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at, u.id";
+
 macro_rules! sql_accounts {
     ($store:ty, $db:ty, $conn:ty) => {
 
@@ -15,7 +34,7 @@ async fn change_membership(
     let MembershipWrite { by, now, revoke_until } = write;
     lock_account(conn, account).await?;
     let members: Vec<(String, String)> =
-        sqlx::query_as("SELECT user_id, role FROM memberships WHERE account_id = $1")
+        sqlx::query_as(crate::sql::accounts::CHANGE_MEMBERSHIP_SELECT_MEMBERSHIPS)
             .bind(account.to_string())
             .fetch_all(&mut *conn)
             .await?;
@@ -48,9 +67,7 @@ async fn change_membership(
     if let Some(before) = current
         && !before.delegable_scopes().is_subset_of(may_delegate)
     {
-        let acting: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, scopes FROM integrations WHERE account_id = $1 AND acting_user_id = $2 ORDER BY name",
-        )
+        let acting: Vec<(String, String)> = sqlx::query_as(crate::sql::accounts::CHANGE_MEMBERSHIP_SELECT_ACTING)
         .bind(account.to_string())
         .bind(&user_text)
         .fetch_all(&mut *conn)
@@ -73,17 +90,14 @@ async fn change_membership(
         revoke_grant(conn, &GrantRevocation::new(key, now, revoke_until), now).await?;
     }
     let result = match role {
-        Some(role) => sqlx::query(
-            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
-        )
+        Some(role) => sqlx::query(crate::sql::accounts::CHANGE_MEMBERSHIP_INSERT_MEMBERSHIPS)
         .bind(account.to_string())
         .bind(&user_text)
         .bind(role.as_str())
         .bind(now.unix_timestamp())
         .execute(&mut *conn)
         .await,
-        None => sqlx::query("DELETE FROM memberships WHERE account_id = $1 AND user_id = $2")
+        None => sqlx::query(crate::sql::accounts::CHANGE_MEMBERSHIP_DELETE_MEMBERSHIPS)
             .bind(account.to_string())
             .bind(&user_text)
             .execute(&mut *conn)
@@ -97,7 +111,7 @@ impl crate::Accounts for $store {
 
     async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+        sqlx::query(crate::sql::accounts::INSERT_ACCOUNT)
             .bind(account.id.to_string())
             .bind(&account.name)
             .bind(account.created_at.unix_timestamp())
@@ -111,7 +125,7 @@ impl crate::Accounts for $store {
 
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>> {
         let row: Option<AccountRow> =
-            sqlx::query_as("SELECT id, name, created_at FROM accounts WHERE id = $1")
+            sqlx::query_as(crate::sql::accounts::ACCOUNT_BY_ID)
                 .bind(id.to_string())
                 .fetch_optional(&self.reader)
                 .await?;
@@ -121,7 +135,7 @@ impl crate::Accounts for $store {
 
     async fn list_accounts(&self) -> Result<Vec<Account>> {
         let rows: Vec<AccountRow> =
-            sqlx::query_as("SELECT id, name, created_at FROM accounts ORDER BY id")
+            sqlx::query_as(crate::sql::accounts::LIST_ACCOUNTS)
                 .fetch_all(&self.reader)
                 .await?;
         rows.into_iter().map(Account::try_from).collect()
@@ -138,10 +152,7 @@ impl crate::Accounts for $store {
 
 
     async fn accounts_of_user(&self, user: UserId) -> Result<Vec<(Account, Role)>> {
-        let rows: Vec<AccountRoleRow> = sqlx::query_as(
-            "SELECT a.id, a.name, a.created_at, m.role FROM memberships m JOIN accounts a ON a.id = m.account_id \
-             WHERE m.user_id = $1 ORDER BY a.name, a.id",
-        )
+        let rows: Vec<AccountRoleRow> = sqlx::query_as(crate::sql::accounts::ACCOUNTS_OF_USER)
         .bind(user.to_string())
         .fetch_all(&self.reader)
         .await?;
@@ -150,7 +161,7 @@ impl crate::Accounts for $store {
 
 
     async fn membership(&self, account: AccountId, user: UserId) -> Result<Option<Role>> {
-        let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+        let role: Option<String> = sqlx::query_scalar(crate::sql::accounts::MEMBERSHIP)
             .bind(account.to_string())
             .bind(user.to_string())
             .fetch_optional(&self.reader)
@@ -175,11 +186,7 @@ impl crate::Accounts for $store {
 
 
     async fn account_members(&self, account: AccountId) -> Result<Vec<(User, Role)>> {
-        let rows: Vec<(String, String, String, bool, i64, String)> = sqlx::query_as(
-            "SELECT u.id, u.email, u.password_hash, u.must_change_password, u.created_at, m.role FROM memberships m \
-             JOIN users u ON u.id = m.user_id WHERE m.account_id = $1 \
-             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at, u.id",
-        )
+        let rows: Vec<(String, String, String, bool, i64, String)> = sqlx::query_as(crate::sql::accounts::ACCOUNT_MEMBERS)
         .bind(account.to_string())
         .fetch_all(&self.reader)
         .await?;

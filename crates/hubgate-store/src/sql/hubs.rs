@@ -1,5 +1,9 @@
 //! The SQL of [`crate::Hubs`]: hubs and switches: what they reported and what integrations asked of them.
 
+pub(crate) const WRITE_HUB: &str = "UPDATE hubs SET name = $2, room = $3, online = $4, last_seen = $5, state = $6, desired = $7, \
+         updated_at = $8 WHERE id = $1";
+pub(crate) const DELETE_HUB: &str = "DELETE FROM hubs WHERE id = $1 AND account_id = $2";
+
 macro_rules! sql_hubs {
     ($store:ty, $db:ty, $conn:ty) => {
 
@@ -18,10 +22,7 @@ async fn hub_in_tx(conn: &mut $conn, id: HubId) -> Result<Option<Hub>> {
 
 
 async fn write_hub(conn: &mut $conn, hub: &Hub) -> Result<()> {
-    sqlx::query(
-        "UPDATE hubs SET name = $2, room = $3, online = $4, last_seen = $5, state = $6, desired = $7, \
-         updated_at = $8 WHERE id = $1",
-    )
+    sqlx::query(crate::sql::hubs::WRITE_HUB)
     .bind(hub.id.to_string())
     .bind(&hub.name)
     .bind(&hub.room)
@@ -68,7 +69,7 @@ impl crate::Hubs for $store {
 
     async fn delete_hub(&self, account: AccountId, id: HubId, now: OffsetDateTime, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let deleted = sqlx::query("DELETE FROM hubs WHERE id = $1 AND account_id = $2")
+        let deleted = sqlx::query(crate::sql::hubs::DELETE_HUB)
             .bind(id.to_string())
             .bind(account.to_string())
             .execute(&mut *tx)

@@ -1,5 +1,16 @@
 //! The SQL of [`crate::Integrations`]: integrations, and when they were last used.
 
+pub(crate) const UPDATE_INTEGRATION: &str = "UPDATE integrations SET name = $2, redirect_uris = $3, scopes = $4, enabled = $5, \
+             refresh_on_client_credentials = $6, require_pkce = $7, access_token_ttl = $8, refresh_token_ttl = $9, \
+             sealed_secret = $10, sealed_previous_secret = $11, previous_secret_expires_at = $12, token_epoch = $13, \
+             updated_at = $14, acting_user_id = $15 WHERE id = $1";
+pub(crate) const DELETE_INTEGRATION: &str = "DELETE FROM integrations WHERE id = $1";
+pub(crate) const TOUCH_INTEGRATIONS: &str = "UPDATE integrations SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
+pub(crate) const INTEGRATION_LAST_USED: &str =
+    "SELECT last_used_at FROM integrations WHERE id = $1";
+pub(crate) const INTEGRATIONS_LAST_USED: &str =
+    "SELECT id, last_used_at FROM integrations WHERE account_id = $1 AND last_used_at IS NOT NULL";
+
 macro_rules! sql_integrations {
     ($store:ty, $db:ty, $conn:ty) => {
 const INTEGRATION_COLUMNS: &str = "id, account_id, name, client_id, redirect_uris, scopes, enabled, \
@@ -52,12 +63,7 @@ impl crate::Integrations for $store {
         let mut tx = self.begin_locking().await?;
         lock_account(&mut tx, i.account_id).await?;
         check_acting_user(&mut tx, i.account_id, i.acting_user, i.scopes).await?;
-        let result = sqlx::query(
-            "UPDATE integrations SET name = $2, redirect_uris = $3, scopes = $4, enabled = $5, \
-             refresh_on_client_credentials = $6, require_pkce = $7, access_token_ttl = $8, refresh_token_ttl = $9, \
-             sealed_secret = $10, sealed_previous_secret = $11, previous_secret_expires_at = $12, token_epoch = $13, \
-             updated_at = $14, acting_user_id = $15 WHERE id = $1",
-        )
+        let result = sqlx::query(crate::sql::integrations::UPDATE_INTEGRATION)
         .bind(i.id.to_string())
         .bind(&i.name)
         .bind(rows::redirect_uris_json(i))
@@ -88,7 +94,7 @@ impl crate::Integrations for $store {
     async fn delete_integration(&self, id: IntegrationId, audit: &AuditEvent) -> Result<()> {
         let now = audit.at;
         let mut tx = self.writer.begin().await?;
-        let result = sqlx::query("DELETE FROM integrations WHERE id = $1")
+        let result = sqlx::query(crate::sql::integrations::DELETE_INTEGRATION)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
@@ -141,9 +147,7 @@ impl crate::Integrations for $store {
         }
         let mut tx = self.writer.begin().await?;
         for (id, at) in used {
-            sqlx::query(
-                "UPDATE integrations SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
-            )
+            sqlx::query(crate::sql::integrations::TOUCH_INTEGRATIONS)
             .bind(id.to_string())
             .bind(at.unix_timestamp())
             .execute(&mut *tx)
@@ -155,7 +159,7 @@ impl crate::Integrations for $store {
 
 
     async fn integration_last_used(&self, id: IntegrationId) -> Result<Option<OffsetDateTime>> {
-        let at: Option<Option<i64>> = sqlx::query_scalar("SELECT last_used_at FROM integrations WHERE id = $1")
+        let at: Option<Option<i64>> = sqlx::query_scalar(crate::sql::integrations::INTEGRATION_LAST_USED)
             .bind(id.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -164,9 +168,7 @@ impl crate::Integrations for $store {
 
 
     async fn integrations_last_used(&self, account: AccountId) -> Result<Vec<(IntegrationId, OffsetDateTime)>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT id, last_used_at FROM integrations WHERE account_id = $1 AND last_used_at IS NOT NULL",
-        )
+        let rows: Vec<(String, i64)> = sqlx::query_as(crate::sql::integrations::INTEGRATIONS_LAST_USED)
         .bind(account.to_string())
         .fetch_all(&self.reader)
         .await?;

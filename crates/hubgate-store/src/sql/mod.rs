@@ -5,6 +5,19 @@
 //! A macro stamps the one implementation onto each backend's type, so the
 //! backend choice never leaks into the methods.
 
+pub(crate) const LOG_CHANGE: &str =
+    "INSERT INTO changes (kind, subject, valid_until, at) VALUES ($1, $2, $3, $4)";
+pub(crate) const AUDIT_IN_TX: &str = "INSERT INTO audit_events (account_id, at, actor, action, subject, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) const REVOKE_GRANT: &str = "INSERT INTO grant_revocations (account_id, user_id, integration_id, issued_before, valid_until) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, user_id, integration_id) DO UPDATE SET \
+         issued_before = CASE WHEN grant_revocations.issued_before > excluded.issued_before \
+         THEN grant_revocations.issued_before ELSE excluded.issued_before END, \
+         valid_until = CASE WHEN grant_revocations.valid_until > excluded.valid_until \
+         THEN grant_revocations.valid_until ELSE excluded.valid_until END";
+pub(crate) const CHECK_ACTING_USER: &str =
+    "SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2";
+
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod changes;
@@ -51,7 +64,7 @@ async fn log_change(
     valid_until: Option<i64>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO changes (kind, subject, valid_until, at) VALUES ($1, $2, $3, $4)")
+    sqlx::query(crate::sql::LOG_CHANGE)
         .bind(kind)
         .bind(subject)
         .bind(valid_until)
@@ -66,10 +79,7 @@ async fn log_change(
 /// the change they record. An event of an account that is gone is `NotFound`.
 async fn audit_in_tx(conn: &mut $conn, events: &[AuditEvent]) -> Result<()> {
     for event in events {
-        sqlx::query(
-            "INSERT INTO audit_events (account_id, at, actor, action, subject, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
+        sqlx::query(crate::sql::AUDIT_IN_TX)
         .bind(event.account_id.to_string())
         .bind(event.at.unix_timestamp())
         .bind(&event.actor)
@@ -87,14 +97,7 @@ async fn audit_in_tx(conn: &mut $conn, events: &[AuditEvent]) -> Result<()> {
 /// Records a grant revocation (widening one already there) and its change.
 async fn revoke_grant(conn: &mut $conn, revocation: &GrantRevocation, now: OffsetDateTime) -> Result<()> {
     let key = &revocation.key;
-    sqlx::query(
-        "INSERT INTO grant_revocations (account_id, user_id, integration_id, issued_before, valid_until) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, user_id, integration_id) DO UPDATE SET \
-         issued_before = CASE WHEN grant_revocations.issued_before > excluded.issued_before \
-         THEN grant_revocations.issued_before ELSE excluded.issued_before END, \
-         valid_until = CASE WHEN grant_revocations.valid_until > excluded.valid_until \
-         THEN grant_revocations.valid_until ELSE excluded.valid_until END",
-    )
+    sqlx::query(crate::sql::REVOKE_GRANT)
     .bind(key.account.to_string())
     .bind(key.user.to_string())
     .bind(rows::grant_integration_text(key.integration))
@@ -124,7 +127,7 @@ async fn lock_account(conn: &mut $conn, account: AccountId) -> Result<()> {
 /// Refuses an acting user who is not a member, or whose role cannot let an
 /// integration use `scopes`. Call with the account locked.
 async fn check_acting_user(conn: &mut $conn, account: AccountId, user: UserId, scopes: ScopeSet) -> Result<()> {
-    let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+    let role: Option<String> = sqlx::query_scalar(crate::sql::CHECK_ACTING_USER)
         .bind(account.to_string())
         .bind(user.to_string())
         .fetch_optional(&mut *conn)

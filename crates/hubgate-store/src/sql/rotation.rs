@@ -1,6 +1,14 @@
 //! Refresh-token rotation: one family at a time, or a group-commit batch in
 //! few statements with the outcomes one transaction each would give.
 
+pub(crate) const ROTATE_ONE_FIRST: &str = "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+             VALUES ($1, $2, 1, FALSE, $3, $4) ON CONFLICT (id) DO NOTHING";
+pub(crate) const ROTATE_ONE_NEXT: &str = "UPDATE refresh_families SET generation = generation + 1, expires_at = $3, updated_at = $4 \
+             WHERE id = $1 AND generation = $2 AND NOT revoked";
+pub(crate) const ROTATE_ONE_REVOKED: &str = "SELECT revoked FROM refresh_families WHERE id = $1";
+pub(crate) const ROTATE_ONE_REVOKE_FOR_REUSE: &str = "UPDATE refresh_families SET revoked = TRUE, updated_at = $2, \
+         expires_at = CASE WHEN expires_at > $3 THEN expires_at ELSE $3 END WHERE id = $1";
+
 macro_rules! sql_rotation {
     ($store:ty, $db:ty, $conn:ty) => {
 
@@ -62,10 +70,7 @@ async fn rotate_one(conn: &mut $conn, request: &RotationRequest) -> Result<Rotat
     let RotationRequest { family, integration, presented, expires_at, revoke_until, now, .. } = *request;
     let family_text = family.to_string();
     let won = if presented == 0 {
-        sqlx::query(
-            "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
-             VALUES ($1, $2, 1, FALSE, $3, $4) ON CONFLICT (id) DO NOTHING",
-        )
+        sqlx::query(crate::sql::rotation::ROTATE_ONE_FIRST)
         .bind(&family_text)
         .bind(integration.to_string())
         .bind(expires_at)
@@ -73,10 +78,7 @@ async fn rotate_one(conn: &mut $conn, request: &RotationRequest) -> Result<Rotat
         .execute(&mut *conn)
         .await
     } else {
-        sqlx::query(
-            "UPDATE refresh_families SET generation = generation + 1, expires_at = $3, updated_at = $4 \
-             WHERE id = $1 AND generation = $2 AND NOT revoked",
-        )
+        sqlx::query(crate::sql::rotation::ROTATE_ONE_NEXT)
         .bind(&family_text)
         .bind(i64::from(presented))
         .bind(expires_at)
@@ -89,7 +91,7 @@ async fn rotate_one(conn: &mut $conn, request: &RotationRequest) -> Result<Rotat
     if won {
         return Ok(Rotation::Rotated);
     }
-    let revoked: Option<bool> = sqlx::query_scalar("SELECT revoked FROM refresh_families WHERE id = $1")
+    let revoked: Option<bool> = sqlx::query_scalar(crate::sql::rotation::ROTATE_ONE_REVOKED)
         .bind(&family_text)
         .fetch_optional(&mut *conn)
         .await?;
@@ -100,10 +102,7 @@ async fn rotate_one(conn: &mut $conn, request: &RotationRequest) -> Result<Rotat
     }
     // Kept (and reloaded after a restart) until the family's last token expires.
     let until = revoke_until.max(expires_at);
-    sqlx::query(
-        "UPDATE refresh_families SET revoked = TRUE, updated_at = $2, \
-         expires_at = CASE WHEN expires_at > $3 THEN expires_at ELSE $3 END WHERE id = $1",
-    )
+    sqlx::query(crate::sql::rotation::ROTATE_ONE_REVOKE_FOR_REUSE)
     .bind(&family_text)
     .bind(now.unix_timestamp())
     .bind(until)
