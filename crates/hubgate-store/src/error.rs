@@ -19,6 +19,12 @@ pub enum StoreError {
     Unavailable(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer hubgate.
+    #[error(
+        "the database's schema is at version {database}, newer than this hubgate knows (its newest is \
+         version {binary}): run the hubgate that last opened it, or a newer one"
+    )]
+    SchemaTooNew { database: i64, binary: i64 },
 }
 
 impl StoreError {

@@ -16,6 +16,7 @@ pub mod aggregates;
 mod error;
 mod group_commit;
 mod rows;
+pub mod schema;
 #[macro_use]
 mod sql;
 pub mod postgres;
@@ -231,6 +232,18 @@ fn private_files(data_dir: &Path, database: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = (data_dir, database);
     Ok(())
+}
+
+/// What opening the store would migrate, without migrating; `SchemaTooNew`
+/// when a newer hubgate migrated it.
+pub async fn pending_migrations(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Vec<schema::PendingMigration>> {
+    match database_url {
+        Some(url) => postgres::pending_migrations(url).await,
+        None => sqlite::pending_migrations(&data_dir.join("hubgate.db")).await,
+    }
 }
 
 /// Where the store lives: PostgreSQL when a URL is given, else SQLite in `data_dir`.

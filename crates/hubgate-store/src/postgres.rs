@@ -19,6 +19,19 @@ use crate::{Result, group_commit};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 const CHANNEL: &str = "hubgate_changes";
 
+/// What connecting to `url` would migrate, without migrating.
+pub async fn pending_migrations(url: &str) -> Result<Vec<crate::schema::PendingMigration>> {
+    let options: PgConnectOptions = url.parse()?;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?;
+    let applied = sqlx::query_scalar::<_, i64>(crate::schema::APPLIED)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+    sqlx::Connection::close(conn).await?;
+    crate::schema::check_not_newer(&MIGRATOR, &applied)?;
+    Ok(crate::schema::pending(&MIGRATOR, &applied))
+}
+
 /// Pool settings; the defaults suit a node on a 2-core machine.
 #[derive(Debug, Clone)]
 pub struct PgSettings {
@@ -57,6 +70,11 @@ impl PgStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;
+        let applied = sqlx::query_scalar::<_, i64>(crate::schema::APPLIED)
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+        crate::schema::check_not_newer(&MIGRATOR, &applied)?;
         // sqlx takes an advisory lock: nodes starting together migrate once.
         MIGRATOR.run(&pool).await?;
         let changed = Arc::new(Notify::new());

@@ -18,6 +18,25 @@ use crate::{Result, group_commit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// What opening the database at `path` would migrate, without migrating
+/// (nothing is created when it does not exist).
+pub async fn pending_migrations(path: &Path) -> Result<Vec<crate::schema::PendingMigration>> {
+    let applied = if path.exists() {
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
+        let applied = sqlx::query_scalar::<_, i64>(crate::schema::APPLIED)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+        sqlx::Connection::close(conn).await?;
+        applied
+    } else {
+        Vec::new()
+    };
+    crate::schema::check_not_newer(&MIGRATOR, &applied)?;
+    Ok(crate::schema::pending(&MIGRATOR, &applied))
+}
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     reader: SqlitePool,
@@ -60,6 +79,11 @@ impl SqliteStore {
             })
             .connect_with(options.clone())
             .await?;
+        let applied = sqlx::query_scalar::<_, i64>(crate::schema::APPLIED)
+            .fetch_all(&writer)
+            .await
+            .unwrap_or_default();
+        crate::schema::check_not_newer(&MIGRATOR, &applied)?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)

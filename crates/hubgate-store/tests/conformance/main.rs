@@ -2,6 +2,7 @@
 //! against each backend (SQLite, and PostgreSQL where the test database is
 //! reachable). One file per aggregate; the helpers are here.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use hubgate_core::account::{Account, Membership, Role, User};
@@ -23,6 +24,7 @@ mod audit;
 mod consents;
 mod hubs;
 mod integrations;
+mod schema;
 mod tokens;
 mod users;
 

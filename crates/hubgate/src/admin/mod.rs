@@ -134,12 +134,53 @@ async fn execute(
     database_url: Option<&str>,
     command: AdminCommand,
 ) -> Result<Printed, AdminError> {
+    if let AdminCommand::Migrate { dry_run } = command {
+        return migrate(data_dir, database_url, dry_run).await;
+    }
     let opened = open(data_dir, database_url).await?;
     let store = opened.as_ref();
     let now = hubgate_core::now();
     let result = run_command(data_dir, store, command, now).await;
     store.close().await;
     result
+}
+
+/// Lists the migrations an upgrade would apply, then (without --dry-run)
+/// applies them by opening the store. A schema newer than this binary's is
+/// refused either way, naming both versions.
+async fn migrate(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    dry_run: bool,
+) -> Result<Printed, AdminError> {
+    let pending = hubgate_store::pending_migrations(database_url, data_dir)
+        .await
+        .map_err(|error| match error {
+            too_new @ hubgate_store::StoreError::SchemaTooNew { .. } => {
+                invalid(too_new.to_string())
+            }
+            other => AdminError::Other(anyhow::Error::new(other).context("cannot read the schema")),
+        })?;
+    let json: Vec<Value> = pending
+        .iter()
+        .map(|m| json!({"version": m.version, "description": m.description}))
+        .collect();
+    let listed: Vec<String> = pending
+        .iter()
+        .map(|m| format!("{:>4}  {}", m.version, m.description))
+        .collect();
+    if !dry_run && !pending.is_empty() {
+        open(data_dir, database_url).await?.close().await;
+    }
+    let text = match (pending.is_empty(), dry_run) {
+        (true, _) => "the schema is up to date".to_owned(),
+        (false, true) => format!("would apply:\n{}", listed.join("\n")),
+        (false, false) => format!("applied:\n{}", listed.join("\n")),
+    };
+    Ok(Printed {
+        json: json!({"dry_run": dry_run, "migrations": json}),
+        text,
+    })
 }
 
 /// Runs one command after checking the master key against the store, so no
@@ -160,5 +201,7 @@ async fn run_command(
         AdminCommand::Integration(command) => integration::integration(&manager, command).await,
         AdminCommand::Hub(command) => hub::hub(&manager, command).await,
         AdminCommand::Key(command) => key::key(store, &master, command, now).await,
+        // Handled before the store is opened (opening migrates).
+        AdminCommand::Migrate { .. } => Err(invalid("migrate runs on its own")),
     }
 }

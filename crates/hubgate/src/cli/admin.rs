@@ -48,6 +48,12 @@ pub enum AdminCommand {
     /// Access-token signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Apply the schema migrations this hubgate knows (`serve` does too at
+    /// start); with --dry-run, only list what would be applied.
+    Migrate {
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

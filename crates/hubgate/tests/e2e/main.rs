@@ -19,3 +19,4 @@ mod hardening;
 mod live_revocation;
 mod management;
 mod scale_out;
+mod upgrades;
