@@ -37,6 +37,7 @@ pub mod metrics;
 pub(crate) mod ops;
 pub mod probe;
 pub mod registry;
+pub mod request_log;
 pub mod state;
 pub mod web;
 
@@ -84,6 +85,7 @@ pub fn build_router(state: AppState) -> Router {
             state.metrics.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(request_log::log_requests))
         .layer(
             // Logs method, route template and status; never headers, bodies or
             // query strings, where credentials travel.

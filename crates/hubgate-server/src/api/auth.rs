@@ -107,6 +107,7 @@ impl FromRequestParts<AppState> for Principal {
             tracing::info!(client_id = %claims.client_id, ?reason, "revoked access token presented");
             return Err(ApiError::invalid_token("the access token has been revoked"));
         }
+        crate::request_log::note_client(claims.client_id.as_str());
         Ok(Principal { claims })
     }
 }

@@ -122,6 +122,7 @@ pub async fn authenticate(
         );
         return Err(fail(reason));
     }
+    crate::request_log::note_client(client.integration.client_id.as_str());
     Ok(client)
 }
 

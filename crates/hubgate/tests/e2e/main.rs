@@ -18,5 +18,6 @@ mod first_start;
 mod hardening;
 mod live_revocation;
 mod management;
+mod request_logs;
 mod scale_out;
 mod upgrades;
