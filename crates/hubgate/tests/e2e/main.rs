@@ -10,6 +10,7 @@ mod at_rest;
 mod authorization_code;
 mod client_cli;
 mod console;
+mod deploy;
 mod durability;
 mod exhaustion;
 mod external_clients;
