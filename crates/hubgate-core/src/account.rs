@@ -65,6 +65,13 @@ impl Role {
         }
     }
 
+    /// Whether this role may give a member of `target`'s role a new one-time
+    /// password: owners and admins may, but only an owner an owner's (or an
+    /// admin could take over an owner's login).
+    pub fn may_reset_password_of(self, target: Role) -> bool {
+        self.can_manage() && (target != Role::Owner || self == Role::Owner)
+    }
+
     /// Whether this role may delegate all of `wanted`.
     pub fn may_delegate(self, wanted: ScopeSet) -> bool {
         wanted.is_subset_of(self.delegable_scopes())
@@ -178,6 +185,14 @@ mod tests {
                 .beyond_delegation(ScopeSet::parse("sub email hubs:read accounts:read").unwrap())
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn only_an_owner_resets_an_owners_password() {
+        assert!(Role::Owner.may_reset_password_of(Role::Owner));
+        assert!(Role::Admin.may_reset_password_of(Role::Admin));
+        assert!(!Role::Admin.may_reset_password_of(Role::Owner));
+        assert!(!Role::Member.may_reset_password_of(Role::Member));
     }
 
     #[test]

@@ -141,30 +141,26 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::AuditRead)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let mut query = params.query()?;
+    let query = params.query()?;
     let actor = principal.actor(&state).await?;
     // Counted token events are written every half second: include them.
     state.auditor.flush().await;
     let account = principal.account();
     let format = params.format.unwrap_or_default();
     if format == Format::Json {
-        query.limit += 1;
-        let mut entries = Manager::on(&state, &actor)
+        let page = Manager::on(&state, &actor)
             .audit_log(account, &query)
             .await?;
-        let next_cursor = if entries.len() > (query.limit - 1) as usize {
-            entries.truncate((query.limit - 1) as usize);
-            entries.last().map(|e| e.seq.to_string())
-        } else {
-            None
-        };
         let page = Page {
-            items: entries.into_iter().map(to_wire).collect(),
-            next_cursor,
+            items: page.entries.into_iter().map(to_wire).collect(),
+            next_cursor: page.next.map(|seq| seq.to_string()),
         };
         return Ok(Json(page).into_response());
     }
-    query.limit = MAX_PAGE;
+    let query = AuditQuery {
+        limit: MAX_PAGE,
+        ..query
+    };
     // The first page is read before answering, so a store failure is a 503
     // rather than a cut-off body.
     let first = Manager::on(&state, &actor)
@@ -179,10 +175,10 @@ pub async fn list(
         let (state, actor) = (state.clone(), actor.clone());
         async move {
             let query = export.next.take()?;
-            let entries = match export.read.take() {
-                Some(entries) => entries,
+            let page = match export.read.take() {
+                Some(page) => page,
                 None => match Manager::on(&state, &actor).audit_log(account, &query).await {
-                    Ok(entries) => entries,
+                    Ok(page) => page,
                     Err(error) => {
                         tracing::error!(%error, "audit export cut short");
                         let failed = Err(std::io::Error::other("the store failed mid-export"));
@@ -190,14 +186,11 @@ pub async fn list(
                     }
                 },
             };
-            // A full page may have older events behind it.
-            if entries.len() == MAX_PAGE as usize {
-                export.next = Some(AuditQuery {
-                    before: entries.last().map(|e| e.seq),
-                    ..query
-                });
-            }
-            let chunk = encode(format, entries, export.header_row);
+            export.next = page.next.map(|before| AuditQuery {
+                before: Some(before),
+                ..query
+            });
+            let chunk = encode(format, page.entries, export.header_row);
             export.header_row = false;
             Some((Ok(chunk), export))
         }
@@ -277,10 +270,10 @@ impl From<WireEvent> for CsvRow {
     }
 }
 
-/// Where an export is: the next page to read (none once a page came back
-/// short), a page already read, and whether the CSV header is still due.
+/// Where an export is: the next page to read (none after the last), a page
+/// already read, and whether the CSV header is still due.
 struct Export {
     next: Option<AuditQuery>,
-    read: Option<Vec<AuditEntry>>,
+    read: Option<crate::app::audit::AuditPage>,
     header_row: bool,
 }

@@ -123,13 +123,10 @@ pub async fn create(
 
 async fn find(
     state: &AppState,
-    principal: &Principal,
     actor: &crate::app::Actor,
     client_id: &str,
 ) -> Result<Integration, ApiError> {
-    Ok(Manager::on(state, actor)
-        .integration(Some(principal.account()), client_id)
-        .await?)
+    Ok(Manager::on(state, actor).integration(client_id).await?)
 }
 
 /// One integration of the account; another account's is not found.
@@ -151,7 +148,7 @@ pub async fn get(
 ) -> Result<Json<WireIntegration>, ApiError> {
     principal.require(Scope::IntegrationsRead)?;
     let actor = principal.actor(&state).await?;
-    let integration = find(&state, &principal, &actor, &client_id).await?;
+    let integration = find(&state, &actor, &client_id).await?;
     Ok(Json(to_wire(&integration)))
 }
 
@@ -183,25 +180,46 @@ pub async fn update(
     let ApiJson(patch) = body?;
     let actor = principal.actor(&state).await?;
     let manager = Manager::on(&state, &actor);
-    let mut integration = find(&state, &principal, &actor, &client_id).await?;
+    let mut integration = find(&state, &actor, &client_id).await?;
     if patch == IntegrationPatch::default() {
         return Err(ApiError::unprocessable("the patch changes nothing"));
     }
-    if let Some(user) = &patch.acting_user {
-        integration = manager.set_acting_user(integration, user_id(user)?).await?;
+    // Every change is checked before any is made.
+    let settings_patch = IntegrationPatch {
+        acting_user: None,
+        ..patch.clone()
+    };
+    let settings = (settings_patch != IntegrationPatch::default())
+        .then(|| patched_settings(&integration, &settings_patch))
+        .transpose()?;
+    let acting_user = patch.acting_user.as_deref().map(user_id).transpose()?;
+    if let Some(user) = acting_user {
+        integration = manager.set_acting_user(integration, user).await?;
     }
+    if let Some(settings) = settings {
+        integration = manager.update_integration(integration, settings).await?;
+    }
+    state.catch_up().await;
+    Ok(Json(to_wire(&integration)))
+}
+
+/// The integration's settings with the patch's fields in place of theirs.
+fn patched_settings(
+    integration: &Integration,
+    patch: &IntegrationPatch,
+) -> Result<IntegrationSettings, ApiError> {
     let current: Vec<String> = integration
         .redirect_uris
         .iter()
         .map(|u| u.as_str().to_owned())
         .collect();
-    let settings = IntegrationSettings::new(
+    IntegrationSettings::new(
         patch.name.as_deref().unwrap_or(&integration.name),
         patch.redirect_uris.as_deref().unwrap_or(&current),
-        patch
+        &patch
             .scope
-            .as_deref()
-            .unwrap_or(&integration.scopes.to_string()),
+            .clone()
+            .unwrap_or_else(|| integration.scopes.to_string()),
         patch
             .refresh_on_client_credentials
             .unwrap_or(integration.refresh_on_client_credentials),
@@ -217,16 +235,7 @@ pub async fn update(
                 .unwrap_or(integration.refresh_token_ttl),
         )
     })
-    .map_err(invalid)?;
-    let only_acting_user = IntegrationPatch {
-        acting_user: patch.acting_user.clone(),
-        ..Default::default()
-    } == patch;
-    if !only_acting_user {
-        integration = manager.update_integration(integration, settings).await?;
-    }
-    state.catch_up().await;
-    Ok(Json(to_wire(&integration)))
+    .map_err(invalid)
 }
 
 /// Delete an integration; its tokens stop working at once.
@@ -248,7 +257,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::IntegrationsWrite)?;
     let actor = principal.actor(&state).await?;
-    let integration = find(&state, &principal, &actor, &client_id).await?;
+    let integration = find(&state, &actor, &client_id).await?;
     Manager::on(&state, &actor)
         .delete_integration(&integration)
         .await?;
@@ -275,7 +284,7 @@ pub async fn reveal_secret(
 ) -> Result<NoStore<ClientSecret>, ApiError> {
     principal.require(Scope::IntegrationsWrite)?;
     let actor = principal.actor(&state).await?;
-    let integration = find(&state, &principal, &actor, &client_id).await?;
+    let integration = find(&state, &actor, &client_id).await?;
     let secret = Manager::on(&state, &actor)
         .reveal_secret(&integration)
         .await?;
@@ -311,7 +320,7 @@ pub async fn rotate_secret(
     principal.require(Scope::IntegrationsWrite)?;
     let ApiJson(rotate) = body?;
     let actor = principal.actor(&state).await?;
-    let integration = find(&state, &principal, &actor, &client_id).await?;
+    let integration = find(&state, &actor, &client_id).await?;
     let grace = time::Duration::seconds(rotate.grace_seconds.into());
     let rotated = Manager::on(&state, &actor)
         .rotate_secret(integration, grace)
@@ -369,7 +378,7 @@ async fn set_enabled(
 ) -> Result<Json<WireIntegration>, ApiError> {
     principal.require(Scope::IntegrationsWrite)?;
     let actor = principal.actor(&state).await?;
-    let integration = find(&state, &principal, &actor, &client_id).await?;
+    let integration = find(&state, &actor, &client_id).await?;
     let integration = Manager::on(&state, &actor)
         .set_enabled(integration, enabled)
         .await?;

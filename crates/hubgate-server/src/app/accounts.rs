@@ -66,6 +66,34 @@ impl Manager<'_> {
         }
         Ok(user)
     }
+
+    /// A user (or the operator for them) withdraws their consent to an
+    /// integration in an account: it will ask again, and every token the
+    /// consent granted stops working at once.
+    pub async fn withdraw_consent(
+        &self,
+        user: UserId,
+        account: AccountId,
+        integration: hubgate_core::ids::IntegrationId,
+    ) -> Result<(), AppError> {
+        if !self.actor.is_operator() && self.actor.user() != Some(user) {
+            return Err(AppError::Forbidden(
+                "only a user withdraws their own consent".into(),
+            ));
+        }
+        let name = self
+            .store
+            .integration_by_id(integration)
+            .await?
+            .map(|i| i.client_id.to_string())
+            .unwrap_or_else(|| integration.to_string());
+        let event = self.event(account, AuditAction::ConsentWithdrawn, &name, "");
+        let until = super::grants_revoked_until(self.now);
+        self.store
+            .delete_consent(user, account, integration, self.now, until, &event)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Checks that `master` is the key the store's secrets were sealed with: it
@@ -95,35 +123,5 @@ pub async fn verify_master_key(
             .map(drop)
             .map_err(|_| wrong()),
         None => Ok(()),
-    }
-}
-
-impl Manager<'_> {
-    /// A user (or the operator for them) withdraws their consent to an
-    /// integration in an account: it will ask again, and every token the consent granted stops working at
-    /// once.
-    pub async fn withdraw_consent(
-        &self,
-        user: UserId,
-        account: AccountId,
-        integration: hubgate_core::ids::IntegrationId,
-    ) -> Result<(), AppError> {
-        if !self.actor.is_operator() && self.actor.user() != Some(user) {
-            return Err(AppError::Forbidden(
-                "only a user withdraws their own consent".into(),
-            ));
-        }
-        let name = self
-            .store
-            .integration_by_id(integration)
-            .await?
-            .map(|i| i.client_id.to_string())
-            .unwrap_or_else(|| integration.to_string());
-        let event = self.event(account, AuditAction::ConsentWithdrawn, &name, "");
-        let until = super::grants_revoked_until(self.now);
-        self.store
-            .delete_consent(user, account, integration, self.now, until, &event)
-            .await?;
-        Ok(())
     }
 }

@@ -71,18 +71,34 @@ impl Manager<'_> {
         }
     }
 
-    /// An account's audit events, newest first. Any member may read them in
-    /// the console; integrations need `audit:read`.
+    /// A page of an account's audit events, newest first, with the cursor
+    /// of the next (older) page when there is one. Any member may read them
+    /// in the console; integrations need `audit:read`.
     pub async fn audit_log(
         &self,
         account: AccountId,
         query: &AuditQuery,
-    ) -> Result<Vec<AuditEntry>, AppError> {
+    ) -> Result<AuditPage, AppError> {
         self.require_member(account)?;
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        // One more than the page tells whether another follows.
         let query = AuditQuery {
-            limit: query.limit.clamp(1, MAX_PAGE),
+            limit: limit + 1,
             ..query.clone()
         };
-        Ok(self.store.audit_events(account, &query).await?)
+        let mut entries = self.store.audit_events(account, &query).await?;
+        let next = if entries.len() > limit as usize {
+            entries.truncate(limit as usize);
+            entries.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Ok(AuditPage { entries, next })
     }
+}
+
+/// A page of the audit log: `next` is the `before` of the page after it.
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next: Option<i64>,
 }

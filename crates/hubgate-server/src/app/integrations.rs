@@ -1,6 +1,7 @@
 //! An account's integrations: create, change, reveal and rotate the secret,
 //! disable and enable, choose the acting user, delete.
 
+use hubgate_core::account::Role;
 use hubgate_core::audit::AuditAction;
 use hubgate_core::ids::{AccountId, ClientId, IntegrationId, UserId};
 use hubgate_core::integration::{Integration, IntegrationSettings, grace_until};
@@ -26,13 +27,9 @@ impl Manager<'_> {
         Ok(self.store.list_integrations(Some(account)).await?)
     }
 
-    /// The integration with this client_id in `account`; one of another
-    /// account is not found. The operator finds any.
-    pub async fn integration(
-        &self,
-        account: Option<AccountId>,
-        client_id: &str,
-    ) -> Result<Integration, AppError> {
+    /// The integration with this client_id in the actor's account; one of
+    /// another account is not found. The operator finds any.
+    pub async fn integration(&self, client_id: &str) -> Result<Integration, AppError> {
         let not_found = || AppError::NotFound("integration");
         let client_id = ClientId::parse(client_id).ok_or_else(not_found)?;
         let integration = self
@@ -40,11 +37,10 @@ impl Manager<'_> {
             .integration_by_client_id(&client_id)
             .await?
             .ok_or_else(not_found)?;
-        match account {
+        match self.actor.account() {
             Some(account) if integration.account_id != account => Err(not_found()),
-            Some(account) => self.require_member(account).map(|()| integration),
-            None if self.actor.is_operator() => Ok(integration),
-            None => Err(not_found()),
+            _ if !self.actor.is_operator() && self.actor.account().is_none() => Err(not_found()),
+            _ => Ok(integration),
         }
     }
 
@@ -64,7 +60,11 @@ impl Manager<'_> {
         if let Some(chosen) = acting_user
             && Some(chosen) != self.actor.user()
         {
-            self.require_owner(account, "choose who an integration acts through")?;
+            self.require_role(
+                account,
+                Role::Owner,
+                "choose who an integration acts through: only owners do",
+            )?;
         }
         self.store
             .account_by_id(account)
@@ -261,9 +261,10 @@ impl Manager<'_> {
     ) -> Result<Integration, AppError> {
         self.require_manage(integration.account_id)?;
         // Who an integration borrows its rights from is an owner's choice.
-        self.require_owner(
+        self.require_role(
             integration.account_id,
-            "choose who an integration acts through",
+            Role::Owner,
+            "choose who an integration acts through: only owners do",
         )?;
         let (member, _) = self.member(integration.account_id, user).await?;
         integration.acting_user = user;

@@ -7,7 +7,7 @@ use hubgate_core::account::{Membership, Role, User, clean_email};
 use hubgate_core::audit::AuditAction;
 use hubgate_core::ids::{AccountId, UserId};
 use hubgate_core::password;
-use hubgate_store::{PasswordWrite, StoreError};
+use hubgate_store::StoreError;
 
 use super::{AppError, Manager, invalid};
 
@@ -67,10 +67,6 @@ impl Manager<'_> {
                 one_time_password: Some(one_time),
             });
         };
-        self.store
-            .account_by_id(account)
-            .await?
-            .ok_or(AppError::NotFound("account"))?;
         self.write_role(account, &user, role, AuditAction::MemberAdded)
             .await?;
         Ok(Added {
@@ -95,10 +91,15 @@ impl Manager<'_> {
             role,
         };
         let event = self.event(account, action, &user.email, role.as_str());
-        self.store
+        match self
+            .store
             .put_membership(&membership, self.membership_write(), &event)
-            .await?;
-        Ok(())
+            .await
+        {
+            // The account (or the user) went away meanwhile.
+            Err(StoreError::NotFound) => Err(AppError::NotFound("account")),
+            other => Ok(other?),
+        }
     }
 
     /// Changes a member's role; a role that may delegate less revokes the
@@ -141,11 +142,10 @@ impl Manager<'_> {
     ) -> Result<(User, String), AppError> {
         self.require_manage(account)?;
         let (user, role) = self.member(account, user).await?;
-        if role == Role::Owner
-            && self
-                .actor
-                .role_in(account)
-                .is_some_and(|r| r != Role::Owner)
+        if self
+            .actor
+            .role_in(account)
+            .is_some_and(|mine| !mine.may_reset_password_of(role))
         {
             return Err(AppError::Forbidden(
                 "only an owner resets an owner's password".into(),
@@ -159,13 +159,8 @@ impl Manager<'_> {
         let one_time = password::generate_password();
         let hash = super::passwords::hash(&one_time).await?;
         let event = self.event(account, AuditAction::MemberPasswordReset, &user.email, "");
-        let write = PasswordWrite {
-            user: user.id,
-            password_hash: &hash,
-            must_change: true,
-            keep_session: None,
-        };
-        self.store.set_password(write, &[event]).await?;
+        self.write_password(&user, &hash, true, None, vec![event])
+            .await?;
         Ok((user, one_time))
     }
 }

@@ -18,7 +18,7 @@ pub mod passwords;
 
 use hubgate_core::account::Role;
 use hubgate_core::crypto::MasterKey;
-use hubgate_core::ids::{AccountId, ClientId, UserId};
+use hubgate_core::ids::{AccountId, UserId};
 use hubgate_store::{MembershipWrite, Store, StoreError};
 use time::OffsetDateTime;
 
@@ -47,6 +47,9 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
             StoreError::Refused(why) => Self::Conflict(why),
+            // What a write aimed at went away meanwhile (deleted by another
+            // request): not found, not an unavailable store.
+            StoreError::NotFound => Self::NotFound("record"),
             other => Self::Store(other),
         }
     }
@@ -90,35 +93,32 @@ impl<'a> Manager<'a> {
         )
     }
 
-    /// Owners and admins of `account` (and the operator) manage it; another
-    /// account is not found, so a token never learns it exists.
-    fn require_manage(&self, account: AccountId) -> Result<(), AppError> {
+    /// The actor holds at least `least` in `account` (the operator always
+    /// does); another account is not found, so a token never learns it
+    /// exists.
+    fn require_role(&self, account: AccountId, least: Role, to: &str) -> Result<(), AppError> {
         match self.actor.role_in(account) {
             None if self.actor.is_operator() => Ok(()),
             None => Err(AppError::NotFound("account")),
-            Some(role) if role.can_manage() => Ok(()),
+            Some(role) if role >= least => Ok(()),
             Some(role) => Err(AppError::Forbidden(format!(
-                "a {role} of the account cannot do that: only owners and admins manage it"
+                "a {role} of the account cannot {to}"
             ))),
         }
     }
 
-    /// Owners of `account` (and the operator) only.
-    fn require_owner(&self, account: AccountId, to: &str) -> Result<(), AppError> {
-        match self.actor.role_in(account) {
-            Some(Role::Owner) => Ok(()),
-            None if self.actor.is_operator() => Ok(()),
-            None => Err(AppError::NotFound("account")),
-            Some(_) => Err(AppError::Forbidden(format!("only owners {to}"))),
-        }
+    /// Owners and admins manage an account.
+    fn require_manage(&self, account: AccountId) -> Result<(), AppError> {
+        self.require_role(
+            account,
+            Role::Admin,
+            "do that: only owners and admins manage it",
+        )
     }
 
-    /// Any member of `account` (and the operator) may look.
+    /// Any member may look.
     fn require_member(&self, account: AccountId) -> Result<(), AppError> {
-        match self.actor.role_in(account) {
-            None if !self.actor.is_operator() => Err(AppError::NotFound("account")),
-            _ => Ok(()),
-        }
+        self.require_role(account, Role::Member, "look")
     }
 
     /// The store's view of a membership change by this actor. Revocations
@@ -174,10 +174,11 @@ impl Actor {
         }
     }
 
-    pub fn client_id(&self) -> Option<&ClientId> {
+    /// The one account this actor acts in (the operator and a user alone, none).
+    pub fn account(&self) -> Option<AccountId> {
         match self {
-            Actor::Integration { client_id, .. } => Some(client_id),
-            _ => None,
+            Actor::Operator | Actor::User { .. } => None,
+            Actor::Member { account, .. } | Actor::Integration { account, .. } => Some(*account),
         }
     }
 }

@@ -4,7 +4,7 @@
 use hubgate_core::account::{User, clean_email};
 use hubgate_core::audit::AuditAction;
 use hubgate_core::password;
-use hubgate_store::{PasswordWrite, Store, StoreError};
+use hubgate_store::{AuditEvent, PasswordWrite, Store, StoreError};
 
 use super::{AppError, Manager, invalid};
 
@@ -97,14 +97,11 @@ impl Manager<'_> {
             ));
         }
         let hash = hash(new).await?;
-        self.write_password(
-            user,
-            &hash,
-            false,
-            keep_session,
-            AuditAction::PasswordChanged,
-        )
-        .await
+        let events = self
+            .in_every_account(user, AuditAction::PasswordChanged)
+            .await?;
+        self.write_password(user, &hash, false, keep_session, events)
+            .await
     }
 
     /// The operator sets a user's password: as given, or (with `None`) a
@@ -129,34 +126,39 @@ impl Manager<'_> {
         let generated = given.is_none().then(password::generate_password);
         let chosen = given.or(generated.as_deref()).unwrap_or_default();
         let hash = hash(chosen).await?;
-        self.write_password(
-            &user,
-            &hash,
-            generated.is_some(),
-            None,
-            AuditAction::MemberPasswordReset,
-        )
-        .await?;
+        let events = self
+            .in_every_account(&user, AuditAction::MemberPasswordReset)
+            .await?;
+        self.write_password(&user, &hash, generated.is_some(), None, events)
+            .await?;
         Ok((user, generated))
     }
 
-    /// Writes the new hash, ends sessions, and records it in the audit log of
-    /// every account the user belongs to, in one transaction.
-    async fn write_password(
+    /// The audit event of `action` on `user`, in each account they belong to.
+    async fn in_every_account(
         &self,
         user: &User,
-        hash: &str,
-        must_change: bool,
-        keep_session: Option<&[u8; 32]>,
         action: AuditAction,
-    ) -> Result<(), AppError> {
-        let events: Vec<_> = self
+    ) -> Result<Vec<AuditEvent>, AppError> {
+        Ok(self
             .store
             .accounts_of_user(user.id)
             .await?
             .iter()
             .map(|(account, _)| self.event(account.id, action, &user.email, ""))
-            .collect();
+            .collect())
+    }
+
+    /// Writes the new hash and ends sessions (all but `keep_session`), with
+    /// the audit events, in one transaction.
+    pub(super) async fn write_password(
+        &self,
+        user: &User,
+        hash: &str,
+        must_change: bool,
+        keep_session: Option<&[u8; 32]>,
+        events: Vec<AuditEvent>,
+    ) -> Result<(), AppError> {
         let write = PasswordWrite {
             user: user.id,
             password_hash: hash,

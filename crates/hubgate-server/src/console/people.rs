@@ -4,16 +4,16 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use hubgate_core::account::Role;
 use hubgate_core::ids::{AccountId, IntegrationId, UserId};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{CsrfForm, Ctx, Me, Nav, show, unavailable};
+use super::{CsrfForm, Ctx, Me, Nav, show};
 use crate::app::AppError;
 use crate::state::AppState;
-use crate::web::{Browser, Page, PageError, PageResult, WebForm, error_page};
+use crate::web::{Browser, Page, PageResult, WebForm, error_page};
 
 #[derive(Template)]
 #[template(path = "members.html")]
@@ -39,15 +39,9 @@ async fn members_page(
     notice: Option<String>,
     error: Option<String>,
     password: Option<(String, String)>,
-) -> Response {
-    let Ok(members) = state.store.account_members(ctx.account.id).await else {
-        return unavailable();
-    };
-    let may_reset = |user, role| {
-        ctx.role.can_manage()
-            && user != ctx.user.id
-            && (role != Role::Owner || ctx.role == Role::Owner)
-    };
+) -> PageResult {
+    let members = ctx.manager(state).members(ctx.account.id).await?;
+    let may_reset = |user, role| user != ctx.user.id && ctx.role.may_reset_password_of(role);
     let page = MembersPage {
         nav: ctx.nav(state, notice, error),
         members: members
@@ -61,7 +55,7 @@ async fn members_page(
             .collect(),
         one_time_password: password,
     };
-    show(ctx, &page)
+    Ok(show(ctx, &page))
 }
 
 pub async fn members(
@@ -70,7 +64,7 @@ pub async fn members(
     Path(account): Path<String>,
 ) -> PageResult {
     let ctx = Ctx::load(&state, browser, &account).await?;
-    Ok(members_page(&state, ctx, None, None, None).await)
+    members_page(&state, ctx, None, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -89,7 +83,7 @@ pub async fn add_member(
 ) -> PageResult {
     let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let Ok(role) = form.role.parse::<Role>() else {
-        return Ok(members_page(&state, ctx, None, Some("Pick a role.".into()), None).await);
+        return members_page(&state, ctx, None, Some("Pick a role.".into()), None).await;
     };
     let invite = form.create_user.is_some();
     let added = ctx
@@ -101,14 +95,14 @@ pub async fn add_member(
             state.catch_up().await;
             let notice = format!("{} is now {role}.", added.user.email);
             let password = added.one_time_password.map(|p| (added.user.email, p));
-            members_page(&state, ctx, Some(notice), None, password).await
+            members_page(&state, ctx, Some(notice), None, password).await?
         }
         Err(AppError::NotFound("user")) => {
             let message = "No user has that email. Tick \"Create the user\" to create one with a one-time password.";
-            members_page(&state, ctx, None, Some(message.into()), None).await
+            members_page(&state, ctx, None, Some(message.into()), None).await?
         }
         Err(AppError::Store(error)) => return Err(error.into()),
-        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await,
+        Err(error) => members_page(&state, ctx, None, Some(error.to_string()), None).await?,
     })
 }
 
@@ -127,18 +121,18 @@ pub async fn set_role(
     let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let (Ok(user), Ok(role)) = (user.parse::<UserId>(), form.role.parse::<Role>()) else {
         let message = "Pick a member and a role.";
-        return Ok(members_page(&state, ctx, None, Some(message.into()), None).await);
+        return members_page(&state, ctx, None, Some(message.into()), None).await;
     };
     let changed = ctx
         .manager(&state)
         .set_role(ctx.account.id, user, role)
         .await;
-    Ok(member_changed(
+    member_changed(
         &state,
         ctx,
         changed.map(|user| format!("{} is now {role}.", user.email)),
     )
-    .await)
+    .await
 }
 
 pub async fn remove_member(
@@ -149,18 +143,18 @@ pub async fn remove_member(
 ) -> PageResult {
     let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let Ok(user) = user.parse::<UserId>() else {
-        return Ok(members_page(&state, ctx, None, Some("No such member.".into()), None).await);
+        return members_page(&state, ctx, None, Some("No such member.".into()), None).await;
     };
     let removed = ctx
         .manager(&state)
         .remove_member(ctx.account.id, user)
         .await;
-    Ok(member_changed(
+    member_changed(
         &state,
         ctx,
         removed.map(|user| format!("{} was removed.", user.email)),
     )
-    .await)
+    .await
 }
 
 /// An owner or admin gives a member a new one-time password, shown once.
@@ -183,17 +177,21 @@ pub async fn reset_password(
         member.email
     );
     let password = Some((member.email, one_time));
-    Ok(members_page(&state, ctx, Some(notice), None, password).await)
+    members_page(&state, ctx, Some(notice), None, password).await
 }
 
 /// The members page after a change: its notice, or why it was refused.
-async fn member_changed(state: &AppState, ctx: Ctx, outcome: Result<String, AppError>) -> Response {
+async fn member_changed(
+    state: &AppState,
+    ctx: Ctx,
+    outcome: Result<String, AppError>,
+) -> PageResult {
     match outcome {
         Ok(notice) => {
             state.catch_up().await;
             members_page(state, ctx, Some(notice), None, None).await
         }
-        Err(AppError::Store(error)) => PageError::from(error).into_response(),
+        Err(AppError::Store(error)) => Err(error.into()),
         Err(error) => members_page(state, ctx, None, Some(error.to_string()), None).await,
     }
 }

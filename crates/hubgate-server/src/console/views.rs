@@ -134,6 +134,7 @@ pub async fn audit(
         .audit_log(ctx.account.id, &query)
         .await?;
     let events = events
+        .entries
         .into_iter()
         .map(|entry| entry.event)
         .map(|e| AuditRow {

@@ -170,7 +170,7 @@ async fn an_admin_creates_an_integration_and_its_secret_works() {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || "_-".contains(*c))
         .collect();
-    let integration = app.manager().integration(None, &client_id).await.unwrap();
+    let integration = app.manager().integration(&client_id).await.unwrap();
     let creds = hubgate_testkit::Creds {
         client_id,
         secret,
@@ -281,11 +281,7 @@ async fn a_post_without_the_csrf_token_is_refused() {
             response.status()
         );
     }
-    let still = app
-        .manager()
-        .integration(None, &creds.client_id)
-        .await
-        .unwrap();
+    let still = app.manager().integration(&creds.client_id).await.unwrap();
     assert!(still.enabled, "the forged disable did nothing");
 }
 
@@ -743,7 +739,7 @@ async fn an_admin_edits_an_integration_and_narrowed_scopes_stop_its_tokens() {
     let location = created.headers()[LOCATION].to_str().unwrap().to_owned();
     let detail_path = location.split('?').next().unwrap().to_owned();
     let client_id = detail_path.rsplit('/').next().unwrap().to_owned();
-    let integration = app.manager().integration(None, &client_id).await.unwrap();
+    let integration = app.manager().integration(&client_id).await.unwrap();
     let secret = app.manager().reveal_secret(&integration).await.unwrap();
     let creds = hubgate_testkit::Creds {
         client_id: client_id.clone(),
@@ -833,10 +829,6 @@ async fn an_admin_edits_an_integration_and_narrowed_scopes_stop_its_tokens() {
         )
         .await;
     assert_eq!(taken.status(), 403);
-    let still = app
-        .manager()
-        .integration(None, &owners.client_id)
-        .await
-        .unwrap();
+    let still = app.manager().integration(&owners.client_id).await.unwrap();
     assert_eq!(still.scopes.to_string(), ALL_SCOPES);
 }

@@ -72,7 +72,7 @@ async fn an_integration_with_integrations_write_creates_updates_rotates_and_dele
     let creds = Creds {
         client_id: client_id.clone(),
         secret: created.client_secret.clone(),
-        integration: app.manager().integration(None, &client_id).await.unwrap(),
+        integration: app.manager().integration(&client_id).await.unwrap(),
     };
     let provisioned = app.client_credentials(&creds, None).await;
     assert_eq!(provisioned.scope, "hubs:read accounts:read");
@@ -254,11 +254,7 @@ async fn without_the_scope_it_is_403_insufficient_scope_and_another_accounts_int
             "{method} {path}"
         );
     }
-    let still = app
-        .manager()
-        .integration(None, &other.client_id)
-        .await
-        .unwrap();
+    let still = app.manager().integration(&other.client_id).await.unwrap();
     assert!(
         still.enabled && still.name == "Test integration",
         "untouched"
@@ -703,10 +699,57 @@ async fn an_admins_token_cannot_borrow_an_owners_role() {
     )
     .await;
     assert_eq!(error_of(reset).await, (403, "access_denied".into()));
-    let unchanged = app
-        .manager()
-        .integration(None, &owners.client_id)
-        .await
-        .unwrap();
+    let unchanged = app.manager().integration(&owners.client_id).await.unwrap();
     assert_eq!(unchanged.scopes.to_string(), ALL_SCOPES);
+}
+
+#[tokio::test]
+async fn a_full_page_of_the_largest_size_still_points_to_the_next() {
+    let app = TestApp::spawn().await;
+    let token = manager_token(&app).await;
+    let event = hubgate_store::AuditEvent {
+        account_id: app.account,
+        at: hubgate_core::now(),
+        actor: "bulk".into(),
+        action: hubgate_core::audit::AuditAction::TokenIssued,
+        subject: "hgc_x".into(),
+        detail: String::new(),
+    };
+    app.store.append_audit(&vec![event; 1001]).await.unwrap();
+    let page: Page<hubgate_api::AuditEvent> = ok(
+        send(
+            &app,
+            reqwest::Method::GET,
+            "/api/v1/audit?actor=bulk&limit=1000",
+            &token,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(page.items.len(), 1000);
+    let cursor = page.next_cursor.expect("one more event behind the page");
+    let rest: Page<hubgate_api::AuditEvent> = ok(
+        send(
+            &app,
+            reqwest::Method::GET,
+            &format!("/api/v1/audit?actor=bulk&limit=1000&cursor={cursor}"),
+            &token,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!((rest.items.len(), rest.next_cursor), (1, None));
+    let export = send(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/audit?actor=bulk&format=jsonl",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(export.text().await.unwrap().lines().count(), 1001);
 }

@@ -142,35 +142,35 @@ pub(super) async fn integration(
             })
         }
         IntegrationCommand::Show { client_id } => {
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             let secret = manager.reveal_secret(&integration).await?;
             Ok(printed(&integration, Some(secret.expose())))
         }
         IntegrationCommand::SetActingUser { client_id, email } => {
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             let user = user_by_email(store, &email).await?;
             let integration = manager.set_acting_user(integration, user.id).await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::RotateSecret { client_id, grace } => {
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             let rotated = manager
                 .rotate_secret(integration, Duration::seconds(grace.into()))
                 .await?;
             Ok(printed(&rotated.integration, Some(rotated.secret.expose())))
         }
         IntegrationCommand::Disable { client_id } => {
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             let integration = manager.set_enabled(integration, false).await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::Enable { client_id } => {
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             let integration = manager.set_enabled(integration, true).await?;
             Ok(printed(&integration, None))
         }
         IntegrationCommand::Delete { client_id } => {
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             manager.delete_integration(&integration).await?;
             Ok(Printed {
                 json: json!({"deleted": true, "client_id": integration.client_id, "id": integration.id}),

@@ -85,7 +85,7 @@ pub(super) async fn user(
             account,
         } => {
             let user = user_by_email(store, &email).await?;
-            let integration = manager.integration(None, &client_id).await?;
+            let integration = manager.integration(&client_id).await?;
             let account = parse_account(&account)?;
             manager
                 .withdraw_consent(user.id, account, integration.id)

@@ -101,10 +101,7 @@ pub(super) async fn find(
     ctx: &Ctx,
     client_id: &str,
 ) -> Result<Integration, PageError> {
-    Ok(ctx
-        .manager(state)
-        .integration(Some(ctx.account.id), client_id)
-        .await?)
+    Ok(ctx.manager(state).integration(client_id).await?)
 }
 
 pub(super) async fn detail_page(
