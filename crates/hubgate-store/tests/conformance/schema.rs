@@ -7,6 +7,10 @@ use hubgate_store::prelude::*;
 /// A migration only a newer hubgate would know.
 const FROM_THE_FUTURE: i64 = 9_999;
 
+/// What a newer hubgate would have recorded, as sqlx records it.
+const RECORD_FUTURE_MIGRATION: &str = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+     VALUES ($1, 'from a newer hubgate', TRUE, $2, 0)";
+
 fn refused_as_too_new(result: hubgate_store::Result<impl Sized>) {
     match result {
         Err(error @ StoreError::SchemaTooNew { database, .. }) => {
@@ -48,15 +52,12 @@ async fn sqlite_refuses_a_schema_newer_than_it_knows_and_lists_what_it_would_app
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES ($1, 'from a newer hubgate', TRUE, $2, 0)",
-    )
-    .bind(FROM_THE_FUTURE)
-    .bind(vec![0u8])
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    sqlx::query(RECORD_FUTURE_MIGRATION)
+        .bind(FROM_THE_FUTURE)
+        .bind(vec![0u8])
+        .execute(&mut conn)
+        .await
+        .unwrap();
     sqlx::Connection::close(conn).await.unwrap();
 
     refused_as_too_new(hubgate_store::open_sqlite(dir.path()).await);
@@ -81,15 +82,12 @@ async fn postgres_refuses_a_schema_newer_than_it_knows() {
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES ($1, 'from a newer hubgate', TRUE, $2, 0)",
-    )
-    .bind(FROM_THE_FUTURE)
-    .bind(vec![0u8])
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    sqlx::query(RECORD_FUTURE_MIGRATION)
+        .bind(FROM_THE_FUTURE)
+        .bind(vec![0u8])
+        .execute(&mut conn)
+        .await
+        .unwrap();
     sqlx::Connection::close(conn).await.unwrap();
     refused_as_too_new(hubgate_store::postgres::PgStore::connect(&database.url, &settings).await);
     refused_as_too_new(
