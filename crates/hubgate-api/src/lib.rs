@@ -16,8 +16,7 @@ pub use manage::{
     Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset, Role, RotateSecret,
 };
 pub use oauth::{IntrospectionResponse, Jwk, JwkSet, ServerMetadata, TokenResponse, UserInfo};
-#[cfg(feature = "openapi")]
-pub use resources::HubState;
 pub use resources::{
-    Account, DesiredSettings, Hub, HubKind, HubPatch, HubStateView, MtrExtension, Otp, Page,
+    Account, DesiredSettings, Hub, HubKind, HubPatch, HubState, HubStateView, MtrExtension, Otp,
+    Page,
 };

@@ -56,7 +56,11 @@ pub struct Hub {
     pub updated_at: OffsetDateTime,
 }
 
-/// `GET /api/v1/hubs/{id}/state`: Ochno's documented `{"state": {…}}` object.
+/// `GET /api/v1/hubs/{id}/state`: the hub's shadow. `reported` is what the
+/// hub last reported (Ochno's documented state object; `state` is the same
+/// object under the name earlier clients read), `desired` what integrations
+/// asked for, and `delta` the desired settings the hub has not reported yet.
+/// Each version grows by one with every change of its document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HubStateView {
@@ -65,9 +69,15 @@ pub struct HubStateView {
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_seen: Option<OffsetDateTime>,
     #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
-    pub state: Map<String, Value>,
+    pub reported: Map<String, Value>,
+    pub reported_version: i64,
     #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
     pub desired: Map<String, Value>,
+    pub desired_version: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
+    pub delta: Map<String, Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = HubState))]
+    pub state: Map<String, Value>,
 }
 
 /// `PATCH /api/v1/hubs/{id}`. Unknown fields are refused; `desired` keys are
@@ -119,26 +129,48 @@ pub(crate) mod double_option {
     }
 }
 
-/// Ochno's documented state object. Only the relevant keys are present, and a
-/// hub may report keys beyond these.
-#[cfg(feature = "openapi")]
-#[derive(utoipa::ToSchema)]
-#[schema(example = json!({"connected": [0, 0, 0, 0], "active": 1, "mtrmode": true, "mtrport": 1, "mtrdisable": 0,
-    "mtrextension": "disable", "mtrsync": true, "externalmtr": true, "adminmode": false, "otp": "normal"}))]
-#[allow(dead_code)]
+/// Ochno's documented state object, as a hub reports it. Every key is
+/// optional (a report may be partial: it merges into what the hub reported
+/// before); other keys and wrong types are refused. This is the parser of a
+/// device's report as well as its schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"connected": [0, 0, 0, 0], "active": 1, "mtrmode": true, "mtrport": 1, "mtrdisable": 0,
+    "mtrextension": "disable", "mtrsync": true, "externalmtr": true, "adminmode": false, "otp": "normal"})))]
 pub struct HubState {
     /// The upstream ("user") ports: 0 disconnected, 1 connected.
-    connected: Option<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected: Option<Vec<u8>>,
     /// The active port, 0 for none.
-    active: Option<u8>,
-    mtrmode: Option<bool>,
-    mtrport: Option<u8>,
-    mtrdisable: Option<u8>,
-    mtrextension: Option<String>,
-    mtrsync: Option<bool>,
-    externalmtr: Option<bool>,
-    adminmode: Option<bool>,
-    otp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtrmode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtrport: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtrdisable: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtrextension: Option<MtrExtension>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtrsync: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub externalmtr: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adminmode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<Otp>,
+}
+
+impl HubState {
+    /// The reported keys as the JSON object stored and shown.
+    pub fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
 }
 
 /// The settings an integration may ask a hub to apply, each checked by type

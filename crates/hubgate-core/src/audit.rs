@@ -43,6 +43,8 @@ audit_actions! {
     ConsentWithdrawn => "consent.withdrawn",
     HubCreated => "hub.created",
     HubDeleted => "hub.deleted",
+    DeviceCredentialIssued => "hub.credential_issued",
+    DeviceCredentialRevoked => "hub.credential_revoked",
     TokenIssued => "token.issued",
     TokenRefreshed => "token.refreshed",
     TokenRevoked => "token.revoked",

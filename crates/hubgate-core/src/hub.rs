@@ -29,11 +29,20 @@ pub struct Hub {
     pub last_seen: Option<OffsetDateTime>,
     pub state: Map<String, Value>,
     pub desired: Map<String, Value>,
+    /// Grows by one with every report merged into `state`.
+    pub reported_version: i64,
+    /// Grows by one with every change of `desired`; sent to the device with it.
+    pub desired_version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
 
 impl Hub {
+    /// The desired settings the hub has not reported yet.
+    pub fn delta(&self) -> Map<String, Value> {
+        delta(&self.desired, &self.state)
+    }
+
     pub fn to_wire(&self) -> hubgate_api::Hub {
         hubgate_api::Hub {
             id: self.id.to_string(),
@@ -75,6 +84,8 @@ pub enum HubError {
     StateShape,
     #[error("the change is empty: give name, room or desired")]
     Empty,
+    #[error("{0}")]
+    Report(String),
 }
 
 /// The ranges serde's types do not say (a `u8` may be 9; a port may not).
@@ -154,9 +165,71 @@ impl HubChange {
                 next.desired.insert(key.clone(), value.clone());
             }
         }
+        if next.desired != hub.desired {
+            next.desired_version += 1;
+        }
         next.updated_at = now;
         next
     }
+}
+
+/// A device's report (`{"state": {…}}` or the bare object), checked by type
+/// and range: the keys to merge into what it reported before. The reason of a
+/// refusal is meant for the device, on its errors topic.
+pub fn parse_report(payload: &[u8]) -> Result<Map<String, Value>, HubError> {
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| HubError::Report(format!("not JSON: {e}")))?;
+    let inner = parse_reported_state(value)?;
+    let report: hubgate_api::HubState = serde_json::from_value(Value::Object(inner))
+        .map_err(|e| HubError::Report(e.to_string()))?;
+    check_report_ranges(&report)?;
+    Ok(report.to_map())
+}
+
+fn check_report_ranges(report: &hubgate_api::HubState) -> Result<(), HubError> {
+    let ports = u8::try_from(PORTS).unwrap_or(u8::MAX);
+    if let Some(connected) = &report.connected
+        && (connected.len() != usize::from(ports) || connected.iter().any(|&c| c > 1))
+    {
+        return Err(HubError::SettingType(
+            "connected".into(),
+            "a list of 4 values, each 0 or 1",
+        ));
+    }
+    let within = |value: Option<u8>, lo: u8, hi: u8| value.is_none_or(|v| (lo..=hi).contains(&v));
+    let checks = [
+        (
+            "active",
+            within(report.active, 0, ports),
+            "an integer from 0 (no port) to 4",
+        ),
+        (
+            "mtrport",
+            within(report.mtrport, 1, ports),
+            "an integer from 1 to 4",
+        ),
+        ("mtrdisable", within(report.mtrdisable, 0, 1), "0 or 1"),
+    ];
+    match checks.into_iter().find(|(_, ok, _)| !ok) {
+        Some((key, _, expected)) => Err(HubError::SettingType(key.into(), expected)),
+        None => Ok(()),
+    }
+}
+
+/// Merges a report into what the hub reported before: a report may be partial.
+pub fn merge_report(state: &mut Map<String, Value>, report: &Map<String, Value>) {
+    for (key, value) in report {
+        state.insert(key.clone(), value.clone());
+    }
+}
+
+/// The desired settings whose value the hub has not reported (yet).
+pub fn delta(desired: &Map<String, Value>, reported: &Map<String, Value>) -> Map<String, Value> {
+    desired
+        .iter()
+        .filter(|(key, value)| reported.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// Accepts a reported state as Ochno documents it (`{"state": {…}}`) or bare.
@@ -215,6 +288,8 @@ impl NewHub {
             last_seen: self.online.then_some(now),
             state: self.state,
             desired: Map::new(),
+            reported_version: 0,
+            desired_version: 0,
             created_at: now,
             updated_at: now,
         }
@@ -363,10 +438,55 @@ mod tests {
         assert_eq!(next.desired.get("adminmode"), Some(&json!(true)));
         assert_eq!(next.state, hub.state, "reported state is untouched");
         assert_eq!(next.updated_at, later);
+        assert_eq!(next.desired_version, hub.desired_version + 1);
         let cleared = patch(json!({"desired": {"adminmode": null}}))
             .unwrap()
             .apply(&next, later);
         assert!(cleared.desired.is_empty());
+        assert_eq!(cleared.desired_version, hub.desired_version + 2);
+        let renamed = patch(json!({"name": "Other"}))
+            .unwrap()
+            .apply(&cleared, later);
+        assert_eq!(
+            renamed.desired_version, cleared.desired_version,
+            "a rename is not a new desired document"
+        );
+    }
+
+    #[test]
+    fn a_report_is_checked_by_type_range_and_key_and_may_be_partial() {
+        let report =
+            parse_report(br#"{"state": {"active": 2, "connected": [0, 1, 1, 0]}}"#).unwrap();
+        assert_eq!(report.len(), 2);
+        assert_eq!(parse_report(br#"{"otp": "disable"}"#).unwrap().len(), 1);
+        let refused = |payload: &[u8]| parse_report(payload).unwrap_err().to_string();
+        assert!(refused(br#"{"colour": "red"}"#).contains("unknown field `colour`"));
+        assert!(refused(br#"{"mtrmode": "yes"}"#).contains("invalid type"));
+        assert!(refused(br#"{"active": 7}"#).contains("active must be"));
+        assert!(refused(br#"{"connected": [1, 1]}"#).contains("connected must be"));
+        assert!(refused(br#"{"connected": [0, 2, 0, 0]}"#).contains("connected must be"));
+        assert!(refused(b"not json").contains("not JSON"));
+        assert!(refused(b"[1]").contains("JSON object"));
+    }
+
+    #[test]
+    fn the_delta_is_what_the_hub_has_not_reported_yet() {
+        let mut reported = parse_report(br#"{"mtrmode": false, "mtrport": 1}"#).unwrap();
+        let desired = parse_report(br#"{"mtrmode": true, "mtrport": 1}"#).unwrap();
+        assert_eq!(
+            Value::Object(delta(&desired, &reported)),
+            json!({"mtrmode": true})
+        );
+        merge_report(
+            &mut reported,
+            &parse_report(br#"{"mtrmode": true}"#).unwrap(),
+        );
+        assert!(delta(&desired, &reported).is_empty());
+        assert_eq!(
+            reported.get("mtrport"),
+            Some(&json!(1)),
+            "a partial report keeps the rest"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`grant`]: the token endpoint's rules as plain functions returning RFC 6749 errors.
 //! - [`authorize`]: the authorization-code flow: requests, codes, PKCE.
 //! - [`audit`]: the closed list of audited actions.
+//! - [`device`]: device credentials and the MQTT topics a hub may use.
 
 // Security code never unwraps: every failure is an error the caller handles.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -20,6 +21,7 @@ pub mod account;
 pub mod audit;
 pub mod authorize;
 pub mod crypto;
+pub mod device;
 pub mod grant;
 pub mod hub;
 pub mod ids;

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::{
-    AuditEntry, AuditEvent, AuditQuery, Change, Consent, HubFilter, MembershipWrite, PasswordWrite,
-    Result, RevocationSnapshot, RotationRequest,
+    AuditEntry, AuditEvent, AuditQuery, Change, Consent, DeviceRecord, HubFilter, HubReport,
+    MembershipWrite, PasswordWrite, Result, RevocationSnapshot, RotationRequest,
 };
 
 /// Whether the database is there and writable, and how nodes wait for changes.
@@ -149,6 +149,23 @@ pub trait Hubs: Send + Sync + 'static {
         state: &Map<String, Value>,
         now: OffsetDateTime,
     ) -> Result<Hub>;
+    /// Merges what devices reported into their hubs, in one transaction (a
+    /// group commit); a hub deleted meanwhile is skipped.
+    async fn record_hub_reports(&self, reports: &[HubReport]) -> Result<()>;
+    /// The hub a device names by its serial, with its credential's digest.
+    async fn device_by_serial(&self, serial: &str) -> Result<Option<DeviceRecord>>;
+    /// The device record of a hub, by id.
+    async fn device_of_hub(&self, id: HubId) -> Result<Option<DeviceRecord>>;
+    /// Replaces (`Some`) or revokes (`None`) a hub's device credential;
+    /// `NotFound` if the hub is not in this account.
+    async fn set_device_credential(
+        &self,
+        account: AccountId,
+        id: HubId,
+        digest: Option<[u8; 32]>,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<()>;
 }
 
 /// What token validity rests on: signing keys, refresh-token families, authorization codes and revoked access tokens.

@@ -134,6 +134,28 @@ pub struct HubFilter {
     pub room: Option<String>,
 }
 
+/// What a device presents to connect: the hub its serial names and the
+/// digest of its credential (`None` when it has none or it was revoked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub hub: HubId,
+    pub account: AccountId,
+    pub serial: String,
+    pub credential_digest: Option<[u8; 32]>,
+}
+
+/// What one node heard from one hub since its last write: reports merged in
+/// arrival order, how many, and whether the device is connected now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubReport {
+    pub hub: HubId,
+    pub state: serde_json::Map<String, serde_json::Value>,
+    pub reports: u32,
+    /// `Some` when the device connected or disconnected meanwhile.
+    pub online: Option<bool>,
+    pub seen: OffsetDateTime,
+}
+
 /// What a change-log entry is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {

@@ -11,7 +11,7 @@ use hubgate_core::tokens::StoredKey;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::StoreError;
+use crate::{DeviceRecord, StoreError};
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
@@ -175,6 +175,8 @@ pub(crate) struct HubRow {
     desired: String,
     created_at: i64,
     updated_at: i64,
+    reported_version: i64,
+    desired_version: i64,
 }
 
 impl TryFrom<HubRow> for Hub {
@@ -194,8 +196,37 @@ impl TryFrom<HubRow> for Hub {
             last_seen: row.last_seen.map(time).transpose()?,
             state: json_object(&row.state)?,
             desired: json_object(&row.desired)?,
+            reported_version: row.reported_version,
+            desired_version: row.desired_version,
             created_at: time(row.created_at)?,
             updated_at: time(row.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeviceRow {
+    id: String,
+    account_id: String,
+    serial: String,
+    device_secret_digest: Option<Vec<u8>>,
+}
+
+impl TryFrom<DeviceRow> for DeviceRecord {
+    type Error = StoreError;
+
+    fn try_from(row: DeviceRow) -> Result<Self, StoreError> {
+        Ok(DeviceRecord {
+            hub: id::<HubId>(&row.id)?,
+            account: id::<AccountId>(&row.account_id)?,
+            serial: row.serial,
+            credential_digest: row
+                .device_secret_digest
+                .map(|d| {
+                    d.try_into()
+                        .map_err(|_| corrupt("device digest is not 32 bytes"))
+                })
+                .transpose()?,
         })
     }
 }

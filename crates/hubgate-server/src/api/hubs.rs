@@ -140,7 +140,8 @@ pub async fn get(
     Ok(Json(hub.to_wire()))
 }
 
-/// A hub's state object, as Ochno documents it, and its desired settings.
+/// A hub's shadow: what it reported (Ochno's state object), what integrations
+/// asked for, and the difference the hub has yet to apply, with versions.
 #[utoipa::path(get, path = "/api/v1/hubs/{id}/state", operation_id = "getHubState", tag = "Hubs",
     params(("id" = String, Path, description = "The hub's id, `hub_…`")),
     responses(
@@ -160,8 +161,12 @@ pub async fn state(
         id: hub.id.to_string(),
         online: hub.online,
         last_seen: hub.last_seen,
-        state: hub.state.clone(),
+        reported: hub.state.clone(),
+        reported_version: hub.reported_version,
         desired: hub.desired.clone(),
+        desired_version: hub.desired_version,
+        delta: hub.delta(),
+        state: hub.state.clone(),
     }))
 }
 

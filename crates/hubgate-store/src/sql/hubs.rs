@@ -1,14 +1,17 @@
 //! The SQL of [`crate::Hubs`]: hubs and switches: what they reported and what integrations asked of them.
 
 pub(crate) const WRITE_HUB: &str = "UPDATE hubs SET name = $2, room = $3, online = $4, last_seen = $5, state = $6, desired = $7, \
-         updated_at = $8 WHERE id = $1";
+         updated_at = $8, reported_version = $9, desired_version = $10 WHERE id = $1";
+pub(crate) const SET_DEVICE_CREDENTIAL: &str =
+    "UPDATE hubs SET device_secret_digest = $3, updated_at = $4 WHERE id = $1 AND account_id = $2";
+pub(crate) const DEVICE_COLUMNS: &str = "id, account_id, serial, device_secret_digest";
 pub(crate) const DELETE_HUB: &str = "DELETE FROM hubs WHERE id = $1 AND account_id = $2";
 
 macro_rules! sql_hubs {
     ($store:ty, $db:ty, $conn:ty) => {
 
 const HUB_COLUMNS: &str = "id, account_id, serial, kind, model, firmware, name, room, online, last_seen, \
-    state, desired, created_at, updated_at";
+    state, desired, created_at, updated_at, reported_version, desired_version";
 
 
 async fn hub_in_tx(conn: &mut $conn, id: HubId) -> Result<Option<Hub>> {
@@ -31,9 +34,22 @@ async fn write_hub(conn: &mut $conn, hub: &Hub) -> Result<()> {
     .bind(rows::json_text(&hub.state))
     .bind(rows::json_text(&hub.desired))
     .bind(hub.updated_at.unix_timestamp())
+    .bind(hub.reported_version)
+    .bind(hub.desired_version)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+async fn device_where(pool: &sqlx::Pool<$db>, condition: &str, value: &str) -> Result<Option<DeviceRecord>> {
+    let row: Option<DeviceRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM hubs WHERE {condition} = $1",
+        crate::sql::hubs::DEVICE_COLUMNS
+    ))
+    .bind(value)
+    .fetch_optional(pool)
+    .await?;
+    row.map(DeviceRecord::try_from).transpose()
 }
 
 #[async_trait]
@@ -42,7 +58,7 @@ impl crate::Hubs for $store {
     async fn insert_hub(&self, hub: &Hub, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO hubs ({HUB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO hubs ({HUB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ))
         .bind(hub.id.to_string())
         .bind(hub.account_id.to_string())
@@ -58,6 +74,8 @@ impl crate::Hubs for $store {
         .bind(rows::json_text(&hub.desired))
         .bind(hub.created_at.unix_timestamp())
         .bind(hub.updated_at.unix_timestamp())
+        .bind(hub.reported_version)
+        .bind(hub.desired_version)
         .execute(&mut *tx)
         .await
         .map_err(on_constraint("a hub with this serial"))?;
@@ -158,6 +176,7 @@ impl crate::Hubs for $store {
         let mut tx = self.begin_locking().await?;
         let mut hub = hub_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         hub.state = state.clone();
+        hub.reported_version += 1;
         hub.online = true;
         hub.last_seen = Some(now);
         hub.updated_at = now;
@@ -165,6 +184,66 @@ impl crate::Hubs for $store {
         log_change(&mut tx, "hub", &hub.id.to_string(), None, now).await?;
         tx.commit().await?;
         Ok(hub)
+    }
+
+
+    async fn record_hub_reports(&self, reports: &[HubReport]) -> Result<()> {
+        if reports.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_locking().await?;
+        for report in reports {
+            let Some(mut hub) = hub_in_tx(&mut tx, report.hub).await? else {
+                continue;
+            };
+            hubgate_core::hub::merge_report(&mut hub.state, &report.state);
+            hub.reported_version += i64::from(report.reports);
+            if let Some(online) = report.online {
+                hub.online = online;
+            }
+            hub.last_seen = Some(report.seen);
+            hub.updated_at = report.seen;
+            write_hub(&mut tx, &hub).await?;
+            log_change(&mut tx, "hub", &hub.id.to_string(), None, report.seen).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+
+    async fn device_by_serial(&self, serial: &str) -> Result<Option<DeviceRecord>> {
+        device_where(&self.reader, "serial", serial).await
+    }
+
+
+    async fn device_of_hub(&self, id: HubId) -> Result<Option<DeviceRecord>> {
+        device_where(&self.reader, "id", &id.to_string()).await
+    }
+
+
+    async fn set_device_credential(
+        &self,
+        account: AccountId,
+        id: HubId,
+        digest: Option<[u8; 32]>,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let updated = sqlx::query(crate::sql::hubs::SET_DEVICE_CREDENTIAL)
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .bind(digest.map(|d| d.to_vec()))
+            .bind(now.unix_timestamp())
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        log_change(&mut tx, "hub", &id.to_string(), None, now).await?;
+        audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
     };

@@ -45,11 +45,11 @@ macro_rules! sql_store {
 
             use crate::error::{on_constraint, on_unique};
             use crate::rows::{
-                self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, HubRow, IntegrationRow, KeyRow, UserRow,
+                self, AccountRoleRow, AccountRow, ChangeRow, CodeRow, ConsentRow, DeviceRow, HubRow, IntegrationRow, KeyRow, UserRow,
                 USER_COLUMNS,
             };
             use crate::{
-                AuditEntry, AuditEvent, AuditQuery, Change, Consent, HubFilter, MembershipWrite, PasswordWrite, Result,
+                AuditEntry, AuditEvent, AuditQuery, Change, Consent, DeviceRecord, HubFilter, HubReport, MembershipWrite, PasswordWrite, Result,
                 RevocationSnapshot, RotationRequest, StoreError,
             };
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};

@@ -183,3 +183,130 @@ pub async fn a_removed_hub_is_gone_for_its_account_only(store: &dyn Store) {
         Err(StoreError::NotFound)
     ));
 }
+
+pub async fn a_device_credential_is_kept_as_a_digest_replaced_and_revoked(store: &dyn Store) {
+    let (account, _) = account_with_owner(store).await;
+    let (other, _) = account_with_owner(store).await;
+    let hub = demo_fleet().remove(0).into_hub(account.id, now());
+    store.insert_hub(&hub, &audited(account.id)).await.unwrap();
+    let fresh = store.device_by_serial(&hub.serial).await.unwrap().unwrap();
+    assert_eq!((fresh.hub, fresh.account), (hub.id, account.id));
+    assert_eq!(
+        fresh.credential_digest, None,
+        "no credential until one is issued"
+    );
+
+    let digest = [7u8; 32];
+    store
+        .set_device_credential(
+            account.id,
+            hub.id,
+            Some(digest),
+            now(),
+            &audited(account.id),
+        )
+        .await
+        .unwrap();
+    let from = store.changes_since(0).await.unwrap().last().unwrap().0;
+    assert_eq!(
+        store
+            .device_of_hub(hub.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .credential_digest,
+        Some(digest)
+    );
+    let foreign = store
+        .set_device_credential(other.id, hub.id, None, now(), &audited(other.id))
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::NotFound)),
+        "another account's hub is not found"
+    );
+    store
+        .set_device_credential(account.id, hub.id, None, now(), &audited(account.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .device_by_serial(&hub.serial)
+            .await
+            .unwrap()
+            .unwrap()
+            .credential_digest,
+        None
+    );
+    let changes = store.changes_since(from).await.unwrap();
+    assert!(
+        changes.iter().any(|(_, c)| *c == Change::Hub(hub.id)),
+        "a revocation reaches every node through the change log"
+    );
+    assert!(
+        store
+            .device_by_serial("NO-SUCH-HUB")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn reports_merge_in_one_write_and_count_versions(store: &dyn Store) {
+    let (account, _) = account_with_owner(store).await;
+    let hub = demo_fleet().remove(0).into_hub(account.id, now());
+    store.insert_hub(&hub, &audited(account.id)).await.unwrap();
+    let gone = demo_fleet().remove(1).into_hub(account.id, now());
+    let seen = now() + time::Duration::seconds(30);
+    let report = |hub: HubId, state: serde_json::Value, reports, online| hubgate_store::HubReport {
+        hub,
+        state: state.as_object().unwrap().clone(),
+        reports,
+        online,
+        seen,
+    };
+    store
+        .record_hub_reports(&[
+            report(
+                hub.id,
+                json!({"active": 3, "connected": [0, 0, 1, 0]}),
+                2,
+                Some(false),
+            ),
+            // A hub deleted meanwhile is skipped, not an error for the batch.
+            report(gone.id, json!({"active": 1}), 1, None),
+        ])
+        .await
+        .unwrap();
+    let after = store.hub(account.id, hub.id).await.unwrap().unwrap();
+    assert_eq!(after.state.get("active"), Some(&json!(3)));
+    assert_eq!(
+        after.state.get("mtrmode"),
+        hub.state.get("mtrmode"),
+        "a partial report keeps the other keys"
+    );
+    assert_eq!(after.reported_version, hub.reported_version + 2);
+    assert!(!after.online);
+    assert_eq!(after.last_seen, Some(seen));
+    assert_eq!(after.desired_version, 0);
+
+    let change: HubChange = HubChange::from_patch(
+        serde_json::from_value(json!({"desired": {"mtrmode": false}})).unwrap(),
+    )
+    .unwrap();
+    let patched = store
+        .patch_hub(account.id, hub.id, &change, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(patched.desired_version, 1);
+    assert_eq!(
+        store
+            .hub(account.id, hub.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .desired_version,
+        1,
+        "the desired version is stored"
+    );
+}

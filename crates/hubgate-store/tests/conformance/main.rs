@@ -233,6 +233,8 @@ conformance!(
     hubs::a_hub_patch_changes_desired_but_not_reported_state,
     hubs::another_accounts_hub_is_invisible,
     hubs::a_removed_hub_is_gone_for_its_account_only,
+    hubs::a_device_credential_is_kept_as_a_digest_replaced_and_revoked,
+    hubs::reports_merge_in_one_write_and_count_versions,
     tokens::refresh_families_rotate_once_per_generation,
     tokens::reuse_of_a_rotated_generation_revokes_the_family,
     tokens::concurrent_rotations_of_one_generation_have_one_winner,
