@@ -28,6 +28,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod connections;
 mod console;
+pub mod devices;
 pub mod docs;
 pub(crate) mod identity;
 pub mod keys;

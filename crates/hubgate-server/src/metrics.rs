@@ -79,6 +79,29 @@ impl Metrics {
         .increment(1);
     }
 
+    /// A device connected (`+1`) or disconnected (`-1`) on this node.
+    pub fn devices_connected(&self, delta: f64) {
+        self.recorder
+            .register_gauge(&Key::from_name("hubgate_mqtt_devices_connected"), &METADATA)
+            .increment(delta);
+    }
+
+    /// What became of one MQTT message or subscription from a device:
+    /// `accepted`, `invalid` (a report refused with a reason) or `forbidden`
+    /// (a topic outside the device's own).
+    pub fn device_message(&self, kind: &'static str, outcome: &'static str) {
+        self.counter(
+            "hubgate_mqtt_messages_total",
+            vec![Label::new("kind", kind), Label::new("outcome", outcome)],
+        )
+        .increment(1);
+    }
+
+    pub fn device_auth_failed(&self) {
+        self.counter("hubgate_mqtt_auth_failures_total", vec![])
+            .increment(1);
+    }
+
     pub fn refresh_reuse_detected(&self) {
         self.counter("hubgate_refresh_token_reuse_total", vec![])
             .increment(1);

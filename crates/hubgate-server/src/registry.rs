@@ -36,6 +36,8 @@ pub struct Registry {
     revoked_grants: RwLock<HashMap<GrantKey, GrantRevocation>>,
     /// Hubs read recently; dropped when the change log says one changed.
     hubs: RwLock<HashMap<HubId, Arc<Hub>>>,
+    /// Hubs changed since the device listener last looked.
+    pub hub_changes: HubChanges,
     seq: AtomicI64,
 }
 
@@ -273,7 +275,10 @@ impl Registry {
                         self.note_access_token_revoked(jti, valid_until)
                     }
                     Change::SigningKey => keys_changed = true,
-                    Change::Hub(id) => self.forget_hub(id),
+                    Change::Hub(id) => {
+                        self.forget_hub(id);
+                        self.hub_changes.note(id);
+                    }
                     Change::GrantRevoked(revocation) => self.note_grant_revoked(revocation),
                 }
             }
@@ -302,5 +307,48 @@ impl Registry {
         write(&self.revoked_families).retain(|_, until| *until > now);
         write(&self.revoked_access_tokens).retain(|_, until| *until > now);
         write(&self.revoked_grants).retain(|_, revocation| revocation.valid_until > now);
+    }
+}
+
+/// The hubs that changed (a desired PATCH, a credential revoked, a report),
+/// collected for the MQTT listener, which wakes and looks at those whose
+/// device is connected here. A set, so a burst of changes to one hub is one
+/// look; nothing is collected until a listener subscribes.
+#[derive(Default)]
+pub struct HubChanges {
+    enabled: std::sync::atomic::AtomicBool,
+    pending: std::sync::Mutex<std::collections::HashSet<HubId>>,
+    wake: tokio::sync::Notify,
+}
+
+impl HubChanges {
+    pub fn enable(&self) {
+        self.enabled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn note(&self, id: HubId) {
+        if self.enabled.load(Ordering::Relaxed) {
+            self.pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Waits until some hub changed, then takes every change noted so far.
+    pub async fn next(&self) -> Vec<HubId> {
+        loop {
+            let taken: Vec<HubId> = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .drain()
+                .collect();
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.wake.notified().await;
+        }
     }
 }

@@ -156,6 +156,8 @@ pub trait Hubs: Send + Sync + 'static {
     async fn device_by_serial(&self, serial: &str) -> Result<Option<DeviceRecord>>;
     /// The device record of a hub, by id.
     async fn device_of_hub(&self, id: HubId) -> Result<Option<DeviceRecord>>;
+    /// The device records of these hubs (those that still exist), in any order.
+    async fn devices_of_hubs(&self, ids: &[HubId]) -> Result<Vec<DeviceRecord>>;
     /// Replaces (`Some`) or revokes (`None`) a hub's device credential;
     /// `NotFound` if the hub is not in this account.
     async fn set_device_credential(

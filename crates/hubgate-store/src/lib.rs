@@ -142,6 +142,8 @@ pub struct DeviceRecord {
     pub account: AccountId,
     pub serial: String,
     pub credential_digest: Option<[u8; 32]>,
+    /// Tells a connected device's node whether it has sent the latest desired state.
+    pub desired_version: i64,
 }
 
 /// What one node heard from one hub since its last write: reports merged in

@@ -210,6 +210,7 @@ pub(crate) struct DeviceRow {
     account_id: String,
     serial: String,
     device_secret_digest: Option<Vec<u8>>,
+    desired_version: i64,
 }
 
 impl TryFrom<DeviceRow> for DeviceRecord {
@@ -227,6 +228,7 @@ impl TryFrom<DeviceRow> for DeviceRecord {
                         .map_err(|_| corrupt("device digest is not 32 bytes"))
                 })
                 .transpose()?,
+            desired_version: row.desired_version,
         })
     }
 }

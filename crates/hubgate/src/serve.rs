@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use hubgate_server::bootstrap::{BootstrapOptions, Bootstrapped, bootstrap};
+use hubgate_server::devices::DeviceListener;
 use hubgate_server::{AppState, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -129,10 +130,29 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let first_start = bootstrap(store.as_ref(), &master, &options, hubgate_core::now()).await?;
     let state = AppState::new(store, Arc::new(master), config.clone()).await?;
+    let devices = if settings.mqtt {
+        let addr = tokio::net::lookup_host(&settings.mqtt_listen)
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .with_context(|| format!("--mqtt-listen {} is not an address", settings.mqtt_listen))?;
+        Some(DeviceListener::start(state.clone(), addr).await?)
+    } else {
+        None
+    };
     let shutdown = shutdown_signal()?;
-    print_banner(&config, &settings, bound, first_start.as_ref());
+    print_banner(
+        &config,
+        &settings,
+        bound,
+        devices.as_ref().map(DeviceListener::local_addr),
+        first_start.as_ref(),
+    );
     tracing::info!(listen = %bound, public_url = %config.public_url, "hubgate serving");
     hubgate_server::serve(listener, state, shutdown).await?;
+    if let Some(devices) = devices {
+        devices.stop().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -150,6 +170,7 @@ fn print_banner(
     config: &ServerConfig,
     settings: &Settings,
     bound: std::net::SocketAddr,
+    mqtt: Option<std::net::SocketAddr>,
     first_start: Option<&Bootstrapped>,
 ) {
     let data_dir = settings.data_dir.display();
@@ -170,6 +191,10 @@ fn print_banner(
         config.url("/identity/oauth/v2/token")
     );
     say!("  resource API    {}", config.url("/api/v1"));
+    match mqtt {
+        Some(addr) => say!("  devices (MQTT)  mqtt://{addr}"),
+        None => say!("  devices (MQTT)  off (--no-mqtt)"),
+    }
     say!(
         "  discovery       {}",
         config.url("/.well-known/oauth-authorization-server")

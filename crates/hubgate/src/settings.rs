@@ -21,6 +21,10 @@ use crate::cli::{LogFormat, ServeArgs};
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub listen: String,
+    /// Where devices connect over MQTT.
+    pub mqtt_listen: String,
+    /// Whether to listen for devices at all.
+    pub mqtt: bool,
     pub data_dir: PathBuf,
     pub database: DatabaseSettings,
     pub public_url: Option<String>,
@@ -41,6 +45,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            mqtt_listen: "127.0.0.1:1883".into(),
+            mqtt: true,
             data_dir: PathBuf::from("hubgate-data"),
             database: DatabaseSettings::default(),
             public_url: None,

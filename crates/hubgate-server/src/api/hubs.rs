@@ -203,6 +203,9 @@ pub async fn patch(
     state
         .registry
         .remember_hub(std::sync::Arc::new(hub.clone()));
+    // A device connected here gets the new desired state now; other nodes
+    // learn of it from the change log.
+    state.registry.hub_changes.note(hub.id);
     tracing::info!(client_id = %principal.claims.client_id, hub = %hub.id, "hub changed");
     Ok(Json(hub.to_wire()))
 }

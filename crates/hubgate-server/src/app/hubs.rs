@@ -3,9 +3,10 @@
 
 use hubgate_core::account::clean_name;
 use hubgate_core::audit::AuditAction;
+use hubgate_core::device::DeviceSecret;
 use hubgate_core::hub::{self, Hub, HubKind, NewHub};
 use hubgate_core::ids::{AccountId, HubId};
-use hubgate_store::StoreError;
+use hubgate_store::{DeviceRecord, StoreError};
 use serde_json::Value;
 
 use super::{AppError, Manager, invalid};
@@ -83,6 +84,67 @@ impl Manager<'_> {
         let id: HubId = id.parse().map_err(|_| AppError::NotFound("hub"))?;
         let state = hub::parse_reported_state(state).map_err(invalid)?;
         match self.store.report_hub_state(id, &state, self.now).await {
+            Err(StoreError::NotFound) => Err(AppError::NotFound("hub")),
+            other => Ok(other?),
+        }
+    }
+
+    /// Issues a hub's device credential, replacing any before (a device
+    /// connected with the old one is disconnected). The secret is shown once.
+    pub async fn issue_device_credential(
+        &self,
+        id: HubId,
+    ) -> Result<(DeviceRecord, DeviceSecret), AppError> {
+        let device = self.device_to_manage(id).await?;
+        let secret = DeviceSecret::generate();
+        self.write_device_credential(
+            &device,
+            Some(secret.digest()),
+            AuditAction::DeviceCredentialIssued,
+        )
+        .await?;
+        Ok((device, secret))
+    }
+
+    /// Revokes a hub's device credential: the device is disconnected and
+    /// cannot connect again until a new one is issued.
+    pub async fn revoke_device_credential(&self, id: HubId) -> Result<DeviceRecord, AppError> {
+        let device = self.device_to_manage(id).await?;
+        self.write_device_credential(&device, None, AuditAction::DeviceCredentialRevoked)
+            .await?;
+        Ok(device)
+    }
+
+    /// The hub's device record, if the actor manages its account; another
+    /// account's hub is not found.
+    async fn device_to_manage(&self, id: HubId) -> Result<DeviceRecord, AppError> {
+        let device = self
+            .store
+            .device_of_hub(id)
+            .await?
+            .filter(|d| self.actor.is_operator() || self.actor.account() == Some(d.account))
+            .ok_or(AppError::NotFound("hub"))?;
+        self.require_manage(device.account)?;
+        Ok(device)
+    }
+
+    async fn write_device_credential(
+        &self,
+        device: &DeviceRecord,
+        digest: Option<[u8; 32]>,
+        action: AuditAction,
+    ) -> Result<(), AppError> {
+        let event = self.event(
+            device.account,
+            action,
+            &device.hub.to_string(),
+            &device.serial,
+        );
+        match self
+            .store
+            .set_device_credential(device.account, device.hub, digest, self.now, &event)
+            .await
+        {
             Err(StoreError::NotFound) => Err(AppError::NotFound("hub")),
             other => Ok(other?),
         }

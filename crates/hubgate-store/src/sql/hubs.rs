@@ -4,7 +4,8 @@ pub(crate) const WRITE_HUB: &str = "UPDATE hubs SET name = $2, room = $3, online
          updated_at = $8, reported_version = $9, desired_version = $10 WHERE id = $1";
 pub(crate) const SET_DEVICE_CREDENTIAL: &str =
     "UPDATE hubs SET device_secret_digest = $3, updated_at = $4 WHERE id = $1 AND account_id = $2";
-pub(crate) const DEVICE_COLUMNS: &str = "id, account_id, serial, device_secret_digest";
+pub(crate) const DEVICE_COLUMNS: &str =
+    "id, account_id, serial, device_secret_digest, desired_version";
 pub(crate) const DELETE_HUB: &str = "DELETE FROM hubs WHERE id = $1 AND account_id = $2";
 
 macro_rules! sql_hubs {
@@ -218,6 +219,27 @@ impl crate::Hubs for $store {
 
     async fn device_of_hub(&self, id: HubId) -> Result<Option<DeviceRecord>> {
         device_where(&self.reader, "id", &id.to_string()).await
+    }
+
+
+    async fn devices_of_hubs(&self, ids: &[HubId]) -> Result<Vec<DeviceRecord>> {
+        let mut devices = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut query = QueryBuilder::<$db>::new(format!(
+                "SELECT {} FROM hubs WHERE id IN (",
+                crate::sql::hubs::DEVICE_COLUMNS
+            ));
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            query.push(")");
+            let rows: Vec<DeviceRow> = query.build_query_as().fetch_all(&self.reader).await?;
+            for row in rows {
+                devices.push(DeviceRecord::try_from(row)?);
+            }
+        }
+        Ok(devices)
     }
 
 

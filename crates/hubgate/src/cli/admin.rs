@@ -217,4 +217,10 @@ pub enum HubCommand {
         #[arg(long)]
         json: String,
     },
+    /// Issue the hub's device credential (its MQTT password), shown once;
+    /// running it again replaces the credential and disconnects the device.
+    Credential { hub_id: String },
+    /// Revoke the hub's device credential: the device is disconnected within
+    /// a second on every node and cannot connect until a new one is issued.
+    RevokeCredential { hub_id: String },
 }

@@ -17,6 +17,18 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Address devices connect to over MQTT [default: 127.0.0.1:1883]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_listen: Option<String>,
+    /// Do not listen for devices (MQTT)
+    #[arg(long)]
+    #[serde(
+        rename = "mqtt",
+        skip_serializing_if = "std::ops::Not::not",
+        serialize_with = "negated"
+    )]
+    pub no_mqtt: bool,
     /// Where the SQLite database and the master key file live [default: ./hubgate-data]
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,7 @@ mod authorization_code;
 mod client_cli;
 mod console;
 mod deploy;
+mod devices;
 mod durability;
 mod exhaustion;
 mod external_clients;

@@ -29,6 +29,8 @@ pub struct Server {
     pub url: String,
     pub banner: String,
     pub data_dir: PathBuf,
+    /// Where devices connect (MQTT), unless started with `--no-mqtt`.
+    pub mqtt: Option<std::net::SocketAddr>,
     stderr_path: PathBuf,
 }
 
@@ -61,10 +63,20 @@ impl Server {
             .append(true)
             .open(&stderr_path)
             .expect("stderr log");
+        // Servers run side by side: each takes a free MQTT port unless told.
+        let own_mqtt = extra
+            .iter()
+            .any(|a| *a == "--mqtt-listen" || *a == "--no-mqtt");
+        let mqtt_default: &[&str] = if own_mqtt {
+            &[]
+        } else {
+            &["--mqtt-listen", "127.0.0.1:0"]
+        };
         let mut child = Command::new(BIN)
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(mqtt_default)
             .args(extra)
             .env("HUBGATE_LOG", "info")
             .env_remove("HUBGATE_MASTER_KEY")
@@ -92,10 +104,15 @@ impl Server {
             .find_map(|l| l.trim_start().strip_prefix("listening"))
             .map(|addr| format!("http://{}", addr.trim()))
             .unwrap_or_else(|| panic!("no listening address in the banner:\n{banner}"));
+        let mqtt = banner
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("devices (MQTT)  mqtt://"))
+            .and_then(|addr| addr.trim().parse().ok());
         Server {
             child,
             url,
             banner,
+            mqtt,
             data_dir: data_dir.to_owned(),
             stderr_path,
         }
