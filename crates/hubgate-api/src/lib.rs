@@ -12,8 +12,9 @@ mod resources;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use manage::{
-    AddedMember, AuditEvent, ClientSecret, Integration, IntegrationPatch, IntegrationWithSecret,
-    Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset, Role, RotateSecret,
+    AddedMember, AuditEvent, ClientSecret, DeviceCredential, Integration, IntegrationPatch,
+    IntegrationWithSecret, Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset,
+    Role, RotateSecret,
 };
 pub use oauth::{IntrospectionResponse, Jwk, JwkSet, ServerMetadata, TokenResponse, UserInfo};
 pub use resources::{

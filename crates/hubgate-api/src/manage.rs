@@ -196,6 +196,17 @@ pub struct NewHub {
     pub room: Option<String>,
 }
 
+/// `POST /api/v1/hubs/{id}/credential`: the hub's device credential, its
+/// MQTT password (the username is the serial). Shown once: only a digest is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceCredential {
+    pub hub_id: String,
+    pub serial: String,
+    #[cfg_attr(feature = "openapi", schema(example = "hgd_3q2-7wEXAMPLE"))]
+    pub secret: String,
+}
+
 /// One event of the account's audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -17,6 +17,7 @@ pub const ACCOUNT: &str = "/api/v1/account";
 pub const HUBS: &str = "/api/v1/hubs";
 pub const HUB: &str = "/api/v1/hubs/{id}";
 pub const HUB_STATE: &str = "/api/v1/hubs/{id}/state";
+pub const HUB_CREDENTIAL: &str = "/api/v1/hubs/{id}/credential";
 pub const INTEGRATIONS: &str = "/api/v1/integrations";
 pub const INTEGRATION: &str = "/api/v1/integrations/{client_id}";
 pub const INTEGRATION_REVEAL_SECRET: &str = "/api/v1/integrations/{client_id}/reveal-secret";
@@ -48,6 +49,7 @@ pub const DOCUMENTED: &[&str] = &[
     HUBS,
     HUB,
     HUB_STATE,
+    HUB_CREDENTIAL,
     INTEGRATIONS,
     INTEGRATION,
     INTEGRATION_REVEAL_SECRET,

@@ -6,7 +6,7 @@ use reqwest::Method;
 use crate::client::segment;
 use crate::{Client, Error};
 use hubgate_api::{
-    AddedMember, AuditEvent, ClientSecret, Hub, Integration, IntegrationPatch,
+    AddedMember, AuditEvent, ClientSecret, DeviceCredential, Hub, Integration, IntegrationPatch,
     IntegrationWithSecret, Member, MemberPatch, NewHub, NewIntegration, NewMember, Page,
     PasswordReset, Role, RotateSecret,
 };
@@ -174,6 +174,19 @@ impl Client {
     /// `DELETE /api/v1/hubs/{id}` (scope `hubs:manage`).
     pub async fn delete_hub(&self, id: &str) -> Result<(), Error> {
         let url = self.api(&format!("/hubs/{}", segment(id)));
+        self.call(Method::DELETE, &url, &[], None).await
+    }
+
+    /// Issues the hub's device credential, replacing any before (scope
+    /// `hubs:manage`). The secret is shown once.
+    pub async fn issue_hub_credential(&self, id: &str) -> Result<DeviceCredential, Error> {
+        let url = self.api(&format!("/hubs/{}/credential", segment(id)));
+        self.call(Method::POST, &url, &[], None).await
+    }
+
+    /// Revokes the hub's device credential (scope `hubs:manage`).
+    pub async fn revoke_hub_credential(&self, id: &str) -> Result<(), Error> {
+        let url = self.api(&format!("/hubs/{}/credential", segment(id)));
         self.call(Method::DELETE, &url, &[], None).await
     }
 

@@ -378,6 +378,20 @@ async fn the_management_api_is_typed_in_the_sdk() {
         })
         .await
         .unwrap();
+    let credential = client.issue_hub_credential(&hub.id).await.unwrap();
+    assert_eq!(
+        (credential.hub_id.as_str(), credential.serial.as_str()),
+        (hub.id.as_str(), "SDK-1")
+    );
+    assert!(credential.secret.starts_with("hgd_"));
+    let replaced = client.issue_hub_credential(&hub.id).await.unwrap();
+    assert_ne!(
+        replaced.secret, credential.secret,
+        "issuing again replaces it"
+    );
+    client.revoke_hub_credential(&hub.id).await.unwrap();
+    let missing = client.revoke_hub_credential("hub_nope").await.unwrap_err();
+    assert_eq!(missing.code(), Some(ErrorCode::NotFound));
     client.delete_hub(&hub.id).await.unwrap();
 
     let page = client
@@ -394,4 +408,5 @@ async fn the_management_api_is_typed_in_the_sdk() {
         .unwrap();
     assert!(csv.starts_with("seq,at,actor,action,subject,detail\n"));
     assert!(csv.contains("hub.deleted") && csv.contains("integration.deleted"));
+    assert!(csv.contains("hub.credential_issued") && csv.contains("hub.credential_revoked"));
 }

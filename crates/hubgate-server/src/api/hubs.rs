@@ -293,3 +293,67 @@ pub async fn delete(
     state.catch_up().await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
+
+/// Issue the hub's device credential (its MQTT password; the username is its
+/// serial), replacing any before: a device connected with the old one is
+/// disconnected. Shown once.
+#[utoipa::path(post, path = "/api/v1/hubs/{id}/credential", operation_id = "issueHubCredential", tag = "Hubs",
+    params(("id" = String, Path, description = "The hub's id, `hub_…`")),
+    responses(
+        (status = 201, description = "The new credential, shown once", body = hubgate_api::DeviceCredential),
+        (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
+        (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
+        (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:manage"]), ("bearer" = [])),
+)]
+pub async fn issue_credential(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<hubgate_api::DeviceCredential>), ApiError> {
+    principal.require(Scope::HubsManage)?;
+    let id = hub_id(&id)?;
+    let actor = principal.actor(&state).await?;
+    let (device, secret) = Manager::on(&state, &actor)
+        .issue_device_credential(id)
+        .await?;
+    state.registry.hub_changes.note(id);
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(hubgate_api::DeviceCredential {
+            hub_id: device.hub.to_string(),
+            serial: device.serial,
+            secret: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Revoke the hub's device credential: its device is disconnected within a
+/// second on every node and cannot connect until a new one is issued.
+#[utoipa::path(delete, path = "/api/v1/hubs/{id}/credential", operation_id = "revokeHubCredential", tag = "Hubs",
+    params(("id" = String, Path, description = "The hub's id, `hub_…`")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
+        (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
+        (status = 404, description = "No such hub in this account (another account's hub is not found either)", body = hubgate_api::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
+    ),
+    security(("oauth2" = ["hubs:manage"]), ("bearer" = [])),
+)]
+pub async fn revoke_credential(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    principal.require(Scope::HubsManage)?;
+    let id = hub_id(&id)?;
+    let actor = principal.actor(&state).await?;
+    Manager::on(&state, &actor)
+        .revoke_device_credential(id)
+        .await?;
+    state.registry.hub_changes.note(id);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
         .route(paths::AUDIT, get(audit::list))
         .route(paths::HUB_STATE, get(hubs::state))
         .route(
+            paths::HUB_CREDENTIAL,
+            post(hubs::issue_credential).delete(hubs::revoke_credential),
+        )
+        .route(
             paths::USERINFO,
             get(account::userinfo).post(account::userinfo_post),
         )

@@ -43,6 +43,8 @@ use hubgate_core::scope::Scope;
         crate::api::hubs::patch,
         crate::api::hubs::create,
         crate::api::hubs::delete,
+        crate::api::hubs::issue_credential,
+        crate::api::hubs::revoke_credential,
         crate::api::integrations::list,
         crate::api::integrations::create,
         crate::api::integrations::get,
