@@ -9,6 +9,7 @@ mod manage_cli;
 mod master_key;
 mod serve;
 mod settings;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Admin(args) => admin::run(args).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Token(args) => client_cli::token(args).await,
         Command::Hubs(args) => client_cli::hubs(args).await,
         Command::Integrations(args) => manage_cli::integrations(args).await,

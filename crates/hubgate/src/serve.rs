@@ -229,6 +229,10 @@ fn print_banner(
                  --redirect-uri https://example.com/callback --scope \"sub email hubs:read hubs:write accounts:read\"",
                 first.account.id
             );
+            if let Some(addr) = mqtt {
+                say!("Make the demo fleet live, as virtual hubs over MQTT:");
+                say!("  hubgate simulate {store_flag} --mqtt {addr}");
+            }
         }
         None => {
             say!("  log in with the owner created on first start (hubgate admin manages users)")

@@ -80,7 +80,7 @@ struct Printed {
     text: String,
 }
 
-async fn open(
+pub(crate) async fn open(
     data_dir: &std::path::Path,
     database_url: Option<&str>,
 ) -> anyhow::Result<Arc<dyn Store>> {

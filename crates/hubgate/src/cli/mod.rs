@@ -29,6 +29,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage accounts, users, integrations and hubs in the store directly.
     Admin(AdminArgs),
+    /// Drive virtual hubs over MQTT against a running server (its store
+    /// finds the hubs and issues their credentials, as `admin` does).
+    Simulate(crate::simulate::SimulateArgs),
     /// Get an access token with the integration's credentials and print it.
     Token(TokenArgs),
     /// Read and change hubs and switches through the API.
