@@ -122,6 +122,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr()?;
     let config = settings.server_config(bound);
+    let tls = match settings.tls_files() {
+        Some(files) => Some(serve_tls(files)?),
+        None => None,
+    };
 
     let options = BootstrapOptions {
         admin_email: settings.admin_email.clone(),
@@ -132,9 +136,36 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     print_banner(&config, &settings, bound, first_start.as_ref());
     tracing::info!(listen = %bound, public_url = %config.public_url, "hubgate serving");
-    hubgate_server::serve(listener, state, shutdown).await?;
+    hubgate_server::serve_with_tls(listener, tls, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the certificate files are looked at: a renewed certificate
+/// serves new connections within this (SIGHUP: at once).
+const TLS_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Loads the certificate (a bad one stops the start) and keeps it fresh:
+/// the files are read again every few seconds and on SIGHUP.
+fn serve_tls(files: hubgate_server::tls::TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    let cert = hubgate_server::tls::ReloadingCert::load(files)
+        .context("cannot load the TLS certificate")?;
+    let acceptor = cert.acceptor()?;
+    let reload_now = Arc::new(tokio::sync::Notify::new());
+    #[cfg(unix)]
+    {
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot handle SIGHUP")?;
+        let reload_now = reload_now.clone();
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the TLS certificate");
+                reload_now.notify_one();
+            }
+        });
+    }
+    tokio::spawn(cert.watch(TLS_RELOAD_INTERVAL, reload_now));
+    Ok(acceptor)
 }
 
 /// `println!` that never panics: a banner line lost to a full disk is no

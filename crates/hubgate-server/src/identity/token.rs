@@ -37,11 +37,13 @@ use crate::state::AppState;
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    origin: crate::client_origin::ClientOrigin,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let request = token_request(&params)?;
-    let client = super::client_auth::authenticate(&state, &headers, &params, "token", peer).await?;
+    let client =
+        super::client_auth::authenticate(&state, &headers, &params, "token", origin.address)
+            .await?;
     let minted = grants::exchange(&state, &client, request, hubgate_core::now()).await?;
     Ok(respond(&state, minted))
 }

@@ -21,4 +21,5 @@ mod live_revocation;
 mod management;
 mod request_logs;
 mod scale_out;
+mod tls;
 mod upgrades;
