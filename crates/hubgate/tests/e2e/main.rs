@@ -8,6 +8,7 @@ mod admin_cli;
 mod api_docs;
 mod at_rest;
 mod authorization_code;
+mod backup;
 mod client_cli;
 mod console;
 mod deploy;
