@@ -9,6 +9,7 @@ mod manage_cli;
 mod master_key;
 mod serve;
 mod settings;
+mod telemetry;
 
 use std::process::ExitCode;
 

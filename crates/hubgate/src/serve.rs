@@ -20,8 +20,18 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(settings.log_format);
-    match serve(settings).await {
+    let traces = match init_logging(settings.log_format, settings.otlp_endpoint.as_deref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("hubgate: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let served = serve(settings).await;
+    if let Some(provider) = traces {
+        let _ = tokio::task::spawn_blocking(move || crate::telemetry::shutdown(provider)).await;
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -31,22 +41,38 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// The log on stderr and, with an OTLP endpoint, traces; returns the trace
+/// provider to flush at exit.
+fn init_logging(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter =
         EnvFilter::try_from_env("HUBGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         // A log write that fails (a full disk under a redirected stderr)
         // must not panic the thread that logged: drop the line instead.
         .log_internal_errors(false);
-    match format {
+    let log = match format {
         // JSON escapes control characters itself.
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.fmt_fields(SafeFields).init(),
-    }
+        LogFormat::Json => log.json().with_filter(filter).boxed(),
+        LogFormat::Text => log.fmt_fields(SafeFields).with_filter(filter).boxed(),
+    };
+    let (traces, provider) = match otlp_endpoint {
+        Some(endpoint) => {
+            let (layer, provider) = crate::telemetry::layer(endpoint)?;
+            (Some(layer), Some(provider))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry().with(log).with(traces).init();
+    Ok(provider)
 }
 
 /// Text-log fields with control characters escaped and each value cut at

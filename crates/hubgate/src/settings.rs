@@ -40,6 +40,8 @@ pub struct Settings {
     /// A list, or one string of comma-separated entries (for the variable).
     #[serde(deserialize_with = "list_or_commas")]
     pub trusted_proxies: Vec<String>,
+    /// OTLP/HTTP collector for traces; none: no traces.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             tls_cert: None,
             tls_key: None,
             trusted_proxies: Vec::new(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -177,7 +180,11 @@ impl Settings {
         if !(1..=31_536_000).contains(&self.refresh_token_ttl) {
             return refuse("refresh_token_ttl", "1 to 31536000 seconds (a year)".into());
         }
-        for (key, value) in [("public_url", &self.public_url), ("issuer", &self.issuer)] {
+        for (key, value) in [
+            ("public_url", &self.public_url),
+            ("issuer", &self.issuer),
+            ("otlp_endpoint", &self.otlp_endpoint),
+        ] {
             if let Some(value) = value
                 && !is_http_url(value)
             {

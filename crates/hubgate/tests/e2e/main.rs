@@ -23,4 +23,5 @@ mod management;
 mod request_logs;
 mod scale_out;
 mod tls;
+mod traces;
 mod upgrades;
