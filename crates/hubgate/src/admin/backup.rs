@@ -14,7 +14,7 @@ use crate::master_key;
 
 pub const USE_PG_DUMP: &str = "a PostgreSQL store is backed up with PostgreSQL's own tools: \
      `pg_dump --format=custom --file=hubgate.dump \"$HUBGATE_DATABASE_URL\"`, restored with \
-     `pg_restore --clean --dbname=\"$HUBGATE_DATABASE_URL\" hubgate.dump`; keep HUBGATE_MASTER_KEY \
+     `pg_restore --clean --if-exists --dbname=\"$HUBGATE_DATABASE_URL\" hubgate.dump`; keep HUBGATE_MASTER_KEY \
      beside the dump (without it the dump's secrets and refresh tokens cannot be read)";
 
 /// Tells whether a backup was taken under `master`, without revealing the
