@@ -65,3 +65,64 @@ async fn x_forwarded_for_from_a_trusted_proxy_names_the_client_the_throttle_keys
     // …while another client behind the same proxy is not.
     assert_eq!(fail_as(&app, &creds, "198.51.100.2").await, 401);
 }
+
+/// A wrong console password for `email`, from a browser claiming to be
+/// `forwarded_for`; the status answered.
+async fn wrong_login_as(app: &TestApp, email: &str, forwarded_for: &str) -> u16 {
+    use hubgate_testkit::browser::{browser, field, page};
+    let http = browser();
+    let login = page(&http, &format!("{}/console/login", app.url)).await;
+    http.post(format!("{}/console/login", app.url))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("email", email),
+            ("password", "not the password"),
+            ("csrf", &field(&login, "csrf")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn app_with_user(proxies: &[&str]) -> TestApp {
+    let app = app_trusting(proxies).await;
+    let member = Some((app.account, hubgate_core::account::Role::Member));
+    app.manager()
+        .create_user("jo@example.com", "correct horse battery", false, member)
+        .await
+        .unwrap();
+    app
+}
+
+#[tokio::test]
+async fn the_login_throttle_keys_on_the_client_a_trusted_proxy_names_and_on_nothing_else() {
+    // Five failures for one email from one address lock that pair.
+    let app = app_with_user(&["127.0.0.0/8"]).await;
+    for _ in 0..5 {
+        assert_eq!(
+            wrong_login_as(&app, "jo@example.com", "198.51.100.1").await,
+            401
+        );
+    }
+    assert_eq!(
+        wrong_login_as(&app, "jo@example.com", "198.51.100.1").await,
+        429
+    );
+    assert_eq!(
+        wrong_login_as(&app, "jo@example.com", "198.51.100.2").await,
+        401
+    );
+
+    // Not trusted: a new made-up address each time changes nothing.
+    let app = app_with_user(&["10.0.0.0/8"]).await;
+    for n in 1..=5 {
+        let claimed = format!("198.51.100.{n}");
+        assert_eq!(wrong_login_as(&app, "jo@example.com", &claimed).await, 401);
+    }
+    assert_eq!(
+        wrong_login_as(&app, "jo@example.com", "198.51.100.99").await,
+        429
+    );
+}

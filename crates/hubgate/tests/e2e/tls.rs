@@ -223,6 +223,25 @@ fn a_missing_or_broken_certificate_stops_the_start_with_its_reason() {
             && stderr.contains("/nonexistent/cert.pem"),
         "{stderr}"
     );
+    // A key that does not fit the certificate.
+    let (cert_a, key_a) = (dir.path().join("a.pem"), dir.path().join("a.key"));
+    let (cert_b, key_b) = (dir.path().join("b.pem"), dir.path().join("b.key"));
+    make_certificate(dir.path(), &cert_a, &key_a);
+    make_certificate(dir.path(), &cert_b, &key_b);
+    let output = Command::new(crate::support::BIN)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--tls-cert")
+        .arg(&cert_a)
+        .arg("--tls-key")
+        .arg(&key_b)
+        .env_remove("HUBGATE_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("does not fit the certificate"), "{stderr}");
     // One without the other is a usage error.
     let output = Command::new(crate::support::BIN)
         .args(["serve", "--tls-cert", "x.pem"])
