@@ -98,9 +98,11 @@ where
     let tracer = provider.tracer("hubgate");
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(FilterFn::new(
-            hubgate_spans as fn(&tracing::Metadata<'_>) -> bool,
-        ));
+        .with_filter(
+            FilterFn::new(hubgate_spans as fn(&tracing::Metadata<'_>) -> bool)
+                // Decided once per call site; nothing below debug is ever asked.
+                .with_max_level_hint(tracing::level_filters::LevelFilter::DEBUG),
+        );
     Ok((layer, provider))
 }
 
