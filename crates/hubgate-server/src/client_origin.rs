@@ -7,12 +7,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 use ipnet::IpNet;
-
-use crate::state::AppState;
 
 /// The networks whose connections are proxies that tell the truth about the
 /// client in `X-Forwarded-For` and `X-Forwarded-Proto`.
@@ -50,6 +46,8 @@ impl TrustedProxies {
 pub struct InvalidProxy(pub String);
 
 /// Marks a request that arrived on a TLS connection (set by the accept loop).
+/// With the socket's `ConnectInfo`, what the `ClientOrigin` extractor (in
+/// `state`, beside the trusted proxies it reads) starts from.
 #[derive(Debug, Clone, Copy)]
 pub struct ArrivedOverTls;
 
@@ -140,27 +138,6 @@ fn canonical(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         v4 => v4,
-    }
-}
-
-impl FromRequestParts<AppState> for ClientOrigin {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let tls = parts.extensions.get::<ArrivedOverTls>().is_some();
-        Ok(client_origin(
-            peer,
-            tls,
-            &state.config.trusted_proxies,
-            &parts.headers,
-        ))
     }
 }
 
