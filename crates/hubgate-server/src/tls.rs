@@ -45,6 +45,8 @@ pub enum TlsError {
         key: PathBuf,
         error: rustls::Error,
     },
+    #[error("cannot configure TLS: {0}")]
+    Config(rustls::Error),
 }
 
 /// The one crypto provider: ring, which sqlx and reqwest already bring.
@@ -53,7 +55,7 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The files' bytes, as last read.
-#[derive(Default, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 struct Contents {
     cert: Vec<u8>,
     key: Vec<u8>,
@@ -95,7 +97,6 @@ fn parse(files: &TlsFiles, contents: &Contents) -> Result<CertifiedKey, TlsError
 }
 
 /// The certificate every new handshake gets, replaceable while serving.
-#[derive(Debug)]
 pub struct ReloadingCert {
     files: TlsFiles,
     current: RwLock<Arc<CertifiedKey>>,
@@ -104,10 +105,12 @@ pub struct ReloadingCert {
     seen: Mutex<Contents>,
 }
 
-impl std::fmt::Debug for Contents {
+impl std::fmt::Debug for ReloadingCert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a private key.
-        f.write_str("Contents { .. }")
+        // The files only: never key material.
+        f.debug_struct("ReloadingCert")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
     }
 }
 
@@ -179,24 +182,13 @@ impl ReloadingCert {
     /// A TLS acceptor offering HTTP/2 and HTTP/1.1 (ALPN) with this
     /// certificate, as it is at each handshake.
     pub fn acceptor(self: &Arc<Self>) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
-        let config = rustls::ServerConfig::builder_with_provider(provider())
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|error| TlsError::Pair {
-                cert: self.files.cert.clone(),
-                key: self.files.key.clone(),
-                error,
-            })?
+            .map_err(TlsError::Config)?
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
-        let mut config = config;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
-    }
-
-    /// The end-entity certificate now served (DER), for tests and logs.
-    pub fn current_certificate(&self) -> CertificateDer<'static> {
-        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-        current.cert[0].clone()
     }
 }
 
