@@ -249,3 +249,46 @@ fn a_missing_or_broken_certificate_stops_the_start_with_its_reason() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_handshake_that_never_finishes_is_closed_at_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let pem = make_certificate(dir.path(), &cert, &key);
+    let server = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--header-read-timeout",
+            "1",
+        ],
+    );
+    let address = server.url.trim_start_matches("http://").to_owned();
+    // A client that opens the connection, starts a ClientHello and stops.
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stalled.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
+    let started = Instant::now();
+    let mut buffer = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), stalled.read(&mut buffer))
+        .await
+        .expect("the stalled handshake was not closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // Real clients are served meanwhile.
+    let url = server.url.replacen("http://", "https://", 1);
+    assert!(serves(&url, &pem).await);
+    // An HTTP/2 client whose pooled connection sat idle past the header-read
+    // timeout is still served.
+    let client = trusting(&pem);
+    for _ in 0..2 {
+        let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+        assert_eq!(health.version(), reqwest::Version::HTTP_2);
+        assert_eq!(health.status(), 200);
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+    }
+}
