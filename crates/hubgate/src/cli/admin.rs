@@ -57,6 +57,7 @@ pub enum AdminCommand {
     /// Copy the SQLite store to FILE, consistently, while a server runs:
     /// one file with its manifest inside (PostgreSQL: use pg_dump).
     Backup {
+        /// The backup file to create (never overwritten)
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
@@ -64,6 +65,7 @@ pub enum AdminCommand {
     /// using; the master key (HUBGATE_MASTER_KEY or master.key there) must be
     /// the one the backup was taken under.
     Restore {
+        /// A file `hubgate admin backup` made
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
         /// Replace a database already in --data-dir

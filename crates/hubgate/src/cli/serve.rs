@@ -86,11 +86,11 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_auth_failures_per_address: Option<u32>,
     /// Serve https with this PEM certificate chain (needs --tls-key); reloaded when it changes
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
     /// A proxy (CIDR or address) whose X-Forwarded-For and X-Forwarded-Proto are believed; repeatable
