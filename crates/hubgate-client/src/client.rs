@@ -123,8 +123,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts this PEM certificate (a private CA, a self-signed server) as
-    /// well as the built-in roots; checked by [`build`](Self::build).
+    /// Trusts the PEM certificates in `pem` (a private CA, a self-signed
+    /// server) as well as the built-in roots; checked by [`build`](Self::build).
     pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(pem.into());
         self
@@ -151,9 +151,16 @@ impl ClientBuilder {
             .user_agent(self.user_agent)
             .redirect(reqwest::redirect::Policy::none());
         for pem in &self.root_certificates {
-            let certificate = reqwest::Certificate::from_pem(pem)
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::Config(format!("root certificate: {e}")))?;
-            http = http.add_root_certificate(certificate);
+            if certificates.is_empty() {
+                return Err(Error::Config(
+                    "root certificate: no PEM certificate in it".into(),
+                ));
+            }
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
         }
         let http = http.build()?;
         let grant = match grant {
