@@ -52,6 +52,32 @@ fn init_logging(
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter =
         EnvFilter::try_from_env("HUBGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match otlp_endpoint {
+        // The log's filter is global, as it was before traces existed: what
+        // it leaves out costs nothing.
+        None => {
+            let registry = tracing_subscriber::registry().with(filter);
+            registry.with(log_layer(format)).init();
+            Ok(None)
+        }
+        // Traces see spans the log leaves out: each layer filters for itself.
+        Some(endpoint) => {
+            let (traces, provider) = crate::telemetry::layer(endpoint)?;
+            tracing_subscriber::registry()
+                .with(log_layer(format).with_filter(filter))
+                .with(traces)
+                .init();
+            Ok(Some(provider))
+        }
+    }
+}
+
+/// The log's formatting, on stderr.
+fn log_layer<S>(format: LogFormat) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    use tracing_subscriber::Layer as _;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -59,20 +85,11 @@ fn init_logging(
         // A log write that fails (a full disk under a redirected stderr)
         // must not panic the thread that logged: drop the line instead.
         .log_internal_errors(false);
-    let log = match format {
+    match format {
         // JSON escapes control characters itself.
-        LogFormat::Json => log.json().with_filter(filter).boxed(),
-        LogFormat::Text => log.fmt_fields(SafeFields).with_filter(filter).boxed(),
-    };
-    let (traces, provider) = match otlp_endpoint {
-        Some(endpoint) => {
-            let (layer, provider) = crate::telemetry::layer(endpoint)?;
-            (Some(layer), Some(provider))
-        }
-        None => (None, None),
-    };
-    tracing_subscriber::registry().with(log).with(traces).init();
-    Ok(provider)
+        LogFormat::Json => log.json().boxed(),
+        LogFormat::Text => log.fmt_fields(SafeFields).boxed(),
+    }
 }
 
 /// Text-log fields with control characters escaped and each value cut at

@@ -107,6 +107,8 @@ async fn a_token_request_is_traced_through_the_handler_the_store_and_the_signing
         assert_eq!(child["trace_id"], handler["trace_id"], "{child}");
         assert_eq!(child["parent_span_id"], handler["span_id"], "{child}");
     }
+    // The log goes on as without traces: the request's line is there.
+    assert!(server.logs().contains(&request_id), "{}", server.logs());
     // Nothing secret rides along.
     for span in &found {
         let text = span.to_string();
