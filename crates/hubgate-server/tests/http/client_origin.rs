@@ -126,3 +126,40 @@ async fn the_login_throttle_keys_on_the_client_a_trusted_proxy_names_and_on_noth
         429
     );
 }
+
+/// The csrf cookie the login page sets when the request says it came as
+/// `proto` (X-Forwarded-Proto).
+async fn login_cookie(app: &TestApp, proto: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/console/login", app.url))
+        .header("x-forwarded-proto", proto)
+        .send()
+        .await
+        .unwrap()
+        .headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_a_trusted_proxy_says_the_browser_spoke_https() {
+    let behind_proxy = app_trusting(&["127.0.0.0/8"]).await;
+    let cookie = login_cookie(&behind_proxy, "https").await;
+    assert!(
+        cookie.starts_with("__Host-hubgate_csrf=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let cookie = login_cookie(&behind_proxy, "http").await;
+    assert!(
+        cookie.starts_with("hubgate_csrf=") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    // Anyone else saying so changes nothing.
+    let direct = app_trusting(&["10.0.0.0/8"]).await;
+    let cookie = login_cookie(&direct, "https").await;
+    assert!(
+        cookie.starts_with("hubgate_csrf=") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
