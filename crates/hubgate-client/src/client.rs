@@ -43,6 +43,8 @@ pub struct ClientBuilder {
     userinfo_path: String,
     timeout: Duration,
     user_agent: String,
+    /// PEM certificates trusted besides the built-in roots.
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl Client {
@@ -57,6 +59,7 @@ impl Client {
             userinfo_path: crate::DEFAULT_USERINFO_PATH.into(),
             timeout: Duration::from_secs(30),
             user_agent: format!("hubgate-client/{}", env!("CARGO_PKG_VERSION")),
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -120,6 +123,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the PEM certificates in `pem` (a private CA, a self-signed
+    /// server) as well as the built-in roots; checked by [`build`](Self::build).
+    pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
     pub fn build(self) -> Result<Client, Error> {
         self.build_with(Grant::ClientCredentials { scope: None })
     }
@@ -135,12 +145,24 @@ impl ClientBuilder {
                 "client_credentials(client_id, client_secret) is required".into(),
             ));
         };
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             .user_agent(self.user_agent)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none());
+        for pem in &self.root_certificates {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::Config(format!("root certificate: {e}")))?;
+            if certificates.is_empty() {
+                return Err(Error::Config(
+                    "root certificate: no PEM certificate in it".into(),
+                ));
+            }
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http = http.build()?;
         let grant = match grant {
             Grant::ClientCredentials { .. } => Grant::ClientCredentials {
                 scope: self.scopes.map(|s| s.join(" ")),

@@ -410,3 +410,16 @@ async fn the_management_api_is_typed_in_the_sdk() {
     assert!(csv.contains("hub.deleted") && csv.contains("integration.deleted"));
     assert!(csv.contains("hub.credential_issued") && csv.contains("hub.credential_revoked"));
 }
+
+#[test]
+fn a_root_certificate_that_is_not_pem_is_a_configuration_error() {
+    let built = Client::builder("https://hubgate.example")
+        .client_credentials("hgc_x", "hgs_x")
+        .add_root_certificate(b"not a certificate".to_vec())
+        .build();
+    match built {
+        Err(Error::Config(message)) => assert!(message.contains("root certificate"), "{message}"),
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("a bad root certificate was accepted"),
+    }
+}

@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub connections: crate::connections::ConnectionLimits,
     /// Failed client authentications allowed per client_id and per address.
     pub client_auth_limits: ClientAuthLimits,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: crate::client_origin::TrustedProxies,
 }
 
 impl ServerConfig {
@@ -30,6 +32,7 @@ impl ServerConfig {
             change_poll_interval: std::time::Duration::from_millis(250),
             connections: Default::default(),
             client_auth_limits: Default::default(),
+            trusted_proxies: Default::default(),
         }
     }
 

@@ -11,6 +11,11 @@
 //!   is closed to make room.
 //!
 //! Requests themselves are bounded by the router's timeout layer.
+//!
+//! With a TLS acceptor, each connection's handshake must finish within the
+//! header-read timeout, and the protocol is the one ALPN chose (HTTP/2 or
+//! HTTP/1.1); responses then carry `Strict-Transport-Security`. The limits
+//! count the bytes on the socket, under TLS.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -275,6 +280,7 @@ const EVICTION_SLACK: usize = 16;
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     limits: ConnectionLimits,
     metrics: Arc<dyn Fn(ConnectionEvent) + Send + Sync>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -319,8 +325,28 @@ pub async fn serve(
         let registry = registry.clone();
         let mut stop = stop_rx.clone();
         let metrics = metrics.clone();
+        let tls = tls.clone();
         tasks.spawn(async move {
-            let reason = serve_connection(stream, peer, app, conn, limits, &mut stop).await;
+            let tracked = Tracked {
+                stream,
+                conn: conn.clone(),
+            };
+            let reason = match tls {
+                None => {
+                    serve_connection(tracked, peer, Protocol::Http1, app, conn, limits, &mut stop)
+                        .await
+                }
+                Some(acceptor) => match handshake(&acceptor, tracked, &conn, limits).await {
+                    Ok(stream) => {
+                        let protocol = match stream.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => Protocol::TlsHttp2,
+                            _ => Protocol::TlsHttp1,
+                        };
+                        serve_connection(stream, peer, protocol, app, conn, limits, &mut stop).await
+                    }
+                    Err(reason) => reason,
+                },
+            };
             registry.remove(id);
             metrics(ConnectionEvent::Closed(reason));
         });
@@ -348,6 +374,8 @@ pub enum CloseReason {
     IdleTimeout,
     /// Closed to make room at the cap.
     Evicted,
+    /// The TLS handshake failed (a plain-http client, a rejected certificate).
+    TlsHandshake,
 }
 
 impl CloseReason {
@@ -357,35 +385,89 @@ impl CloseReason {
             CloseReason::HeaderTimeout => "header_timeout",
             CloseReason::IdleTimeout => "idle_timeout",
             CloseReason::Evicted => "evicted",
+            CloseReason::TlsHandshake => "tls_handshake",
         }
     }
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// How a connection speaks, once accepted (and its TLS handshake done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    TlsHttp1,
+    TlsHttp2,
+}
+
+/// HSTS for responses served over TLS: a year, as the operator who turned
+/// TLS on means it.
+const STRICT_TRANSPORT_SECURITY: axum::http::HeaderValue =
+    axum::http::HeaderValue::from_static("max-age=31536000");
+
+/// The TLS handshake, bounded by the header-read timeout (a client that
+/// never finishes it is a slowloris too) and by eviction at the cap.
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    io: Tracked,
+    conn: &Conn,
+    limits: ConnectionLimits,
+) -> Result<tokio_rustls::server::TlsStream<Tracked>, CloseReason> {
+    tokio::select! {
+        accepted = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io)) => match accepted {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "TLS handshake failed");
+                Err(CloseReason::TlsHandshake)
+            }
+            Err(_) => Err(CloseReason::HeaderTimeout),
+        },
+        () = conn.close.notified() => Err(CloseReason::Evicted),
+    }
+}
+
+async fn serve_connection<S>(
+    stream: S,
     peer: SocketAddr,
+    protocol: Protocol,
     app: Router,
     conn: Arc<Conn>,
     limits: ConnectionLimits,
     stop: &mut watch::Receiver<bool>,
-) -> CloseReason {
-    let io = TokioIo::new(Tracked {
-        stream,
-        conn: conn.clone(),
-    });
+) -> CloseReason
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(stream);
     let tracked = conn.clone();
+    let tls = protocol != Protocol::Http1;
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if tls {
+            request
+                .extensions_mut()
+                .insert(crate::client_origin::ArrivedOverTls);
+        }
         let in_flight = InFlight::start(tracked.clone());
         let app = app.clone();
         async move {
-            let response =
+            let mut response =
                 tower::ServiceExt::oneshot(app, request.map(axum::body::Body::new)).await;
             drop(in_flight);
+            if tls && let Ok(response) = &mut response {
+                response.headers_mut().insert(
+                    axum::http::header::STRICT_TRANSPORT_SECURITY,
+                    STRICT_TRANSPORT_SECURITY,
+                );
+            }
             response
         }
     });
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder = match protocol {
+        Protocol::TlsHttp2 => builder.http2_only(),
+        Protocol::Http1 | Protocol::TlsHttp1 => builder.http1_only(),
+    };
+    let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
     let tick = (limits.header_read_timeout.min(limits.idle_timeout) / 4)
         .clamp(Duration::from_millis(10), Duration::from_secs(1));

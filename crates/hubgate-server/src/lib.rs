@@ -25,6 +25,7 @@ pub mod app;
 pub mod auditor;
 mod body_limit;
 pub mod bootstrap;
+pub mod client_origin;
 pub mod config;
 pub mod connections;
 mod console;
@@ -40,6 +41,7 @@ pub mod probe;
 pub mod registry;
 pub mod request_log;
 pub mod state;
+pub mod tls;
 pub mod web;
 
 use hubgate_api::paths;
@@ -157,11 +159,29 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_tls(listener, None, state, shutdown).await
+}
+
+/// [`serve`], over TLS when given an acceptor (see [`tls`]).
+pub async fn serve_with_tls(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let follower = state.spawn_change_follower();
     let app = build_router(state.clone());
     let metrics_state = state.clone();
     let events = Arc::new(move |event| metrics_state.metrics.connection_event(event));
-    connections::serve(listener, app, state.config.connections, events, shutdown).await;
+    connections::serve(
+        listener,
+        app,
+        tls,
+        state.config.connections,
+        events,
+        shutdown,
+    )
+    .await;
     follower.abort();
     state.auditor.flush().await;
     Ok(())

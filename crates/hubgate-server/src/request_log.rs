@@ -10,18 +10,32 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 
-tokio::task_local! {
+/// What the request's log line (and its trace spans) need to know.
+struct RequestContext {
+    request_id: String,
     /// The client the request authenticated as, noted by whichever check
     /// authenticated it (client authentication, a bearer token).
-    static CLIENT: Arc<OnceLock<String>>;
+    client: OnceLock<String>,
+}
+
+tokio::task_local! {
+    static REQUEST: Arc<RequestContext>;
 }
 
 /// Records who the current request acts for, for its log line.
 pub fn note_client(client_id: &str) {
     // Nothing to copy when the line is not written (the benchmarks' level).
     if tracing::enabled!(target: "hubgate::request", tracing::Level::INFO) {
-        let _ = CLIENT.try_with(|slot| slot.set(client_id.to_owned()));
+        let _ = REQUEST.try_with(|request| request.client.set(client_id.to_owned()));
     }
+}
+
+/// The current request's id (empty outside a request), for the spans of
+/// its inner steps; called only when such a span is enabled.
+pub fn request_id() -> String {
+    REQUEST
+        .try_with(|request| request.request_id.clone())
+        .unwrap_or_default()
 }
 
 pub async fn log_requests(request: Request, next: Next) -> Response {
@@ -39,16 +53,19 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
         .map(crate::logsafe::untrusted)
         .map(|id| id.to_string())
         .unwrap_or_default();
-    let slot = Arc::new(OnceLock::new());
-    let response = CLIENT.scope(slot.clone(), next.run(request)).await;
+    let context = Arc::new(RequestContext {
+        request_id,
+        client: OnceLock::new(),
+    });
+    let response = REQUEST.scope(context.clone(), next.run(request)).await;
     tracing::info!(
         target: "hubgate::request",
         method,
         route,
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        request_id,
-        client_id = slot.get().map_or("-", String::as_str),
+        request_id = context.request_id,
+        client_id = context.client.get().map_or("-", String::as_str),
         "request"
     );
     response

@@ -2,10 +2,13 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use hubgate_core::crypto::MasterKey;
 use hubgate_core::tokens::{AccessClaims, VerifyError};
 use hubgate_store::Store;
 
+use crate::client_origin::{ArrivedOverTls, ClientOrigin, client_origin};
 use crate::config::ServerConfig;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
@@ -169,5 +172,28 @@ impl AppState {
                 }
             }
         })
+    }
+}
+
+/// The client behind a request, as [`client_origin`] decides it with this
+/// server's trusted proxies.
+impl FromRequestParts<AppState> for ClientOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let tls = parts.extensions.get::<ArrivedOverTls>().is_some();
+        Ok(client_origin(
+            peer,
+            tls,
+            &state.config.trusted_proxies,
+            &parts.headers,
+        ))
     }
 }

@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod aggregates;
+pub mod backup;
 mod error;
 mod group_commit;
 mod rows;

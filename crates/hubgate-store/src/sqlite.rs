@@ -16,7 +16,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::{Result, group_commit};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// What opening the database at `path` would migrate, without migrating
 /// (nothing is created when it does not exist).

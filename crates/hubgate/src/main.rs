@@ -10,6 +10,7 @@ mod master_key;
 mod serve;
 mod settings;
 mod simulate;
+mod telemetry;
 
 use std::process::ExitCode;
 

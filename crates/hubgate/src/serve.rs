@@ -21,8 +21,18 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(settings.log_format);
-    match serve(settings).await {
+    let traces = match init_logging(settings.log_format, settings.otlp_endpoint.as_deref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("hubgate: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let served = serve(settings).await;
+    if let Some(provider) = traces {
+        let _ = tokio::task::spawn_blocking(move || crate::telemetry::shutdown(provider)).await;
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -32,12 +42,45 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// The log on stderr and, with an OTLP endpoint, traces; returns the trace
+/// provider to flush at exit.
+fn init_logging(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter =
         EnvFilter::try_from_env("HUBGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match otlp_endpoint {
+        // The log's filter is global, as it was before traces existed: what
+        // it leaves out costs nothing.
+        None => {
+            let registry = tracing_subscriber::registry().with(filter);
+            registry.with(log_layer(format)).init();
+            Ok(None)
+        }
+        // Traces see spans the log leaves out: each layer filters for itself.
+        Some(endpoint) => {
+            let (traces, provider) = crate::telemetry::layer(endpoint)?;
+            tracing_subscriber::registry()
+                .with(log_layer(format).with_filter(filter))
+                .with(traces)
+                .init();
+            Ok(Some(provider))
+        }
+    }
+}
+
+/// The log's formatting, on stderr.
+fn log_layer<S>(format: LogFormat) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    use tracing_subscriber::Layer as _;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         // A log write that fails (a full disk under a redirected stderr)
@@ -45,8 +88,8 @@ fn init_logging(format: LogFormat) {
         .log_internal_errors(false);
     match format {
         // JSON escapes control characters itself.
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.fmt_fields(SafeFields).init(),
+        LogFormat::Json => log.json().boxed(),
+        LogFormat::Text => log.fmt_fields(SafeFields).boxed(),
     }
 }
 
@@ -123,6 +166,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr()?;
     let config = settings.server_config(bound);
+    let tls = match settings.tls_files() {
+        Some(files) => Some(serve_tls(files)?),
+        None => None,
+    };
 
     let options = BootstrapOptions {
         admin_email: settings.admin_email.clone(),
@@ -149,12 +196,39 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         first_start.as_ref(),
     );
     tracing::info!(listen = %bound, public_url = %config.public_url, "hubgate serving");
-    hubgate_server::serve(listener, state, shutdown).await?;
+    hubgate_server::serve_with_tls(listener, tls, state, shutdown).await?;
     if let Some(devices) = devices {
         devices.stop().await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the certificate files are looked at: a renewed certificate
+/// serves new connections within this (SIGHUP: at once).
+const TLS_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Loads the certificate (a bad one stops the start) and keeps it fresh:
+/// the files are read again every few seconds and on SIGHUP.
+fn serve_tls(files: hubgate_server::tls::TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    let cert = hubgate_server::tls::ReloadingCert::load(files)
+        .context("cannot load the TLS certificate")?;
+    let acceptor = cert.acceptor()?;
+    let reload_now = Arc::new(tokio::sync::Notify::new());
+    #[cfg(unix)]
+    {
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot handle SIGHUP")?;
+        let reload_now = reload_now.clone();
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the TLS certificate");
+                reload_now.notify_one();
+            }
+        });
+    }
+    tokio::spawn(cert.watch(TLS_RELOAD_INTERVAL, reload_now));
+    Ok(acceptor)
 }
 
 /// `println!` that never panics: a banner line lost to a full disk is no

@@ -39,6 +39,13 @@ pub struct Settings {
     pub max_connections: usize,
     pub client_auth_failures_per_client: u32,
     pub client_auth_failures_per_address: u32,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// A list, or one string of comma-separated entries (for the variable).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+    /// OTLP/HTTP collector for traces; none: no traces.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Settings {
@@ -61,6 +68,10 @@ impl Default for Settings {
             max_connections: 0,
             client_auth_failures_per_client: 20,
             client_auth_failures_per_address: 100,
+            tls_cert: None,
+            tls_key: None,
+            trusted_proxies: Vec::new(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -125,10 +136,14 @@ impl Settings {
     /// What the server library runs with; `bound` is the address actually
     /// listened on, the public URL unless one is set.
     pub fn server_config(&self, bound: std::net::SocketAddr) -> ServerConfig {
-        let public_url = self
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{bound}"));
+        let public_url = self.public_url.clone().unwrap_or_else(|| {
+            let scheme = if self.tls_files().is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{bound}")
+        });
         let mut config = ServerConfig::new(&public_url);
         if let Some(issuer) = &self.issuer {
             config.issuer = issuer.trim_end_matches('/').to_owned();
@@ -143,7 +158,21 @@ impl Settings {
         }
         config.client_auth_limits.per_client = self.client_auth_failures_per_client;
         config.client_auth_limits.per_address = self.client_auth_failures_per_address;
+        config.trusted_proxies =
+            hubgate_server::client_origin::TrustedProxies::parse(&self.trusted_proxies)
+                .unwrap_or_default(); // validated in `validate`
         config
+    }
+
+    /// The certificate files, when https is served directly.
+    pub fn tls_files(&self) -> Option<hubgate_server::tls::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(hubgate_server::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// Values serde accepts but hubgate cannot run with, each refused with
@@ -157,7 +186,11 @@ impl Settings {
         if !(1..=31_536_000).contains(&self.refresh_token_ttl) {
             return refuse("refresh_token_ttl", "1 to 31536000 seconds (a year)".into());
         }
-        for (key, value) in [("public_url", &self.public_url), ("issuer", &self.issuer)] {
+        for (key, value) in [
+            ("public_url", &self.public_url),
+            ("issuer", &self.issuer),
+            ("otlp_endpoint", &self.otlp_endpoint),
+        ] {
             if let Some(value) = value
                 && !is_http_url(value)
             {
@@ -191,6 +224,22 @@ impl Settings {
                     "0 (automatic) or at most {allowed}: the open-file limit less {} for the store and logs",
                     hubgate_server::connections::FILE_HEADROOM
                 ),
+            );
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            let (key, other) = if self.tls_cert.is_some() {
+                ("tls_key", "tls_cert")
+            } else {
+                ("tls_cert", "tls_key")
+            };
+            return refuse(key, format!("a PEM file path, given together with {other}"));
+        }
+        if let Err(error) =
+            hubgate_server::client_origin::TrustedProxies::parse(&self.trusted_proxies)
+        {
+            return refuse(
+                "trusted_proxies",
+                format!("CIDRs (10.0.0.0/8, fd00::/8) or IP addresses: {error}"),
             );
         }
         if self.admin_email.trim().is_empty() || !self.admin_email.contains('@') {
@@ -245,6 +294,27 @@ impl<P: Provider> Provider for FlatDatabaseKeys<P> {
         }
         Ok(data)
     }
+}
+
+/// `["10.0.0.0/8", "::1"]` in TOML, or `10.0.0.0/8,::1` from a variable.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match ListOrCommas::deserialize(deserializer)? {
+        ListOrCommas::List(list) => list,
+        ListOrCommas::Commas(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 fn is_http_url(value: &str) -> bool {
@@ -418,5 +488,42 @@ mod tests {
         assert!(message.starts_with("header_read_timeout:"), "{message}");
         let message = refused("max_connections = 100000000", ServeArgs::default());
         assert!(message.starts_with("max_connections:"), "{message}");
+        let message = refused("trusted_proxies = [\"10.0.0.0/40\"]", ServeArgs::default());
+        assert!(
+            message.starts_with("trusted_proxies:") && message.contains("10.0.0.0/40"),
+            "{message}"
+        );
+        let message = refused("tls_cert = \"cert.pem\"", ServeArgs::default());
+        assert!(message.starts_with("tls_key:"), "{message}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_as_commas_and_flags_add_up() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("hubgate.toml", "trusted_proxies = [\"10.0.0.0/8\"]")?;
+            let args = ServeArgs {
+                config: Some("hubgate.toml".into()),
+                ..Default::default()
+            };
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(settings.trusted_proxies, ["10.0.0.0/8"]);
+            jail.set_env("HUBGATE_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8");
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(settings.trusted_proxies, ["10.0.0.0/8", "fd00::/8"]);
+            let args = ServeArgs {
+                trusted_proxies: vec!["192.0.2.1".into(), "192.0.2.2".into()],
+                ..args
+            };
+            let settings = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(settings.trusted_proxies, ["192.0.2.1", "192.0.2.2"]);
+            let bound = "127.0.0.1:1".parse().unwrap();
+            assert!(
+                settings
+                    .server_config(bound)
+                    .trusted_proxies
+                    .contains("192.0.2.2".parse().unwrap())
+            );
+            Ok(())
+        });
     }
 }

@@ -148,9 +148,8 @@ async fn refresh(
     // may delegate what the family carries) in the rotation's transaction:
     // the revocation above is the fast path, this covers a change still on
     // its way to this node.
-    let rotation = state
-        .store
-        .rotate_family(RotationRequest {
+    let rotation = tracing::Instrument::instrument(
+        state.store.rotate_family(RotationRequest {
             family: claims.family,
             integration: integration.id,
             account: claims.account,
@@ -160,8 +159,14 @@ async fn refresh(
             expires_at,
             revoke_until,
             now,
-        })
-        .await?;
+        }),
+        // A trace span (off unless traces are exported): the store's part.
+        tracing::debug_span!(
+            "store.rotate_family",
+            request_id = crate::request_log::request_id()
+        ),
+    )
+    .await?;
     match rotation {
         Rotation::Rotated => {}
         Rotation::Reused => {
@@ -206,7 +211,12 @@ async fn authorization_code(
     // The family is recorded with the code's first use, in one statement, so
     // a replay racing the first exchange still finds what to revoke.
     let family = FamilyId::new();
-    let record = match state.store.use_code(&hash, family, now).await? {
+    let using = state.store.use_code(&hash, family, now);
+    let span = tracing::debug_span!(
+        "store.use_code",
+        request_id = crate::request_log::request_id()
+    );
+    let record = match tracing::Instrument::instrument(using, span).await? {
         CodeUse::First(record) => record,
         CodeUse::Unknown => return Err(refused(InvalidGrant::Unreadable)),
         CodeUse::Replayed { family, .. } => {

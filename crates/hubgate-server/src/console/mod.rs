@@ -12,11 +12,8 @@ mod password;
 mod people;
 mod views;
 
-use std::net::SocketAddr;
-
-use axum::Extension;
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +22,7 @@ use hubgate_core::ids::AccountId;
 use serde::Deserialize;
 
 use crate::app::{Actor, Manager};
+use crate::client_origin::ClientOrigin;
 use crate::state::AppState;
 use crate::web::{Browser, LoginPage, Page, WebForm, error_page, see_other, urls};
 
@@ -351,13 +349,13 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     browser: Browser,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: ClientOrigin,
     WebForm(form): WebForm<LoginForm>,
 ) -> Response {
     if let Err(response) = browser.require_csrf(&state, &form.csrf) {
         return response;
     }
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let address = origin.address;
     let outcome =
         crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
     match outcome.logged_in() {

@@ -2,11 +2,8 @@
 //! staying logged in and every other session ending. A one-time password
 //! (an invitation, a reset) must be changed here before anything else.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::Extension;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,6 +11,7 @@ use serde::Deserialize;
 use super::{Me, Nav};
 use crate::app::AppError;
 use crate::app::passwords::WRONG_CURRENT_PASSWORD;
+use crate::client_origin::ClientOrigin;
 use crate::state::AppState;
 use crate::web::{Browser, Page, PageResult, WebForm};
 
@@ -79,7 +77,7 @@ fn sentence(message: &str) -> String {
 pub async fn change(
     State(state): State<AppState>,
     browser: Browser,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: ClientOrigin,
     WebForm(form): WebForm<ChangeForm>,
 ) -> PageResult {
     let mut me = Me::load_any(&state, browser).await?;
@@ -91,7 +89,7 @@ pub async fn change(
     }
     // The current password is a login secret: a stolen session must not
     // guess it faster here than at the login page.
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let address = origin.address;
     let attempt = match state.login_throttle.reserve(&me.user.email, address) {
         Ok(attempt) => attempt,
         Err(wait) => {

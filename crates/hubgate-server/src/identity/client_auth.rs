@@ -1,11 +1,9 @@
 //! Client authentication at the token, introspection and revocation endpoints:
 //! client_secret_basic (RFC 6749 §2.3.1) or client_secret_post, never both.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -85,9 +83,8 @@ pub async fn authenticate(
     headers: &HeaderMap,
     params: &OAuthParams,
     endpoint: &'static str,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    address: Option<IpAddr>,
 ) -> Result<Arc<Client>, OAuthError> {
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let presented = presented(headers, params)
         .map_err(|error| limited(state, endpoint, None, address, error))?;
     let fail = |reason: ClientAuthFailure| {

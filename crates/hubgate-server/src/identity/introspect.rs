@@ -54,11 +54,12 @@ async fn recognise(state: &AppState, client: &Client, token: &str) -> Option<Kno
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    origin: crate::client_origin::ClientOrigin,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let client =
-        super::client_auth::authenticate(&state, &headers, &params, "introspect", peer).await?;
+        super::client_auth::authenticate(&state, &headers, &params, "introspect", origin.address)
+            .await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     let integration = &client.integration;
@@ -143,11 +144,12 @@ pub async fn introspect(
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    origin: crate::client_origin::ClientOrigin,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let client =
-        super::client_auth::authenticate(&state, &headers, &params, "revoke", peer).await?;
+        super::client_auth::authenticate(&state, &headers, &params, "revoke", origin.address)
+            .await?;
     let token = OAuthParams::required(&params.token, "token")?;
     let now = hubgate_core::now();
     // An invalid or foreign token is answered like a revoked one (RFC 7009 §2.2).

@@ -37,11 +37,13 @@ use crate::state::AppState;
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    origin: crate::client_origin::ClientOrigin,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
     let request = token_request(&params)?;
-    let client = super::client_auth::authenticate(&state, &headers, &params, "token", peer).await?;
+    let client =
+        super::client_auth::authenticate(&state, &headers, &params, "token", origin.address)
+            .await?;
     let minted = grants::exchange(&state, &client, request, hubgate_core::now()).await?;
     Ok(respond(&state, minted))
 }
@@ -84,10 +86,21 @@ fn token_request(params: &OAuthParams) -> Result<TokenRequest<'_>, OAuthError> {
     })
 }
 
+/// Signs an access token, in a trace span of its own (off unless traces
+/// are exported).
+fn sign(state: &AppState, claims: &hubgate_core::tokens::AccessClaims) -> String {
+    let _span = tracing::debug_span!(
+        "sign_access_token",
+        request_id = crate::request_log::request_id()
+    )
+    .entered();
+    state.keys().signer.sign(claims)
+}
+
 /// Signs and seals what was minted into the RFC 6749 §5.1 response.
 fn respond(state: &AppState, minted: Minted) -> Response {
     let body = TokenResponse {
-        access_token: state.keys().signer.sign(&minted.access),
+        access_token: sign(state, &minted.access),
         token_type: "Bearer".into(),
         expires_in: minted.expires_in,
         refresh_token: minted.refresh.map(|r| r.seal(&state.master)),

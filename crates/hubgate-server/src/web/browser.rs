@@ -37,7 +37,14 @@ impl FromRequestParts<AppState> for Browser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let mut jar = CookieJar::from_headers(&parts.headers);
-        let secure = state.config.public_url.starts_with("https://");
+        // Secure (and `__Host-` names) when the browser speaks https to us
+        // or to a trusted proxy, or the public URL says it must.
+        let origin =
+            match crate::client_origin::ClientOrigin::from_request_parts(parts, state).await {
+                Ok(origin) => origin,
+                Err(never) => match never {},
+            };
+        let secure = origin.https || state.config.public_url.starts_with("https://");
         let csrf_seed = match jar
             .get(csrf_cookie_name(secure))
             .map(|c| c.value().to_owned())

@@ -3,6 +3,7 @@
 
 mod api_docs;
 mod authorization_code;
+mod client_origin;
 mod console;
 mod edges;
 mod exhaustion;

@@ -94,3 +94,62 @@ async fn postgres_refuses_a_schema_newer_than_it_knows() {
         hubgate_store::pending_migrations(Some(&database.url), Path::new("unused")).await,
     );
 }
+
+fn manifest(schema_version: i64) -> hubgate_store::backup::BackupManifest {
+    hubgate_store::backup::BackupManifest {
+        hubgate_version: "0.0.0-test".into(),
+        schema_version,
+        created_at: "2026-12-02T00:00:00Z".into(),
+        key_check: "00".repeat(16),
+    }
+}
+
+#[tokio::test]
+async fn a_backup_carries_its_manifest_and_one_from_a_newer_schema_is_refused() {
+    use hubgate_store::backup::{BackupError, backup_sqlite, read_manifest, restore_sqlite};
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    hubgate_store::open_sqlite(&live)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let file = dir.path().join("copy.backup");
+    let made = backup_sqlite(&live, &file, manifest).await.unwrap();
+    assert!(made.schema_version >= 7, "{made:?}");
+    assert_eq!(read_manifest(&file).await.unwrap(), made);
+
+    // The restored database has no manifest table and opens as a store.
+    let restored = dir.path().join("restored");
+    restore_sqlite(&file, &restored, false).await.unwrap();
+    let store = hubgate_store::open_sqlite(&restored).await.unwrap();
+    store.close().await;
+    assert!(matches!(
+        restore_sqlite(&file, &restored, false).await,
+        Err(BackupError::DatabaseExists(_))
+    ));
+    restore_sqlite(&file, &restored, true).await.unwrap();
+
+    // A backup of a database a newer hubgate migrated.
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(live.join("hubgate.db"));
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::query(RECORD_FUTURE_MIGRATION)
+        .bind(FROM_THE_FUTURE)
+        .bind(vec![0u8])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+    let newer = dir.path().join("newer.backup");
+    backup_sqlite(&live, &newer, manifest).await.unwrap();
+    match read_manifest(&newer).await {
+        Err(error @ BackupError::SchemaTooNew { backup, .. }) => {
+            assert_eq!(backup, FROM_THE_FUTURE);
+            assert!(error.to_string().contains("newer than this hubgate knows"));
+        }
+        other => panic!("a newer backup was accepted: {other:?}"),
+    }
+}

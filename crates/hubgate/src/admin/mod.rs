@@ -20,6 +20,7 @@ use crate::cli::{AdminArgs, AdminCommand, Output};
 use crate::master_key;
 
 mod account;
+mod backup;
 mod hub;
 mod integration;
 mod key;
@@ -134,8 +135,19 @@ async fn execute(
     database_url: Option<&str>,
     command: AdminCommand,
 ) -> Result<Printed, AdminError> {
-    if let AdminCommand::Migrate { dry_run } = command {
-        return migrate(data_dir, database_url, dry_run).await;
+    match command {
+        AdminCommand::Migrate { dry_run } => {
+            return migrate(data_dir, database_url, dry_run).await;
+        }
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } if database_url.is_some() => {
+            return Err(invalid(backup::USE_PG_DUMP));
+        }
+        // The store need not exist yet, and must not be opened (migrated)
+        // before the backup's schema is checked.
+        AdminCommand::Restore { from, force } => {
+            return backup::restore(data_dir, &from, force).await;
+        }
+        _ => {}
     }
     let opened = open(data_dir, database_url).await?;
     let store = opened.as_ref();
@@ -201,7 +213,10 @@ async fn run_command(
         AdminCommand::Integration(command) => integration::integration(&manager, command).await,
         AdminCommand::Hub(command) => hub::hub(&manager, command).await,
         AdminCommand::Key(command) => key::key(store, &master, command, now).await,
+        AdminCommand::Backup { to } => backup::backup(data_dir, &master, &to, now).await,
         // Handled before the store is opened (opening migrates).
-        AdminCommand::Migrate { .. } => Err(invalid("migrate runs on its own")),
+        AdminCommand::Migrate { .. } | AdminCommand::Restore { .. } => {
+            Err(invalid("this command runs without an open store"))
+        }
     }
 }

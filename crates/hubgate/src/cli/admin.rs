@@ -54,6 +54,24 @@ pub enum AdminCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy the SQLite store to FILE, consistently, while a server runs:
+    /// one file with its manifest inside (PostgreSQL: use pg_dump).
+    Backup {
+        /// The backup file to create (never overwritten)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup as the store of --data-dir, which no server may be
+    /// using; the master key (HUBGATE_MASTER_KEY or master.key there) must be
+    /// the one the backup was taken under.
+    Restore {
+        /// A file `hubgate admin backup` made
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace a database already in --data-dir
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

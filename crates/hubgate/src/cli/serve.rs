@@ -97,6 +97,22 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_auth_failures_per_address: Option<u32>,
+    /// Serve https with this PEM certificate chain (needs --tls-key); reloaded when it changes
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// A proxy (CIDR or address) whose X-Forwarded-For and X-Forwarded-Proto are believed; repeatable
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    #[serde(rename = "trusted_proxies", skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
+    /// Export traces over OTLP/HTTP (protobuf) to this collector, e.g. http://127.0.0.1:4318 [default: off]
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `--no-demo` given is `demo = false`.

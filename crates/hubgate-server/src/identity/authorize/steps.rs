@@ -1,10 +1,7 @@
 //! The steps after the first page: log in, pick the account, decide; and
 //! resuming the flow after a login elsewhere.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hubgate_core::authorize::AuthorizationRequest;
@@ -12,6 +9,7 @@ use hubgate_core::ids::AccountId;
 use hubgate_store::Consent;
 use serde::Deserialize;
 
+use crate::client_origin::ClientOrigin;
 use crate::state::AppState;
 use crate::web::{Browser, LoginPage, Page, PageResult, WebForm, error_page, origin_of, see_other};
 
@@ -28,11 +26,11 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     browser: Browser,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: ClientOrigin,
     WebForm(form): WebForm<LoginForm>,
 ) -> PageResult {
     let request = checked_request(&state, &browser, &form.csrf, &form.request)?;
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let address = origin.address;
     let outcome =
         crate::web::attempt_login(&state, browser, &form.email, &form.password, address).await;
     let browser = match outcome.logged_in() {
