@@ -294,10 +294,21 @@ async fn a_device_reports_receives_desired_states_and_stays_in_its_own_topics() 
         json!({"publish": format!("hubs/{other_serial}/state/reported"), "payload": {"active": 4}}),
     );
     device.expect("refused publish", Duration::from_secs(2), refusal);
-    device.expect("reconnection", Duration::from_secs(5), event("connected"));
+    // paho sends the unacknowledged publish again after each reconnect, and
+    // is refused again each time: this device is done.
+    drop(device);
+    let mut device = Device::start(mqtt, &serial, &secret);
+    device.expect("connection", Duration::from_secs(10), event("connected"));
+    device.expect(
+        "own subscriptions",
+        Duration::from_secs(2),
+        event("subscribed"),
+    );
     device.send(json!({"subscribe": format!("hubs/{other_serial}/state/desired")}));
-    device.expect("refused subscription", Duration::from_secs(2), refusal);
-    device.expect("reconnection", Duration::from_secs(5), event("connected"));
+    let refused = device.expect("refused subscription", Duration::from_secs(2), refusal);
+    if refused["event"] == "disconnected" {
+        device.expect("reconnection", Duration::from_secs(5), event("connected"));
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let other_after = api.shadow(other).await;
     assert_eq!(other_after["reported"], other_before["reported"]);
