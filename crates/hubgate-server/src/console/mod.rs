@@ -7,6 +7,7 @@
 //! once where the check fails.
 #![allow(clippy::result_large_err)]
 
+mod hubs;
 mod integrations;
 mod password;
 mod people;
@@ -54,6 +55,12 @@ fn account_pages() -> Router<AppState> {
             post(people::reset_password),
         )
         .route("/hubs", get(views::hubs))
+        .route("/hubs/{hub}", get(hubs::detail))
+        .route("/hubs/{hub}/credential", post(hubs::issue_credential))
+        .route(
+            "/hubs/{hub}/credential/revoke",
+            post(hubs::revoke_credential),
+        )
         .route("/audit", get(views::audit))
 }
 

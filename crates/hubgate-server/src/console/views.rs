@@ -13,7 +13,9 @@ use crate::state::AppState;
 use crate::web::{Browser, PageResult};
 
 pub struct HubRow {
+    id: String,
     name: String,
+    last_seen: String,
     kind: &'static str,
     room: String,
     online: bool,
@@ -81,6 +83,11 @@ pub async fn hubs(
     let rows = hubs
         .into_iter()
         .map(|hub| HubRow {
+            id: hub.id.to_string(),
+            last_seen: hub
+                .last_seen
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .unwrap_or_else(|| "never".into()),
             kind: hub.kind.as_str(),
             room: hub.room.clone().unwrap_or_default(),
             online: hub.online,

@@ -832,3 +832,92 @@ async fn an_admin_edits_an_integration_and_narrowed_scopes_stop_its_tokens() {
     let still = app.manager().integration(&owners.client_id).await.unwrap();
     assert_eq!(still.scopes.to_string(), ALL_SCOPES);
 }
+
+#[tokio::test]
+async fn the_hub_page_shows_reported_beside_desired_and_manages_the_device_credential() {
+    use hubgate_store::prelude::*;
+    let app = TestApp::spawn().await;
+    let hub = app
+        .store
+        .list_hubs(app.account, &Default::default(), None, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let change = hubgate_core::hub::HubChange::from_patch(
+        serde_json::from_value(serde_json::json!({"desired": {"adminmode": true}})).unwrap(),
+    )
+    .unwrap();
+    app.store
+        .patch_hub(app.account, hub.id, &change, hubgate_core::now())
+        .await
+        .unwrap();
+    let console = Console::login(&app, "hubs@acme.example", Some(Role::Admin)).await;
+    let base = console.base();
+    let list = console.page(&format!("{base}/hubs")).await;
+    assert!(
+        list.contains(&format!("{base}/hubs/{}", hub.id)),
+        "the list links each hub"
+    );
+
+    let page = console.page(&format!("{base}/hubs/{}", hub.id)).await;
+    assert!(page.contains(&hub.serial));
+    assert!(page.contains("<code>adminmode</code></td><td>false</td><td>true <span class=\"badge off\">pending</span>"), "{page}");
+    assert!(page.contains("none: the hub cannot connect"));
+    let csrf = field(&page, "csrf");
+    let refused = console
+        .post(
+            &format!("{base}/hubs/{}/credential", hub.id),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(refused.status(), 403, "CSRF");
+
+    let issued = console
+        .post(
+            &format!("{base}/hubs/{}/credential", hub.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(issued.status(), 200);
+    let issued = issued.text().await.unwrap();
+    let marker = "<code id=\"device_secret\">";
+    let start = issued.find(marker).expect("the credential is shown") + marker.len();
+    let secret = issued[start..].split('<').next().unwrap();
+    assert!(secret.starts_with("hgd_"));
+    let stored = app.store.device_of_hub(hub.id).await.unwrap().unwrap();
+    assert!(hubgate_core::device::credential_matches(
+        &stored.credential_digest.unwrap(),
+        secret.as_bytes()
+    ));
+    let again = console.page(&format!("{base}/hubs/{}", hub.id)).await;
+    assert!(!again.contains(secret), "shown once");
+    assert!(again.contains("id=\"revoke_credential\""));
+
+    let member = Console::login(&app, "looker@acme.example", Some(Role::Member)).await;
+    let seen = member.page(&format!("{base}/hubs/{}", hub.id)).await;
+    assert!(
+        !seen.contains("id=\"issue_credential\""),
+        "members only look"
+    );
+    let denied = member
+        .post(
+            &format!("{base}/hubs/{}/credential/revoke", hub.id),
+            &[("csrf", &field(&seen, "csrf"))],
+        )
+        .await;
+    assert_eq!(denied.status(), 403);
+
+    let revoked = console
+        .post(
+            &format!("{base}/hubs/{}/credential/revoke", hub.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let stored = app.store.device_of_hub(hub.id).await.unwrap().unwrap();
+    assert_eq!(stored.credential_digest, None);
+    assert_eq!(
+        console.get(&format!("{base}/hubs/hub_nope")).await.status(),
+        404
+    );
+}
