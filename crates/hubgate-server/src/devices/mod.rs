@@ -292,6 +292,10 @@ impl DeviceListener {
             // holds memory.
             .with_session_expiry(Duration::from_secs(60))
             .with_max_packet_size(64 * 1024)
+            // A device is sent a desired state now and then, not a stream:
+            // a short queue per connection (the default holds 10,000).
+            .with_client_channel_capacity(64)
+            .with_max_outbound_inflight(16)
             .with_maximum_qos(1)
             .with_sys_topics_enabled(false)
             .with_storage(storage)
