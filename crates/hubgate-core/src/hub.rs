@@ -88,24 +88,27 @@ pub enum HubError {
     Report(String),
 }
 
-/// The ranges serde's types do not say (a `u8` may be 9; a port may not).
-fn check_ranges(desired: &hubgate_api::DesiredSettings) -> Result<(), HubError> {
+/// The ranges serde's types do not say (a `u8` may be 9; a port may not),
+/// of the numeric settings a report or a desired change may carry.
+fn check_ranges(
+    active: Option<u8>,
+    mtrport: Option<u8>,
+    mtrdisable: Option<u8>,
+) -> Result<(), HubError> {
     let ports = u8::try_from(PORTS).unwrap_or(u8::MAX);
-    let within = |value: Option<Option<u8>>, lo: u8, hi: u8| {
-        value.flatten().is_none_or(|v| (lo..=hi).contains(&v))
-    };
+    let within = |value: Option<u8>, lo: u8, hi: u8| value.is_none_or(|v| (lo..=hi).contains(&v));
     let checks = [
         (
             "active",
-            within(desired.active, 0, ports),
+            within(active, 0, ports),
             "an integer from 0 (no port) to 4",
         ),
         (
             "mtrport",
-            within(desired.mtrport, 1, ports),
+            within(mtrport, 1, ports),
             "an integer from 1 to 4",
         ),
-        ("mtrdisable", within(desired.mtrdisable, 0, 1), "0 or 1"),
+        ("mtrdisable", within(mtrdisable, 0, 1), "0 or 1"),
     ];
     match checks.into_iter().find(|(_, ok, _)| !ok) {
         Some((key, _, expected)) => Err(HubError::SettingType(key.into(), expected)),
@@ -137,7 +140,11 @@ impl HubChange {
             )),
         };
         let desired = patch.desired.unwrap_or_default();
-        check_ranges(&desired)?;
+        check_ranges(
+            desired.active.flatten(),
+            desired.mtrport.flatten(),
+            desired.mtrdisable.flatten(),
+        )?;
         let desired = desired.to_map();
         if name.is_none() && room.is_none() && desired.is_empty() {
             return Err(HubError::Empty);
@@ -187,33 +194,15 @@ pub fn parse_report(payload: &[u8]) -> Result<Map<String, Value>, HubError> {
 }
 
 fn check_report_ranges(report: &hubgate_api::HubState) -> Result<(), HubError> {
-    let ports = u8::try_from(PORTS).unwrap_or(u8::MAX);
     if let Some(connected) = &report.connected
-        && (connected.len() != usize::from(ports) || connected.iter().any(|&c| c > 1))
+        && (connected.len() != PORTS as usize || connected.iter().any(|&c| c > 1))
     {
         return Err(HubError::SettingType(
             "connected".into(),
             "a list of 4 values, each 0 or 1",
         ));
     }
-    let within = |value: Option<u8>, lo: u8, hi: u8| value.is_none_or(|v| (lo..=hi).contains(&v));
-    let checks = [
-        (
-            "active",
-            within(report.active, 0, ports),
-            "an integer from 0 (no port) to 4",
-        ),
-        (
-            "mtrport",
-            within(report.mtrport, 1, ports),
-            "an integer from 1 to 4",
-        ),
-        ("mtrdisable", within(report.mtrdisable, 0, 1), "0 or 1"),
-    ];
-    match checks.into_iter().find(|(_, ok, _)| !ok) {
-        Some((key, _, expected)) => Err(HubError::SettingType(key.into(), expected)),
-        None => Ok(()),
-    }
+    check_ranges(report.active, report.mtrport, report.mtrdisable)
 }
 
 /// Merges a report into what the hub reported before: a report may be partial.
