@@ -183,7 +183,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .ok()
             .and_then(|mut addrs| addrs.next())
             .with_context(|| format!("--mqtt-listen {} is not an address", settings.mqtt_listen))?;
-        Some(DeviceListener::start(state.clone(), addr).await?)
+        let tls_files = settings.tls_files();
+        Some(DeviceListener::start(state.clone(), addr, tls_files.as_ref()).await?)
     } else {
         None
     };
@@ -266,6 +267,7 @@ fn print_banner(
     );
     say!("  resource API    {}", config.url("/api/v1"));
     match mqtt {
+        Some(addr) if settings.tls_files().is_some() => say!("  devices (MQTT)  mqtts://{addr}"),
         Some(addr) => say!("  devices (MQTT)  mqtt://{addr}"),
         None => say!("  devices (MQTT)  off (--no-mqtt)"),
     }

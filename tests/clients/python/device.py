@@ -14,7 +14,7 @@ and reads one JSON command per line on stdin:
   {"subscribe": "<filter>"}
   {"quit": true}
 
-Usage: device.py HOST PORT SERIAL PASSWORD [--protocol 3|5]
+Usage: device.py HOST PORT SERIAL PASSWORD [--protocol 3|5] [--tls CA_FILE]
 """
 
 import json
@@ -39,6 +39,8 @@ def main():
         mqtt.CallbackAPIVersion.VERSION2, client_id=f"device-{serial}", protocol=protocol
     )
     client.username_pw_set(serial, password)
+    if "--tls" in sys.argv:
+        client.tls_set(ca_certs=sys.argv[sys.argv.index("--tls") + 1])
     client.reconnect_delay_set(min_delay=1, max_delay=1)
 
     def on_connect(client, userdata, flags, reason_code, properties):

@@ -24,6 +24,7 @@ use hubgate_core::device::{DesiredMessage, Topics};
 use hubgate_core::ids::HubId;
 use hubgate_store::DeviceRecord;
 use mqtt5::QoS;
+use mqtt5::broker::config::TlsConfig;
 use mqtt5::broker::router::MessageRouter;
 use mqtt5::broker::{
     BrokerConfig, BrokerShutdownHandle, MqttBroker, StorageBackendType, StorageConfig,
@@ -276,8 +277,14 @@ pub struct DeviceListener {
 
 impl DeviceListener {
     /// Binds the listener and starts the broker, the report writer and the
-    /// watch on changed hubs.
-    pub async fn start(state: AppState, addr: SocketAddr) -> anyhow::Result<Self> {
+    /// watch on changed hubs. With `tls`, devices connect over TLS only
+    /// (MQTT over TLS on the same address) with the HTTP server's
+    /// certificate, read at start.
+    pub async fn start(
+        state: AppState,
+        addr: SocketAddr,
+        tls: Option<&crate::tls::TlsFiles>,
+    ) -> anyhow::Result<Self> {
         let fleet = Fleet::new(state.clone());
         let storage = StorageConfig {
             enable_persistence: false,
@@ -300,11 +307,23 @@ impl DeviceListener {
             .with_sys_topics_enabled(false)
             .with_storage(storage)
             .with_event_handler(fleet.clone());
+        let config = match tls {
+            Some(files) => config.with_bind_addresses(Vec::new()).with_tls(
+                TlsConfig::new(files.cert.clone(), files.key.clone()).with_bind_address(addr),
+            ),
+            None => config,
+        };
         let mut broker = MqttBroker::with_config(config)
             .await
             .with_context(|| format!("cannot listen for devices (MQTT) on {addr}"))?
             .with_auth_provider(fleet.clone());
-        let bound = broker.local_addr().unwrap_or(addr);
+        let bound = match tls {
+            // The broker only warns when its TLS listener cannot bind.
+            Some(_) => broker
+                .tls_local_addr()
+                .with_context(|| format!("cannot listen for devices (MQTT over TLS) on {addr}"))?,
+            None => broker.local_addr().unwrap_or(addr),
+        };
         let _ = fleet.router.set(broker.router());
         let shutdown = broker.shutdown_handle();
         state.registry.hub_changes.enable();

@@ -23,6 +23,15 @@ struct Device {
 
 impl Device {
     fn start(mqtt: std::net::SocketAddr, serial: &str, password: &str) -> Device {
+        Self::start_with(mqtt, serial, password, &[])
+    }
+
+    fn start_with(
+        mqtt: std::net::SocketAddr,
+        serial: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Device {
         let python = std::env::var("HUBGATE_TEST_PYTHON").unwrap_or_else(|_| {
             repo_root()
                 .join("tests/clients/python/.venv/bin/python")
@@ -37,6 +46,7 @@ impl Device {
                 serial,
                 password,
             ])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -423,4 +433,52 @@ async fn a_desired_state_patched_on_one_node_reaches_a_device_on_another() {
     node3
         .shadow_until(&hub, Duration::from_secs(1), |s| s["online"] == true)
         .await;
+}
+
+#[tokio::test]
+async fn with_a_tls_certificate_devices_connect_over_tls_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    crate::tls::make_certificate(dir.path(), &cert, &key);
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--tls-cert", cert, "--tls-key", key],
+    );
+    assert!(
+        server.banner.contains("devices (MQTT)  mqtts://"),
+        "{}",
+        server.banner
+    );
+    let mqtt = server.mqtt.unwrap();
+    let account = crate::support::demo_account(&server.banner);
+    let hub = server.admin(&[
+        "hub",
+        "create",
+        "--account",
+        &account,
+        "--serial",
+        "TLS-1",
+        "--name",
+        "TLS hub",
+    ]);
+    let (serial, secret) =
+        credential(&server.admin(&["hub", "credential", hub["id"].as_str().unwrap()]));
+
+    let device = Device::start_with(mqtt, &serial, &secret, &["--tls", cert]);
+    device.expect(
+        "connection over TLS",
+        Duration::from_secs(10),
+        event("connected"),
+    );
+    device.expect("desired state", Duration::from_secs(5), event("desired"));
+    drop(device);
+    let plain = Device::start(mqtt, &serial, &secret);
+    assert!(
+        plain
+            .wait_for(Duration::from_secs(3), event("connected"))
+            .is_none(),
+        "a plain-text connection is not served"
+    );
 }

@@ -10,7 +10,7 @@ use crate::support::{ALL_SCOPES, Server, create_integration};
 /// A fresh self-signed certificate for 127.0.0.1 and localhost (a new key
 /// and serial each time), written over `cert` and `key` the way a renewal
 /// does: to a temporary file, then renamed into place.
-fn make_certificate(dir: &Path, cert: &Path, key: &Path) -> Vec<u8> {
+pub(crate) fn make_certificate(dir: &Path, cert: &Path, key: &Path) -> Vec<u8> {
     let new_cert = dir.join("new-cert.pem");
     let new_key = dir.join("new-key.pem");
     let output = Command::new("openssl")

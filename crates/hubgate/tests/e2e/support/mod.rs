@@ -106,8 +106,9 @@ impl Server {
             .unwrap_or_else(|| panic!("no listening address in the banner:\n{banner}"));
         let mqtt = banner
             .lines()
-            .find_map(|l| l.trim_start().strip_prefix("devices (MQTT)  mqtt://"))
-            .and_then(|addr| addr.trim().parse().ok());
+            .find_map(|l| l.trim_start().strip_prefix("devices (MQTT)  "))
+            .and_then(|url| url.trim().split_once("://"))
+            .and_then(|(_, addr)| addr.parse().ok());
         Server {
             child,
             url,
