@@ -13,6 +13,7 @@
 //! - [`authorize`]: the authorization-code flow: requests, codes, PKCE.
 //! - [`audit`]: the closed list of audited actions.
 //! - [`device`]: device credentials and the MQTT topics a hub may use.
+//! - [`event`]: the events a hub change causes, for the event stream and webhooks.
 
 // Security code never unwraps: every failure is an error the caller handles.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -22,6 +23,7 @@ pub mod audit;
 pub mod authorize;
 pub mod crypto;
 pub mod device;
+pub mod event;
 pub mod grant;
 pub mod hub;
 pub mod ids;

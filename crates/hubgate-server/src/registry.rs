@@ -39,6 +39,44 @@ pub struct Registry {
     /// Hubs changed since the device listener last looked.
     pub hub_changes: HubChanges,
     seq: AtomicI64,
+    /// The first missing position after `seq`, and when it was first seen
+    /// missing (see [`advance`]).
+    gap: std::sync::Mutex<Option<(i64, std::time::Instant)>>,
+}
+
+/// How long a missing position in the change log is waited for before it is
+/// taken for a rolled-back transaction's (see `hubgate_store::LATE_COMMIT_WINDOW`).
+const GAP_PATIENCE: std::time::Duration = hubgate_store::LATE_COMMIT_WINDOW;
+
+/// Where a follower stands after reading `read` (ascending positions) from
+/// after `from`: the end of the unbroken run, and the first position still
+/// missing with when it was first found missing. A position missing for
+/// longer than `patience` is skipped (its transaction rolled back).
+pub fn advance(
+    from: i64,
+    read: &[i64],
+    gap: Option<(i64, std::time::Instant)>,
+    now: std::time::Instant,
+    patience: std::time::Duration,
+) -> (i64, Option<(i64, std::time::Instant)>) {
+    let mut at = from;
+    for &seq in read {
+        if seq <= at {
+            continue;
+        }
+        if seq != at + 1 {
+            let missing = at + 1;
+            let since = match gap {
+                Some((position, since)) if position == missing => since,
+                _ => now,
+            };
+            if now.duration_since(since) < patience {
+                return (at, Some((missing, since)));
+            }
+        }
+        at = seq;
+    }
+    (at, None)
 }
 
 /// Hubs kept per node before the cache starts over.
@@ -80,7 +118,7 @@ impl Registry {
         for revocation in snapshot.revoked_grants {
             registry.note_grant_revoked(revocation);
         }
-        registry.seq.store(snapshot.seq, Ordering::SeqCst);
+        registry.seq.store(snapshot.follow_from, Ordering::SeqCst);
         Ok(registry)
     }
 
@@ -254,16 +292,18 @@ impl Registry {
     }
 
     /// Applies the change log from where this node left off. Returns whether
-    /// signing keys changed, which the caller reloads.
+    /// signing keys changed, which the caller reloads. Every change read is
+    /// applied (applying one twice does no harm); the position advances only
+    /// over an unbroken run, see [`advance`].
     pub async fn follow(&self, store: &dyn Store, master: &MasterKey) -> Result<bool, StoreError> {
         let mut keys_changed = false;
         loop {
             let from = self.seq.load(Ordering::SeqCst);
             let changes = store.changes_since(from).await?;
-            let Some((last, _)) = changes.last() else {
+            if changes.is_empty() {
                 return Ok(keys_changed);
-            };
-            let last = *last;
+            }
+            let positions: Vec<i64> = changes.iter().map(|(seq, _)| *seq).collect();
             for (_, change) in changes {
                 match change {
                     Change::Integration(id) => self.refresh_integration(store, master, id).await?,
@@ -282,7 +322,24 @@ impl Registry {
                     Change::GrantRevoked(revocation) => self.note_grant_revoked(revocation),
                 }
             }
-            self.seq.store(last, Ordering::SeqCst);
+            let mut gap = self
+                .gap
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (to, still_missing) = advance(
+                from,
+                &positions,
+                *gap,
+                std::time::Instant::now(),
+                GAP_PATIENCE,
+            );
+            *gap = still_missing;
+            drop(gap);
+            self.seq.store(to, Ordering::SeqCst);
+            if still_missing.is_some() {
+                // Read again at the next poll, from before the gap.
+                return Ok(keys_changed);
+            }
         }
     }
 
@@ -350,5 +407,48 @@ impl HubChanges {
             }
             self.wake.notified().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::advance;
+
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn the_position_advances_over_an_unbroken_run_only() {
+        let now = Instant::now();
+        assert_eq!(advance(10, &[11, 12, 13], None, now, PATIENCE), (13, None));
+        // 12 is not visible yet (its transaction commits after 13's): wait
+        // for it, re-reading from 11, so a late revocation is not passed over.
+        assert_eq!(
+            advance(10, &[11, 13], None, now, PATIENCE),
+            (11, Some((12, now)))
+        );
+        let later = now + Duration::from_secs(1);
+        assert_eq!(
+            advance(11, &[12, 13], Some((12, now)), later, PATIENCE),
+            (13, None),
+            "the late one arrived"
+        );
+    }
+
+    #[test]
+    fn a_position_missing_past_the_patience_was_a_rollback_and_is_skipped() {
+        let now = Instant::now();
+        let seen = now - PATIENCE - Duration::from_secs(1);
+        assert_eq!(
+            advance(10, &[12, 13], Some((11, seen)), now, PATIENCE),
+            (13, None)
+        );
+        // A gap at another position starts its own wait.
+        assert_eq!(
+            advance(10, &[12, 14], Some((11, seen)), now, PATIENCE),
+            (12, Some((13, now)))
+        );
+        assert_eq!(advance(10, &[], None, now, PATIENCE), (10, None));
     }
 }

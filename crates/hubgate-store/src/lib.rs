@@ -135,6 +135,14 @@ pub struct HubFilter {
     pub room: Option<String>,
 }
 
+/// How late a change-log entry may become visible after entries with later
+/// positions. On PostgreSQL positions come from a sequence, handed out at
+/// insert and committed in any order, so a follower must not step past a
+/// missing position at once; a node starting up re-reads this much of the
+/// log. Hubgate's transactions are a few statements long: 30 s is far beyond
+/// how late one can commit.
+pub const LATE_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What a device presents to connect: the hub its serial names and the
 /// digest of its credential (`None` when it has none or it was revoked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +187,12 @@ pub enum Change {
 /// The revocations still in force, to start following the change log from `seq`.
 #[derive(Debug, Clone, Default)]
 pub struct RevocationSnapshot {
+    /// The newest change-log position the snapshot includes.
     pub seq: i64,
+    /// Where a follower starts: before the changes of the last
+    /// [`LATE_COMMIT_WINDOW`], so one still committing is not passed over
+    /// (re-applying the others does no harm).
+    pub follow_from: i64,
     pub revoked_families: Vec<(FamilyId, i64)>,
     pub revoked_access_tokens: Vec<(String, i64)>,
     pub revoked_grants: Vec<GrantRevocation>,

@@ -1,6 +1,9 @@
 //! The SQL of [`crate::ChangeLog`]: the change log nodes follow to keep their view of revocations current.
 
 pub(crate) const REVOCATION_SNAPSHOT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM changes";
+/// Where a node starting up begins following: before the changes of the
+/// last `LATE_COMMIT_WINDOW` ($1), so one still committing is not passed over.
+pub(crate) const FOLLOW_FROM: &str = "SELECT COALESCE((SELECT MIN(seq) - 1 FROM changes WHERE at >= $1), (SELECT MAX(seq) FROM changes), 0)";
 pub(crate) const REVOCATION_SNAPSHOT_FAMILIES: &str =
     "SELECT id, expires_at FROM refresh_families WHERE revoked AND expires_at > $1";
 pub(crate) const REVOCATION_SNAPSHOT_ACCESS_TOKENS: &str =
@@ -18,6 +21,12 @@ macro_rules! sql_changes {
                 // One read transaction, so the snapshot and its sequence number agree.
                 let mut tx = self.reader.begin().await?;
                 let seq: i64 = sqlx::query_scalar(crate::sql::changes::REVOCATION_SNAPSHOT_SEQ)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let window =
+                    time::Duration::try_from(crate::LATE_COMMIT_WINDOW).unwrap_or_default();
+                let follow_from: i64 = sqlx::query_scalar(crate::sql::changes::FOLLOW_FROM)
+                    .bind((now - window).unix_timestamp())
                     .fetch_one(&mut *tx)
                     .await?;
                 let families: Vec<(String, i64)> =
@@ -46,6 +55,7 @@ macro_rules! sql_changes {
                     .collect::<Result<_>>()?;
                 Ok(RevocationSnapshot {
                     seq,
+                    follow_from: seq.min(follow_from),
                     revoked_families,
                     revoked_access_tokens: tokens,
                     revoked_grants,

@@ -137,6 +137,10 @@ pub async fn revocations_appear_in_the_snapshot_and_the_change_log(store: &dyn S
         .unwrap();
     let snapshot = store.revocation_snapshot(now()).await.unwrap();
     assert_eq!(snapshot.revoked_families, vec![(family, until)]);
+    assert!(
+        snapshot.follow_from <= start,
+        "a node starting now re-reads the recent changes, in case one commits late"
+    );
     assert_eq!(
         snapshot.revoked_access_tokens,
         vec![("jti-1".to_owned(), until)]
