@@ -482,3 +482,33 @@ async fn with_a_tls_certificate_devices_connect_over_tls_only() {
         "a plain-text connection is not served"
     );
 }
+
+#[tokio::test]
+async fn a_device_that_stops_answering_goes_offline_at_its_keep_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let api = Api::of(&server).await;
+    let hub = api.hubs().await[0]["id"].as_str().unwrap().to_owned();
+    let (serial, secret) = credential(&server.admin(&["hub", "credential", &hub]));
+    let device = Device::start(server.mqtt.unwrap(), &serial, &secret);
+    device.expect("connection", Duration::from_secs(10), event("connected"));
+    api.shadow_until(&hub, Duration::from_secs(2), |s| s["online"] == true)
+        .await;
+    let seen = api.shadow(&hub).await["last_seen"].clone();
+    // Frozen, as a device that lost power or network: its socket stays open
+    // but nothing comes. The device asked for a 5 s keep-alive; MQTT allows
+    // one and a half of it.
+    let stopped = Command::new("kill")
+        .args(["-STOP", &device.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let took = api
+        .shadow_until(&hub, Duration::from_secs(15), |s| s["online"] == false)
+        .await;
+    println!("offline {took:?} after the device froze");
+    assert!(api.shadow(&hub).await["last_seen"].as_str() >= seen.as_str());
+    let _ = Command::new("kill")
+        .args(["-CONT", &device.child.id().to_string()])
+        .status();
+}
