@@ -152,7 +152,7 @@ def hubgate(*args, env=None):
 
 def start_hubgate(data_dir, store_args, env, port):
     server = Server([str(RELEASE / "hubgate"), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir),
-                     "--no-demo", *store_args], env={"HUBGATE_LOG": "warn", **env}, marker="Stop with")
+                     "--no-demo", "--no-mqtt", *store_args], env={"HUBGATE_LOG": "warn", **env}, marker="Stop with")
     # Only a first start prints the bootstrapped account.
     account = re.search(r"acc_[0-9a-f]{32}", server.banner)
     return server, account and account.group(0)
