@@ -21,9 +21,30 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl Fleet {
     /// Username = the hub's serial, password = its device credential.
-    async fn authenticate_device(&self, connect: &ConnectPacket) -> AuthResult {
+    /// Failures are limited per serial and per address like client
+    /// authentications at the token endpoint; past a limit a device is
+    /// refused before its credential is looked up, so guessing costs the
+    /// store nothing.
+    async fn authenticate_device(
+        &self,
+        connect: &ConnectPacket,
+        address: SocketAddr,
+    ) -> AuthResult {
+        let limits = &self.state.config.client_auth_limits;
+        let address = Some(address.ip());
+        let serial = connect.username.as_deref();
+        if self
+            .auth_failures
+            .blocked(limits, serial, address)
+            .is_some()
+        {
+            self.state.metrics.device_auth_failed();
+            self.state.metrics.device_message("connect", "limited");
+            return AuthResult::fail(ReasonCode::NotAuthorized);
+        }
         let refused = || {
             self.state.metrics.device_auth_failed();
+            self.auth_failures.failed(limits, serial, address);
             AuthResult::fail(ReasonCode::BadUsernameOrPassword)
         };
         let (Some(serial), Some(password)) = (&connect.username, &connect.password) else {
@@ -95,9 +116,9 @@ impl AuthProvider for Fleet {
     fn authenticate<'a>(
         &'a self,
         connect: &'a ConnectPacket,
-        _client_addr: SocketAddr,
+        client_addr: SocketAddr,
     ) -> Boxed<'a, mqtt5::error::Result<AuthResult>> {
-        Box::pin(async move { Ok(self.authenticate_device(connect).await) })
+        Box::pin(async move { Ok(self.authenticate_device(connect, client_addr).await) })
     }
 
     fn authorize_publish<'a>(

@@ -40,6 +40,8 @@ pub struct Fleet {
     reports: Arc<ReportBuffer>,
     router: OnceLock<Arc<MessageRouter>>,
     connections: Mutex<Connections>,
+    /// Failed device logins, per serial and per address (this node's).
+    auth_failures: crate::limits::ClientAuthLimiter,
 }
 
 #[derive(Default)]
@@ -73,6 +75,7 @@ impl Fleet {
             reports: Arc::default(),
             router: OnceLock::new(),
             connections: Mutex::default(),
+            auth_failures: Default::default(),
         })
     }
 

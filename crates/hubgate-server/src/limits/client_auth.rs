@@ -64,7 +64,42 @@ fn count<K: std::hash::Hash + Eq>(
     (entry.failures > limit).then(|| window.saturating_sub(now.duration_since(entry.started)))
 }
 
+/// Whether `key` is past `limit` in its current window, without counting.
+fn over<K: std::hash::Hash + Eq>(
+    map: &Mutex<HashMap<K, Window>>,
+    key: &K,
+    limit: u32,
+    window: Duration,
+    now: Instant,
+) -> Option<Duration> {
+    if limit == 0 {
+        return None;
+    }
+    let map = map.lock().unwrap_or_else(PoisonError::into_inner);
+    let entry = map.get(key)?;
+    let elapsed = now.duration_since(entry.started);
+    (elapsed < window && entry.failures >= limit).then(|| window.saturating_sub(elapsed))
+}
+
 impl ClientAuthLimiter {
+    /// `Some(wait)` when the next failure would be past a limit: for checks
+    /// that cost enough (a store read) to refuse before making them.
+    pub fn blocked(
+        &self,
+        limits: &ClientAuthLimits,
+        client_id: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> Option<Duration> {
+        let now = Instant::now();
+        let by_client = client_id.and_then(|id| {
+            let key: String = id.chars().take(MAX_KEY_LEN).collect();
+            over(&self.clients, &key, limits.per_client, limits.window, now)
+        });
+        let by_address = address
+            .and_then(|ip| over(&self.addresses, &ip, limits.per_address, limits.window, now));
+        by_client.max(by_address)
+    }
+
     /// Records a failure; `Some(wait)` when it is past a limit.
     pub fn failed(
         &self,
@@ -114,5 +149,31 @@ mod tests {
             ..limits
         };
         assert_eq!(limiter.failed(&off, Some("hgc_x"), Some(a)), None);
+    }
+
+    #[test]
+    fn blocked_tells_ahead_without_counting() {
+        let limits = ClientAuthLimits {
+            per_client: 2,
+            per_address: 100,
+            window: Duration::from_secs(60),
+        };
+        let limiter = ClientAuthLimiter::default();
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(limiter.blocked(&limits, Some("HUB-1"), Some(a)), None);
+        limiter.failed(&limits, Some("HUB-1"), Some(a));
+        assert_eq!(limiter.blocked(&limits, Some("HUB-1"), Some(a)), None);
+        assert_eq!(
+            limiter.blocked(&limits, Some("HUB-1"), Some(a)),
+            None,
+            "asking counts nothing"
+        );
+        limiter.failed(&limits, Some("HUB-1"), Some(a));
+        assert!(limiter.blocked(&limits, Some("HUB-1"), Some(a)).is_some());
+        assert_eq!(
+            limiter.blocked(&limits, Some("HUB-2"), Some(a)),
+            None,
+            "another hub is not"
+        );
     }
 }

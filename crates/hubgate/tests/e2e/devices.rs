@@ -512,3 +512,46 @@ async fn a_device_that_stops_answering_goes_offline_at_its_keep_alive() {
         .args(["-CONT", &device.child.id().to_string()])
         .status();
 }
+
+#[tokio::test]
+async fn guessing_a_device_credential_is_limited_before_the_store_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--client-auth-failures-per-client", "3"],
+    );
+    let mqtt = server.mqtt.unwrap();
+    let api = Api::of(&server).await;
+    let hubs = api.hubs().await;
+    let (serial, secret) =
+        credential(&server.admin(&["hub", "credential", hubs[0]["id"].as_str().unwrap()]));
+    let (other, other_secret) =
+        credential(&server.admin(&["hub", "credential", hubs[1]["id"].as_str().unwrap()]));
+
+    // paho retries every second: three refusals, then the limit.
+    let guesser = Device::start(mqtt, &serial, "hgd_guess");
+    for _ in 0..4 {
+        guesser.expect("refusal", Duration::from_secs(5), event("refused"));
+    }
+    drop(guesser);
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hubgate_mqtt_messages_total{kind=\"connect\",outcome=\"limited\"}"),
+        "{metrics}"
+    );
+    // The guessed hub waits out the window, even with its real credential;
+    // another hub from the same address is not held up.
+    let owner = Device::start(mqtt, &serial, &secret);
+    owner.expect(
+        "refusal while limited",
+        Duration::from_secs(5),
+        event("refused"),
+    );
+    let neighbour = Device::start(mqtt, &other, &other_secret);
+    neighbour.expect("connection", Duration::from_secs(10), event("connected"));
+}
