@@ -144,7 +144,10 @@ impl AuthProvider for Fleet {
 
 impl BrokerEventHandler for Fleet {
     fn on_client_connect<'a>(&'a self, event: ClientConnectEvent) -> Boxed<'a, ()> {
-        Box::pin(async move { self.connected(&event.client_id).await })
+        Box::pin(async move {
+            self.connected(&event.client_id, event.user_id.as_deref())
+                .await
+        })
     }
 
     fn on_client_publish<'a>(&'a self, event: ClientPublishEvent) -> Boxed<'a, PublishAction> {

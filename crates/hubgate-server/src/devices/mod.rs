@@ -34,6 +34,9 @@ use mqtt5::packet::publish::PublishPacket;
 use crate::state::AppState;
 pub use reports::{FLUSH_INTERVAL, ReportBuffer};
 
+/// Authenticated connections waiting to be established, at most.
+const MAX_WAITING_CONNECTS: usize = 100_000;
+
 /// Devices connected to this node, and where their messages go.
 pub struct Fleet {
     state: AppState,
@@ -92,21 +95,39 @@ impl Fleet {
         connections.by_serial.get(serial).map(|c| c.device.clone())
     }
 
-    /// Remembers a device that passed authentication.
+    /// Remembers a device that passed authentication, until its connection
+    /// is established. Entries whose connection never completed are dropped
+    /// with the others once too many wait (a connection that finds its entry
+    /// gone reads it again).
     fn authenticated(&self, client_id: &str, device: DeviceRecord) {
-        self.connections()
+        let mut connections = self.connections();
+        if connections.authenticated.len() >= MAX_WAITING_CONNECTS {
+            connections.authenticated.clear();
+        }
+        connections
             .authenticated
             .insert(client_id.to_owned(), device);
     }
 
     /// A device's connection is established. One hub, one connection: an
     /// older connection of the same hub is closed.
-    async fn connected(&self, client_id: &str) {
+    async fn connected(&self, client_id: &str, serial: Option<&str>) {
+        let waiting = self.connections().authenticated.remove(client_id);
+        // Not waiting (dropped in a flood of connects): read it again.
+        let device = match (waiting, serial) {
+            (Some(device), _) => device,
+            (None, Some(serial)) => match self.state.store.device_by_serial(serial).await {
+                Ok(Some(device)) => device,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(%error, %serial, "cannot record a device's connection");
+                    return;
+                }
+            },
+            (None, None) => return,
+        };
         let (displaced, device) = {
             let mut connections = self.connections();
-            let Some(device) = connections.authenticated.remove(client_id) else {
-                return;
-            };
             let serial = device.serial.clone();
             connections
                 .serial_of_client
