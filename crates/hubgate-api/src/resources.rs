@@ -163,16 +163,6 @@ pub struct HubState {
     pub otp: Option<Otp>,
 }
 
-impl HubState {
-    /// The reported keys as the JSON object stored and shown.
-    pub fn to_map(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
-    }
-}
-
 /// The settings an integration may ask a hub to apply, each checked by type
 /// (and the server checks the ranges); `null` removes a previous wish; other
 /// keys are refused. This is the parser of `desired` as well as its schema.

@@ -67,17 +67,26 @@ impl Topics {
             errors: format!("hubs/{serial}/errors"),
         }
     }
+}
 
-    /// A device publishes its reports and nothing else.
-    pub fn may_publish(&self, topic: &str) -> bool {
-        topic == self.reported
-    }
+/// What follows `hubs/{serial}` in a topic of this hub's.
+fn own_suffix<'a>(serial: &str, topic: &'a str) -> Option<&'a str> {
+    topic.strip_prefix("hubs/")?.strip_prefix(serial)
+}
 
-    /// A device subscribes to its desired state and its errors, by exact
-    /// name: a wildcard could reach past its own topics.
-    pub fn may_subscribe(&self, filter: &str) -> bool {
-        filter == self.desired || filter == self.errors
-    }
+/// A device publishes its reports and nothing else. (Checked for every
+/// message: no topic name is built.)
+pub fn may_publish(serial: &str, topic: &str) -> bool {
+    own_suffix(serial, topic) == Some("/state/reported")
+}
+
+/// A device subscribes to its desired state and its errors, by exact name:
+/// a wildcard could reach past its own topics.
+pub fn may_subscribe(serial: &str, filter: &str) -> bool {
+    matches!(
+        own_suffix(serial, filter),
+        Some("/state/desired" | "/errors")
+    )
 }
 
 /// What the server publishes, retained, on the desired topic.
@@ -115,15 +124,20 @@ mod tests {
 
     #[test]
     fn a_device_uses_only_its_own_topics() {
-        let topics = Topics::of("OPC3-1");
-        assert!(topics.may_publish("hubs/OPC3-1/state/reported"));
-        assert!(!topics.may_publish("hubs/OPC3-1/state/desired"));
-        assert!(!topics.may_publish("hubs/OPC3-2/state/reported"));
-        assert!(topics.may_subscribe("hubs/OPC3-1/state/desired"));
-        assert!(topics.may_subscribe("hubs/OPC3-1/errors"));
-        assert!(!topics.may_subscribe("hubs/+/state/desired"));
-        assert!(!topics.may_subscribe("hubs/OPC3-1/#"));
-        assert!(!topics.may_subscribe("#"));
-        assert!(!topics.may_subscribe("hubs/OPC3-2/state/desired"));
+        let serial = "OPC3-1";
+        assert!(may_publish(serial, "hubs/OPC3-1/state/reported"));
+        assert!(!may_publish(serial, "hubs/OPC3-1/state/desired"));
+        assert!(!may_publish(serial, "hubs/OPC3-2/state/reported"));
+        assert!(may_subscribe(serial, "hubs/OPC3-1/state/desired"));
+        assert!(may_subscribe(serial, "hubs/OPC3-1/errors"));
+        assert!(!may_subscribe(serial, "hubs/+/state/desired"));
+        assert!(!may_subscribe(serial, "hubs/OPC3-1/#"));
+        assert!(!may_subscribe(serial, "#"));
+        assert!(!may_subscribe(serial, "hubs/OPC3-2/state/desired"));
+        // A serial that is a prefix of another names only its own topics.
+        assert!(!may_publish("OPC3", "hubs/OPC3-1/state/reported"));
+        let topics = Topics::of(serial);
+        assert!(may_publish(serial, &topics.reported));
+        assert!(may_subscribe(serial, &topics.desired) && may_subscribe(serial, &topics.errors));
     }
 }

@@ -4,6 +4,7 @@
 //! reported (Ochno-shaped, only the relevant keys), and `desired`, what
 //! integrations asked for. PATCH writes only `desired`, the name and the room.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -186,11 +187,17 @@ impl HubChange {
 pub fn parse_report(payload: &[u8]) -> Result<Map<String, Value>, HubError> {
     let value: Value =
         serde_json::from_slice(payload).map_err(|e| HubError::Report(format!("not JSON: {e}")))?;
-    let inner = parse_reported_state(value)?;
-    let report: hubgate_api::HubState = serde_json::from_value(Value::Object(inner))
-        .map_err(|e| HubError::Report(e.to_string()))?;
+    let inner = Value::Object(parse_reported_state(value)?);
+    // The typed state is the check; what it accepted is kept as sent, not
+    // serialized again (a `null` means no value, as the typed state reads it).
+    let report =
+        hubgate_api::HubState::deserialize(&inner).map_err(|e| HubError::Report(e.to_string()))?;
     check_report_ranges(&report)?;
-    Ok(report.to_map())
+    let Value::Object(mut inner) = inner else {
+        return Err(HubError::StateShape);
+    };
+    inner.retain(|_, value| !value.is_null());
+    Ok(inner)
 }
 
 fn check_report_ranges(report: &hubgate_api::HubState) -> Result<(), HubError> {

@@ -217,8 +217,7 @@ async fn prepare(args: &SimulateArgs) -> anyhow::Result<Vec<Credential>> {
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("hubgate-data"));
     let store = crate::admin::open(&data_dir, args.database_url.as_deref()).await?;
-    let master = crate::master_key::load(&data_dir)?;
-    hubgate_server::app::accounts::verify_master_key(store.as_ref(), &master)
+    let master = crate::admin::verified_master_key(&data_dir, store.as_ref())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let account: AccountId = match &args.account {

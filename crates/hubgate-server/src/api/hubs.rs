@@ -319,7 +319,7 @@ pub async fn issue_credential(
     let (device, secret) = Manager::on(&state, &actor)
         .issue_device_credential(id)
         .await?;
-    state.registry.hub_changes.note(id);
+    state.catch_up().await;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(hubgate_api::DeviceCredential {
@@ -354,6 +354,6 @@ pub async fn revoke_credential(
     Manager::on(&state, &actor)
         .revoke_device_credential(id)
         .await?;
-    state.registry.hub_changes.note(id);
+    state.catch_up().await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

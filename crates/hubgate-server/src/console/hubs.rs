@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use hubgate_core::hub::Hub;
 use hubgate_core::ids::HubId;
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 
 use super::{CsrfForm, Ctx, Nav, show};
 use crate::app::AppError;
@@ -93,10 +92,7 @@ async fn hub_page(
         kind: hub.kind.as_str(),
         room: hub.room.unwrap_or_default(),
         online: hub.online,
-        last_seen: hub
-            .last_seen
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_else(|| "never".into()),
+        last_seen: super::when(hub.last_seen),
         has_credential,
         secret,
         reported_version: hub.reported_version,
@@ -129,7 +125,7 @@ pub async fn issue_credential(
     let id = parse_hub(&hub)?;
     let (_, secret) = ctx.manager(&state).issue_device_credential(id).await?;
     // A device connected here with the old credential goes now.
-    state.registry.hub_changes.note(id);
+    state.catch_up().await;
     let secret = Some(secret.expose().to_owned());
     let notice = Some("Issued. A device that used an earlier credential is disconnected.".into());
     hub_page(&state, ctx, id, secret, notice).await
@@ -144,7 +140,7 @@ pub async fn revoke_credential(
     let ctx = Ctx::load_to_manage(&state, browser, &account, &form.csrf).await?;
     let id = parse_hub(&hub)?;
     ctx.manager(&state).revoke_device_credential(id).await?;
-    state.registry.hub_changes.note(id);
+    state.catch_up().await;
     let notice = Some("Revoked. The device is disconnected and cannot connect again.".into());
     hub_page(&state, ctx, id, None, notice).await
 }

@@ -128,6 +128,13 @@ pub struct Ctx {
 
 use crate::web::unavailable_page as unavailable;
 
+/// A moment as the console shows it: RFC 3339, or "never".
+pub(crate) fn when(t: Option<time::OffsetDateTime>) -> String {
+    use time::format_description::well_known::Rfc3339;
+    t.and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "never".into())
+}
+
 /// A logged-in user in no account in particular: their password, their consents.
 pub struct Me {
     pub browser: Browser,

@@ -84,10 +84,7 @@ pub async fn hubs(
         .into_iter()
         .map(|hub| HubRow {
             id: hub.id.to_string(),
-            last_seen: hub
-                .last_seen
-                .and_then(|t| t.format(&Rfc3339).ok())
-                .unwrap_or_else(|| "never".into()),
+            last_seen: super::when(hub.last_seen),
             kind: hub.kind.as_str(),
             room: hub.room.clone().unwrap_or_default(),
             online: hub.online,

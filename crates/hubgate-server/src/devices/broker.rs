@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
-use hubgate_core::device::{ReportRefused, Topics, credential_matches};
+use hubgate_core::device::{self, ReportRefused, Topics, credential_matches};
 use mqtt5::QoS;
 use mqtt5::broker::{
     AuthProvider, AuthResult, BrokerEventHandler, ClientConnectEvent, ClientDisconnectEvent,
@@ -68,13 +68,14 @@ impl Fleet {
     }
 
     /// A device may use only its own topics; anything else is refused and counted.
-    fn allowed(&self, kind: &'static str, serial: Option<&str>, topic: &str) -> bool {
-        let topics = serial.map(Topics::of);
-        let allowed = match (kind, &topics) {
-            ("publish", Some(topics)) => topics.may_publish(topic),
-            ("subscribe", Some(topics)) => topics.may_subscribe(topic),
-            _ => false,
-        };
+    fn allowed(
+        &self,
+        kind: &'static str,
+        serial: Option<&str>,
+        topic: &str,
+        rule: fn(&str, &str) -> bool,
+    ) -> bool {
+        let allowed = serial.is_some_and(|serial| rule(serial, topic));
         if !allowed {
             self.state.metrics.device_message(kind, "forbidden");
             tracing::info!(serial = serial.unwrap_or("-"), %topic, kind, "device refused a topic outside its own");
@@ -85,17 +86,15 @@ impl Fleet {
     /// A report: checked, then merged; a refused one is answered on the
     /// device's errors topic with the reason.
     async fn published(&self, event: ClientPublishEvent) {
-        let Some(device) = self.device_of_client(&event.client_id) else {
+        // Authorized already: only the device's own reported topic gets here.
+        let (Some(hub), Some(serial)) = (self.hub_of_client(&event.client_id), &event.user_id)
+        else {
             return;
         };
-        let topics = Topics::of(&device.serial);
-        if !topics.may_publish(&event.topic) {
-            return;
-        }
         match hubgate_core::hub::parse_report(&event.payload) {
             Ok(report) => {
                 self.state.metrics.device_message("report", "accepted");
-                self.reports.report(device.hub, report, hubgate_core::now());
+                self.reports.report(hub, report, hubgate_core::now());
             }
             Err(error) => {
                 self.state.metrics.device_message("report", "invalid");
@@ -104,7 +103,8 @@ impl Fleet {
                     error: error.to_string(),
                 };
                 if let Ok(payload) = serde_json::to_vec(&refusal) {
-                    self.publish(PublishPacket::new(topics.errors, payload, QoS::AtLeastOnce))
+                    let errors = Topics::of(serial).errors;
+                    self.publish(PublishPacket::new(errors, payload, QoS::AtLeastOnce))
                         .await;
                 }
             }
@@ -127,7 +127,7 @@ impl AuthProvider for Fleet {
         user_id: Option<&'a str>,
         topic: &'a str,
     ) -> Boxed<'a, bool> {
-        let allowed = self.allowed("publish", user_id, topic);
+        let allowed = self.allowed("publish", user_id, topic, device::may_publish);
         Box::pin(async move { allowed })
     }
 
@@ -137,7 +137,7 @@ impl AuthProvider for Fleet {
         user_id: Option<&'a str>,
         topic_filter: &'a str,
     ) -> Boxed<'a, bool> {
-        let allowed = self.allowed("subscribe", user_id, topic_filter);
+        let allowed = self.allowed("subscribe", user_id, topic_filter, device::may_subscribe);
         Box::pin(async move { allowed })
     }
 }

@@ -52,21 +52,23 @@ struct Connections {
     /// Devices that passed authentication, by MQTT client id, until their
     /// connection is established.
     authenticated: HashMap<String, DeviceRecord>,
-    by_serial: HashMap<String, Connected>,
-    serial_of_client: HashMap<String, String>,
-    serial_of_hub: HashMap<HubId, String>,
+    /// One connection per hub.
+    by_hub: HashMap<HubId, Connected>,
+    /// Every connection's hub, a displaced one's too until it has closed.
+    hub_of_client: HashMap<String, HubId>,
 }
 
 struct Connected {
     device: DeviceRecord,
-    clients: Vec<String>,
+    /// The MQTT client id of the hub's connection.
+    client: String,
     /// The desired version last published to this device.
     sent_desired: i64,
 }
 
 /// What to do about a connected device after its hub changed.
 enum Verdict {
-    Disconnect(Vec<String>),
+    Disconnect(String),
     SendDesired(DeviceRecord),
     Nothing,
 }
@@ -89,10 +91,8 @@ impl Fleet {
     }
 
     /// The hub of the connection with this MQTT client id.
-    fn device_of_client(&self, client_id: &str) -> Option<DeviceRecord> {
-        let connections = self.connections();
-        let serial = connections.serial_of_client.get(client_id)?;
-        connections.by_serial.get(serial).map(|c| c.device.clone())
+    fn hub_of_client(&self, client_id: &str) -> Option<HubId> {
+        self.connections().hub_of_client.get(client_id).copied()
     }
 
     /// Remembers a device that passed authentication, until its connection
@@ -126,28 +126,23 @@ impl Fleet {
             },
             (None, None) => return,
         };
-        let (displaced, device) = {
+        let displaced = {
             let mut connections = self.connections();
-            let serial = device.serial.clone();
             connections
-                .serial_of_client
-                .insert(client_id.to_owned(), serial.clone());
-            connections.serial_of_hub.insert(device.hub, serial.clone());
-            let entry = connections
-                .by_serial
-                .entry(serial)
-                .or_insert_with(|| Connected {
-                    device: device.clone(),
-                    clients: Vec::new(),
-                    sent_desired: -1,
-                });
-            entry.device = device.clone();
-            let displaced: Vec<String> =
-                entry.clients.drain(..).filter(|c| c != client_id).collect();
-            entry.clients.push(client_id.to_owned());
-            (displaced, device)
+                .hub_of_client
+                .insert(client_id.to_owned(), device.hub);
+            let connected = Connected {
+                device: device.clone(),
+                client: client_id.to_owned(),
+                sent_desired: -1,
+            };
+            connections
+                .by_hub
+                .insert(device.hub, connected)
+                .map(|older| older.client)
+                .filter(|older| older != client_id)
         };
-        if displaced.is_empty() {
+        if displaced.is_none() {
             self.state.metrics.devices_connected(1.0);
         }
         self.reports.presence(device.hub, true, hubgate_core::now());
@@ -173,22 +168,19 @@ impl Fleet {
         self.publish(clear).await;
     }
 
-    /// Forgets one connection; the hub's serial and id when it was its last.
+    /// Forgets one connection; the hub's serial and id when it was the
+    /// hub's (not one displaced by a newer connection).
     fn forget_client(&self, client_id: &str) -> Option<(String, HubId)> {
         let mut connections = self.connections();
-        let serial = connections.serial_of_client.remove(client_id)?;
-        let entry = connections.by_serial.get_mut(&serial)?;
-        entry.clients.retain(|c| c != client_id);
-        if !entry.clients.is_empty() {
+        let hub = connections.hub_of_client.remove(client_id)?;
+        if connections.by_hub.get(&hub)?.client != client_id {
             return None;
         }
-        let hub = entry.device.hub;
-        connections.by_serial.remove(&serial);
-        connections.serial_of_hub.remove(&hub);
-        Some((serial, hub))
+        let gone = connections.by_hub.remove(&hub)?;
+        Some((gone.device.serial, hub))
     }
 
-    async fn disconnect(&self, clients: Vec<String>) {
+    async fn disconnect(&self, clients: impl IntoIterator<Item = String>) {
         let Some(router) = self.router.get() else {
             return;
         };
@@ -217,7 +209,7 @@ impl Fleet {
         let topic = Topics::of(&hub.serial).desired;
         self.publish(PublishPacket::new(topic, payload, QoS::AtLeastOnce).with_retain(true))
             .await;
-        if let Some(entry) = self.connections().by_serial.get_mut(&hub.serial) {
+        if let Some(entry) = self.connections().by_hub.get_mut(&hub.id) {
             entry.sent_desired = entry.sent_desired.max(hub.desired_version);
         }
     }
@@ -236,7 +228,7 @@ impl Fleet {
             let connections = self.connections();
             changed
                 .into_iter()
-                .filter(|id| connections.serial_of_hub.contains_key(id))
+                .filter(|id| connections.by_hub.contains_key(id))
                 .collect()
         };
         if here.is_empty() {
@@ -254,19 +246,15 @@ impl Fleet {
         let verdicts: Vec<Verdict> = {
             let connections = self.connections();
             here.iter()
-                .filter_map(|id| connections.serial_of_hub.get(id))
-                .filter_map(|serial| connections.by_serial.get(serial))
+                .filter_map(|id| connections.by_hub.get(id))
                 .map(|connected| verdict(connected, current.get(&connected.device.hub)))
                 .collect()
         };
         for verdict in verdicts {
             match verdict {
-                Verdict::Disconnect(clients) => {
-                    tracing::info!(
-                        clients = clients.len(),
-                        "device credential no longer valid: disconnecting"
-                    );
-                    self.disconnect(clients).await;
+                Verdict::Disconnect(client) => {
+                    tracing::info!(%client, "device credential no longer valid: disconnecting");
+                    self.disconnect([client]).await;
                 }
                 Verdict::SendDesired(device) => self.send_desired(&device).await,
                 Verdict::Nothing => {}
@@ -287,7 +275,7 @@ fn verdict(connected: &Connected, now: Option<&DeviceRecord>) -> Verdict {
                 Verdict::Nothing
             }
         }
-        _ => Verdict::Disconnect(connected.clients.clone()),
+        _ => Verdict::Disconnect(connected.client.clone()),
     }
 }
 
@@ -386,13 +374,7 @@ impl DeviceListener {
         for task in &self.tasks {
             task.abort();
         }
-        let hubs: Vec<HubId> = self
-            .fleet
-            .connections()
-            .serial_of_hub
-            .keys()
-            .copied()
-            .collect();
+        let hubs: Vec<HubId> = self.fleet.connections().by_hub.keys().copied().collect();
         let now = hubgate_core::now();
         for hub in hubs {
             self.fleet.reports.presence(hub, false, now);

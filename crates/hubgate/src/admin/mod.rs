@@ -27,7 +27,7 @@ mod key;
 mod user;
 
 #[derive(Debug, thiserror::Error)]
-enum AdminError {
+pub(crate) enum AdminError {
     #[error(transparent)]
     Manage(#[from] AppError),
     #[error(transparent)]
@@ -195,6 +195,17 @@ async fn migrate(
     })
 }
 
+/// The master key (`HUBGATE_MASTER_KEY` or the key file in `data_dir`),
+/// checked against the store: nothing runs on a store under another key.
+pub(crate) async fn verified_master_key(
+    data_dir: &std::path::Path,
+    store: &dyn Store,
+) -> Result<hubgate_core::crypto::MasterKey, AdminError> {
+    let master = master_key::load(data_dir).map_err(|e| invalid(format!("{e:#}")))?;
+    hubgate_server::app::accounts::verify_master_key(store, &master).await?;
+    Ok(master)
+}
+
 /// Runs one command after checking the master key against the store, so no
 /// command works on a store with the wrong key (or writes secrets under it).
 async fn run_command(
@@ -203,8 +214,7 @@ async fn run_command(
     command: AdminCommand,
     now: time::OffsetDateTime,
 ) -> Result<Printed, AdminError> {
-    let master = master_key::load(data_dir).map_err(|e| invalid(format!("{e:#}")))?;
-    hubgate_server::app::accounts::verify_master_key(store, &master).await?;
+    let master = verified_master_key(data_dir, store).await?;
     let operator = Actor::Operator;
     let manager = Manager::new(store, &master, &operator, now);
     match command {

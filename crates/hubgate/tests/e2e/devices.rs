@@ -555,3 +555,50 @@ async fn guessing_a_device_credential_is_limited_before_the_store_is_asked() {
     let neighbour = Device::start(mqtt, &other, &other_secret);
     neighbour.expect("connection", Duration::from_secs(10), event("connected"));
 }
+
+#[tokio::test]
+async fn simulate_makes_the_demo_fleet_live_with_the_command_the_banner_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let mqtt = server.mqtt.unwrap().to_string();
+    assert!(
+        server.banner.contains("hubgate simulate --data-dir"),
+        "{}",
+        server.banner
+    );
+    let api = Api::of(&server).await;
+    let before = api.hubs().await;
+    let output = Command::new(crate::support::BIN)
+        .args(["simulate", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--mqtt",
+            &mqtt,
+            "--hubs",
+            "3",
+            "--report-every",
+            "0.3",
+            "--duration",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("connected 3"), "{printed}");
+    for hub in &before[..3] {
+        let id = hub["id"].as_str().unwrap();
+        let old = api.shadow(id).await;
+        assert!(
+            old["reported_version"].as_i64() > Some(0),
+            "the simulated hub reported: {old}"
+        );
+    }
+    let untouched = api.shadow(before[3]["id"].as_str().unwrap()).await;
+    assert_eq!(untouched["reported_version"], 0, "only the hubs asked for");
+}

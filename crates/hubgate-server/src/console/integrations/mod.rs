@@ -10,9 +10,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use hubgate_core::integration::Integration;
 use serde::Deserialize;
-use time::format_description::well_known::Rfc3339;
 
-use super::{Ctx, Nav, show};
+use super::{Ctx, Nav, show, when};
 use crate::state::AppState;
 use crate::web::{Browser, PageError, PageResult};
 
@@ -61,11 +60,6 @@ pub(super) struct ActingChoice {
     id: String,
     email: String,
     current: bool,
-}
-
-pub(super) fn when(t: Option<time::OffsetDateTime>) -> String {
-    t.and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "never".into())
 }
 
 pub async fn list(
