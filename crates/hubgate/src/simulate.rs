@@ -191,23 +191,28 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             () = &mut stop => break,
-            _ = tick.tick() => {
-                let reports = counters.reports.load(Ordering::Relaxed);
-                println!(
-                    "{:>5} s  connected {}  connects {}  refused {}  reports {} (+{}/5 s)  desired received {}",
-                    started.elapsed().as_secs(),
-                    counters.connected.load(Ordering::Relaxed),
-                    counters.connects.load(Ordering::Relaxed),
-                    counters.refused.load(Ordering::Relaxed),
-                    reports,
-                    reports - last_reports,
-                    counters.desired.load(Ordering::Relaxed),
-                );
-                last_reports = reports;
-            }
+            _ = tick.tick() => last_reports = print_status(&counters, started, last_reports),
         }
     }
+    // A last line at the stop, so a short run still shows where it ended.
+    print_status(&counters, started, last_reports);
     Ok(())
+}
+
+/// Prints one status line; returns the report count it showed.
+fn print_status(counters: &Counters, started: Instant, last_reports: u64) -> u64 {
+    let reports = counters.reports.load(Ordering::Relaxed);
+    println!(
+        "{:>5} s  connected {}  connects {}  refused {}  reports {} (+{} since the last line)  desired received {}",
+        started.elapsed().as_secs(),
+        counters.connected.load(Ordering::Relaxed),
+        counters.connects.load(Ordering::Relaxed),
+        counters.refused.load(Ordering::Relaxed),
+        reports,
+        reports - last_reports,
+        counters.desired.load(Ordering::Relaxed),
+    );
+    reports
 }
 
 /// Finds (or creates) the hubs and issues each a fresh credential.
