@@ -5,12 +5,14 @@
 //! updated OpenAPI document.
 
 mod error;
+mod events;
 mod manage;
 mod oauth;
 pub mod paths;
 mod resources;
 
 pub use error::{ErrorBody, ErrorCode};
+pub use events::{Event, NewWebhook, Webhook, WebhookDelivery, WebhookWithSecret};
 pub use manage::{
     AddedMember, AuditEvent, ClientSecret, DeviceCredential, Integration, IntegrationPatch,
     IntegrationWithSecret, Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset,

@@ -28,6 +28,10 @@ pub const MEMBERS: &str = "/api/v1/members";
 pub const MEMBER: &str = "/api/v1/members/{user_id}";
 pub const MEMBER_RESET_PASSWORD: &str = "/api/v1/members/{user_id}/reset-password";
 pub const AUDIT: &str = "/api/v1/audit";
+/// The account's events: a `text/event-stream`, or a JSON page.
+pub const EVENTS: &str = "/api/v1/events";
+pub const WEBHOOKS: &str = "/api/v1/integrations/{client_id}/webhooks";
+pub const WEBHOOK: &str = "/api/v1/integrations/{client_id}/webhooks/{webhook_id}";
 
 pub const HEALTH: &str = "/healthz";
 pub const READY: &str = "/readyz";
