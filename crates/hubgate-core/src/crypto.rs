@@ -23,6 +23,7 @@ pub enum Purpose {
     SigningKey,
     RefreshToken,
     Session,
+    WebhookSecret,
 }
 
 impl Purpose {
@@ -32,6 +33,7 @@ impl Purpose {
             Self::SigningKey => b"hubgate/v1/signing-key",
             Self::RefreshToken => b"hubgate/v1/refresh-token",
             Self::Session => b"hubgate/v1/session",
+            Self::WebhookSecret => b"hubgate/v1/webhook-secret",
         }
     }
 }
@@ -52,6 +54,7 @@ pub struct MasterKey {
     signing_key: XChaCha20Poly1305,
     refresh_token: XChaCha20Poly1305,
     session: XChaCha20Poly1305,
+    webhook_secret: XChaCha20Poly1305,
     /// For keyed hashes (MACs) that are not encryption, e.g. CSRF tokens.
     mac_key: [u8; 32],
 }
@@ -76,6 +79,7 @@ impl MasterKey {
             signing_key: cipher(Purpose::SigningKey),
             refresh_token: cipher(Purpose::RefreshToken),
             session: cipher(Purpose::Session),
+            webhook_secret: cipher(Purpose::WebhookSecret),
             mac_key: derive(b"hubgate/v1/mac"),
         }
     }
@@ -100,6 +104,7 @@ impl MasterKey {
             Purpose::SigningKey => &self.signing_key,
             Purpose::RefreshToken => &self.refresh_token,
             Purpose::Session => &self.session,
+            Purpose::WebhookSecret => &self.webhook_secret,
         }
     }
 

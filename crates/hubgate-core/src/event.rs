@@ -82,6 +82,7 @@ pub struct NewEvent {
 pub struct Event {
     pub seq: i64,
     pub account: AccountId,
+    pub hub: HubId,
     pub kind: EventType,
     pub at: OffsetDateTime,
     pub data: Value,
@@ -92,6 +93,18 @@ pub const EVENT_ID_PREFIX: &str = "evt_";
 impl Event {
     pub fn id(&self) -> String {
         event_id(self.seq)
+    }
+
+    /// The event as integrations receive it (webhook body, stream, page).
+    pub fn to_wire(&self) -> hubgate_api::Event {
+        hubgate_api::Event {
+            id: self.id(),
+            kind: self.kind.as_str().to_owned(),
+            timestamp: self.at,
+            account_id: self.account.to_string(),
+            hub_id: self.hub.to_string(),
+            data: self.data.clone(),
+        }
     }
 }
 

@@ -108,6 +108,10 @@ prefixed_id!(
     HubId, "hub_", "hub"
 );
 prefixed_id!(
+    /// A webhook endpoint of an integration.
+    WebhookId, "whk_", "webhook endpoint"
+);
+prefixed_id!(
     /// A signing key; its id is the JWT `kid`.
     KeyId, "key_", "key"
 );

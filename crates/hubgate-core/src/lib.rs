@@ -34,6 +34,7 @@ pub mod scope;
 pub mod secret;
 pub mod token_cache;
 pub mod tokens;
+pub mod webhook;
 
 pub use time::OffsetDateTime;
 

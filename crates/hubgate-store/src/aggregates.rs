@@ -4,17 +4,20 @@
 use async_trait::async_trait;
 use hubgate_core::account::{Account, Membership, Role, User};
 use hubgate_core::authorize::{AuthorizationCode, CodeUse};
+use hubgate_core::event::Event;
 use hubgate_core::hub::{Hub, HubChange};
-use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
+use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId, WebhookId};
 use hubgate_core::integration::Integration;
 use hubgate_core::refresh::Rotation;
 use hubgate_core::tokens::StoredKey;
+use hubgate_core::webhook::WebhookEndpoint;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::{
-    AuditEntry, AuditEvent, AuditQuery, Change, Consent, DeviceRecord, HubFilter, HubReport,
-    MembershipWrite, PasswordWrite, Result, RevocationSnapshot, RotationRequest,
+    AuditEntry, AuditEvent, AuditQuery, Change, ClaimedDelivery, Consent, DeliveryAttempt,
+    DeliveryRecord, DeviceRecord, HubFilter, HubReport, MembershipWrite, PasswordWrite, Result,
+    RevocationSnapshot, RotationRequest,
 };
 
 /// Whether the database is there and writable, and how nodes wait for changes.
@@ -252,4 +255,73 @@ pub trait ChangeLog: Send + Sync + 'static {
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> Result<RevocationSnapshot>;
     /// Entries after `seq`, oldest first, with their sequence numbers.
     async fn changes_since(&self, seq: i64) -> Result<Vec<(i64, Change)>>;
+}
+
+/// Events for integrations and the webhook endpoints that receive them.
+/// Events are written by the hub writes that cause them (see [`Hubs`]), in
+/// their transactions, with a delivery for each endpoint that wants them.
+#[async_trait]
+pub trait Events: Send + Sync + 'static {
+    /// Events after `after`, oldest first: one account's, or (`None`) all.
+    /// Positions are handed out in commit order, so a reader that has seen
+    /// `seq` never sees a smaller one appear later.
+    async fn events_after(
+        &self,
+        account: Option<AccountId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
+    /// The newest event's position (0 when there is none).
+    async fn last_event_seq(&self) -> Result<i64>;
+    /// Drops events (and their deliveries) older than `before`; how many went.
+    async fn purge_events(&self, before: OffsetDateTime) -> Result<u64>;
+
+    async fn insert_webhook(&self, endpoint: &WebhookEndpoint, audit: &AuditEvent) -> Result<()>;
+    /// Writes the endpoint's URL, types, state and secrets; `NotFound` if it is gone.
+    async fn update_webhook(&self, endpoint: &WebhookEndpoint, audit: &AuditEvent) -> Result<()>;
+    /// `NotFound` unless the account has this endpoint.
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: WebhookId,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+    /// An endpoint of this account; another account's is `None`.
+    async fn webhook(&self, account: AccountId, id: WebhookId) -> Result<Option<WebhookEndpoint>>;
+    /// The account's endpoints (of one integration, or all), oldest first.
+    async fn webhooks(
+        &self,
+        account: AccountId,
+        integration: Option<IntegrationId>,
+    ) -> Result<Vec<WebhookEndpoint>>;
+
+    /// Takes up to `limit` due deliveries, leasing them until `lease_until`:
+    /// for each endpoint and hub only the oldest undelivered event, so an
+    /// endpoint receives a hub's events in order. Enabled endpoints of
+    /// enabled integrations only.
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Records attempts, releasing their leases, in one transaction.
+    async fn record_attempts(&self, attempts: &[DeliveryAttempt]) -> Result<()>;
+    /// An endpoint's deliveries, newest first, before the event `before`.
+    async fn deliveries(
+        &self,
+        account: AccountId,
+        endpoint: WebhookId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>>;
+    /// Sends a delivery again now, whatever became of it; `NotFound` if the
+    /// account's endpoint has no delivery of that event.
+    async fn resend_delivery(
+        &self,
+        account: AccountId,
+        endpoint: WebhookId,
+        event_seq: i64,
+        now: OffsetDateTime,
+    ) -> Result<()>;
 }

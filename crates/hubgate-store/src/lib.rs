@@ -35,7 +35,7 @@ use hubgate_core::scope::ScopeSet;
 use time::OffsetDateTime;
 
 pub use aggregates::{
-    Accounts, Audit, ChangeLog, Consents, Health, Hubs, Integrations, Tokens, Users,
+    Accounts, Audit, ChangeLog, Consents, Events, Health, Hubs, Integrations, Tokens, Users,
 };
 pub use error::StoreError;
 
@@ -167,6 +167,73 @@ pub struct HubReport {
     pub seen: OffsetDateTime,
 }
 
+/// A webhook delivery a node has taken, under a lease, to attempt now.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub endpoint: std::sync::Arc<hubgate_core::webhook::WebhookEndpoint>,
+    pub event: hubgate_core::event::Event,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    /// Failed; try again at this time.
+    RetryAt(OffsetDateTime),
+    /// Failed for the last time.
+    GivenUp,
+}
+
+/// One attempt, to record: its outcome and what the endpoint answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub delivery: i64,
+    pub endpoint: hubgate_core::ids::WebhookId,
+    pub outcome: AttemptOutcome,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    pub latency_ms: u32,
+    pub at: OffsetDateTime,
+    /// Set when this failure ends the endpoint's days of failing: why it is disabled.
+    pub disable_endpoint: Option<String>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One line of an endpoint's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub event_seq: i64,
+    pub kind: hubgate_core::event::EventType,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    pub latency_ms: Option<u32>,
+    /// When a pending delivery is next tried.
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
 /// What a change-log entry is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -201,12 +268,22 @@ pub struct RevocationSnapshot {
 /// Everything the server and the admin tool ask of a database: one trait
 /// per aggregate (see [`aggregates`]), implemented by every backend.
 pub trait Store:
-    Health + Users + Accounts + Integrations + Hubs + Tokens + Consents + Audit + ChangeLog
+    Health + Users + Accounts + Integrations + Hubs + Tokens + Consents + Audit + ChangeLog + Events
 {
 }
 
-impl<T: Health + Users + Accounts + Integrations + Hubs + Tokens + Consents + Audit + ChangeLog>
-    Store for T
+impl<
+    T: Health
+        + Users
+        + Accounts
+        + Integrations
+        + Hubs
+        + Tokens
+        + Consents
+        + Audit
+        + ChangeLog
+        + Events,
+> Store for T
 {
 }
 
@@ -214,7 +291,7 @@ impl<T: Health + Users + Accounts + Integrations + Hubs + Tokens + Consents + Au
 pub mod prelude {
     pub use crate::Store;
     pub use crate::aggregates::{
-        Accounts, Audit, ChangeLog, Consents, Health, Hubs, Integrations, Tokens, Users,
+        Accounts, Audit, ChangeLog, Consents, Events, Health, Hubs, Integrations, Tokens, Users,
     };
 }
 

@@ -62,6 +62,17 @@ impl PgStore {
     const ROW_LOCK: &'static str = " FOR UPDATE";
     /// Row locks do the work; the transaction itself is a plain one.
     const BEGIN_LOCKING: &'static str = "BEGIN";
+    /// Taken by every transaction that writes events, just before it does and
+    /// until it ends: positions come from a sequence, and holding this while
+    /// taking them makes transactions commit in the order of their positions,
+    /// so a reader that saw an event never sees an earlier one appear later.
+    /// It serializes only the tail of hub writes (the event inserts and the
+    /// commit).
+    const EVENT_ORDER_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7526110477013594368)";
+    /// Claims of webhook deliveries run one at a time, so two nodes never
+    /// take two events of one hub for one endpoint at once (order) nor one
+    /// delivery twice. A claim is one short statement.
+    const CLAIM_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7526110477013594369)";
 
     pub async fn connect(url: &str, settings: &PgSettings) -> Result<Self> {
         let options: PgConnectOptions = url.parse()?;

@@ -429,3 +429,123 @@ impl TryFrom<GrantRevocationRow> for GrantRevocation {
         )
     }
 }
+
+pub(crate) fn time_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(corrupt)
+}
+
+pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The columns of an [`EventRow`], in its order.
+pub(crate) const EVENT_COLUMNS: &str = "seq, account_id, hub_id, kind, at_ms, data";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    seq: i64,
+    account_id: String,
+    hub_id: String,
+    kind: String,
+    at_ms: i64,
+    data: String,
+}
+
+impl TryFrom<EventRow> for hubgate_core::event::Event {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            seq: row.seq,
+            account: id::<AccountId>(&row.account_id)?,
+            hub: id::<HubId>(&row.hub_id)?,
+            kind: row.kind.parse().map_err(corrupt)?,
+            at: time_ms(row.at_ms)?,
+            data: serde_json::from_str(&row.data).map_err(corrupt)?,
+        })
+    }
+}
+
+/// The columns of a [`WebhookRow`], in its order.
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, account_id, integration_id, url, event_types, enabled, disabled_reason, \
+     sealed_secret, sealed_previous_secret, previous_until, failing_since, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WebhookRow {
+    id: String,
+    account_id: String,
+    integration_id: String,
+    url: String,
+    event_types: String,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    sealed_secret: Vec<u8>,
+    sealed_previous_secret: Option<Vec<u8>>,
+    previous_until: Option<i64>,
+    failing_since: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<WebhookRow> for hubgate_core::webhook::WebhookEndpoint {
+    type Error = StoreError;
+
+    fn try_from(row: WebhookRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: id(&row.id)?,
+            account_id: id(&row.account_id)?,
+            integration_id: id(&row.integration_id)?,
+            url: row.url,
+            events: hubgate_core::webhook::EventFilter::from_column(&row.event_types)
+                .map_err(corrupt)?,
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            sealed_secret: row.sealed_secret,
+            sealed_previous_secret: row.sealed_previous_secret,
+            previous_until: row.previous_until.map(time).transpose()?,
+            failing_since: row.failing_since.map(time).transpose()?,
+            created_at: time(row.created_at)?,
+            updated_at: time(row.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    event_seq: i64,
+    kind: String,
+    status: String,
+    attempts: i32,
+    response_status: Option<i32>,
+    error: Option<String>,
+    latency_ms: Option<i32>,
+    next_attempt_ms: i64,
+    created_at_ms: i64,
+}
+
+impl TryFrom<DeliveryRow> for crate::DeliveryRecord {
+    type Error = StoreError;
+
+    fn try_from(row: DeliveryRow) -> Result<Self, StoreError> {
+        use crate::DeliveryStatus;
+        let status = match row.status.as_str() {
+            "pending" => DeliveryStatus::Pending,
+            "delivered" => DeliveryStatus::Delivered,
+            "failed" => DeliveryStatus::Failed,
+            other => return Err(corrupt(format!("delivery status {other:?}"))),
+        };
+        Ok(Self {
+            event_seq: row.event_seq,
+            kind: row.kind.parse().map_err(corrupt)?,
+            status,
+            attempts: u32::try_from(row.attempts).map_err(corrupt)?,
+            response_status: row.response_status.and_then(|s| u16::try_from(s).ok()),
+            error: row.error,
+            latency_ms: row.latency_ms.and_then(|l| u32::try_from(l).ok()),
+            next_attempt_at: (status == DeliveryStatus::Pending)
+                .then(|| time_ms(row.next_attempt_ms))
+                .transpose()?,
+            created_at: time_ms(row.created_at_ms)?,
+        })
+    }
+}

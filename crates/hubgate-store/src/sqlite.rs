@@ -49,6 +49,10 @@ impl SqliteStore {
     const ROW_LOCK: &'static str = "";
     /// A write transaction that may read first takes the write lock up front.
     const BEGIN_LOCKING: &'static str = "BEGIN IMMEDIATE";
+    /// One writer at a time: events commit in the order of their positions
+    /// and claims of deliveries never overlap without a lock of their own.
+    const EVENT_ORDER_LOCK: &'static str = "";
+    const CLAIM_LOCK: &'static str = "";
 
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite://")?

@@ -81,23 +81,25 @@ impl crate::Hubs for $store {
         .await
         .map_err(on_constraint("a hub with this serial"))?;
         audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        write_events(&mut tx, &[hubgate_core::event::hub_created(hub)]).await?;
         tx.commit().await?;
         Ok(())
     }
 
 
     async fn delete_hub(&self, account: AccountId, id: HubId, now: OffsetDateTime, audit: &AuditEvent) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        let deleted = sqlx::query(crate::sql::hubs::DELETE_HUB)
+        let mut tx = self.begin_locking().await?;
+        let Some(hub) = hub_in_tx(&mut tx, id).await?.filter(|h| h.account_id == account) else {
+            return Err(StoreError::NotFound);
+        };
+        sqlx::query(crate::sql::hubs::DELETE_HUB)
             .bind(id.to_string())
             .bind(account.to_string())
             .execute(&mut *tx)
             .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         log_change(&mut tx, "hub", &id.to_string(), None, now).await?;
         audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
+        write_events(&mut tx, &[hubgate_core::event::hub_deleted(&hub, now)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -163,6 +165,7 @@ impl crate::Hubs for $store {
         let next = change.apply(&hub, now);
         write_hub(&mut tx, &next).await?;
         log_change(&mut tx, "hub", &next.id.to_string(), None, now).await?;
+        write_events(&mut tx, &hubgate_core::event::hub_changed(&hub, &next, now)).await?;
         tx.commit().await?;
         Ok(Some(next))
     }
@@ -175,7 +178,8 @@ impl crate::Hubs for $store {
         now: OffsetDateTime,
     ) -> Result<Hub> {
         let mut tx = self.begin_locking().await?;
-        let mut hub = hub_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let before = hub_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let mut hub = before.clone();
         hub.state = state.clone();
         hub.reported_version += 1;
         hub.online = true;
@@ -183,6 +187,7 @@ impl crate::Hubs for $store {
         hub.updated_at = now;
         write_hub(&mut tx, &hub).await?;
         log_change(&mut tx, "hub", &hub.id.to_string(), None, now).await?;
+        write_events(&mut tx, &hubgate_core::event::hub_changed(&before, &hub, now)).await?;
         tx.commit().await?;
         Ok(hub)
     }
@@ -193,10 +198,12 @@ impl crate::Hubs for $store {
             return Ok(());
         }
         let mut tx = self.begin_locking().await?;
+        let mut events = Vec::new();
         for report in reports {
-            let Some(mut hub) = hub_in_tx(&mut tx, report.hub).await? else {
+            let Some(before) = hub_in_tx(&mut tx, report.hub).await? else {
                 continue;
             };
+            let mut hub = before.clone();
             hubgate_core::hub::merge_report(&mut hub.state, &report.state);
             hub.reported_version += i64::from(report.reports);
             if let Some(online) = report.online {
@@ -206,7 +213,9 @@ impl crate::Hubs for $store {
             hub.updated_at = report.seen;
             write_hub(&mut tx, &hub).await?;
             log_change(&mut tx, "hub", &hub.id.to_string(), None, report.seen).await?;
+            events.extend(hubgate_core::event::hub_changed(&before, &hub, report.seen));
         }
+        write_events(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(())
     }

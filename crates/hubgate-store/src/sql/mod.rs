@@ -22,6 +22,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod consents;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod hubs;
 pub(crate) mod integrations;
@@ -35,7 +36,9 @@ macro_rules! sql_store {
             use async_trait::async_trait;
             use hubgate_core::account::{Account, Membership, Role, User};
             use hubgate_core::hub::{Hub, HubChange};
-            use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
+            use hubgate_core::event::{Event, NewEvent};
+            use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId, WebhookId};
+            use hubgate_core::webhook::WebhookEndpoint;
             use hubgate_core::integration::Integration;
             use hubgate_core::refresh::Rotation;
             use hubgate_core::tokens::StoredKey;
@@ -49,7 +52,8 @@ macro_rules! sql_store {
                 USER_COLUMNS,
             };
             use crate::{
-                AuditEntry, AuditEvent, AuditQuery, Change, Consent, DeviceRecord, HubFilter, HubReport, MembershipWrite, PasswordWrite, Result,
+                AttemptOutcome, AuditEntry, AuditEvent, AuditQuery, Change, ClaimedDelivery, Consent, DeliveryAttempt, DeliveryRecord,
+                DeviceRecord, HubFilter, HubReport, MembershipWrite, PasswordWrite, Result,
                 RevocationSnapshot, RotationRequest, StoreError,
             };
             use hubgate_core::authorize::{AuthorizationCode, CodeUse};
@@ -152,6 +156,7 @@ crate::sql::health::sql_health!($store, $db, $conn);
 crate::sql::users::sql_users!($store, $db, $conn);
 crate::sql::accounts::sql_accounts!($store, $db, $conn);
 crate::sql::integrations::sql_integrations!($store, $db, $conn);
+crate::sql::events::sql_events!($store, $db, $conn);
 crate::sql::hubs::sql_hubs!($store, $db, $conn);
 crate::sql::tokens::sql_tokens!($store, $db, $conn);
 crate::sql::consents::sql_consents!($store, $db, $conn);

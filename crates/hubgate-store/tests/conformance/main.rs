@@ -9,7 +9,7 @@ use hubgate_core::account::{Account, Membership, Role, User};
 use hubgate_core::audit::AuditAction;
 use hubgate_core::crypto::MasterKey;
 use hubgate_core::hub::{HubChange, HubKind, demo_fleet};
-use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId};
+use hubgate_core::ids::{AccountId, ClientId, FamilyId, HubId, IntegrationId, UserId, WebhookId};
 use hubgate_core::integration::{Integration, RedirectUri};
 use hubgate_core::refresh::Rotation;
 use hubgate_core::scope::ScopeSet;
@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 mod accounts;
 mod audit;
 mod consents;
+mod events;
 mod hubs;
 mod integrations;
 mod schema;
@@ -247,4 +248,8 @@ conformance!(
     audit::the_audit_log_keeps_events_per_account_newest_first,
     audit::the_readiness_write_probe_commits,
     audit::a_change_and_its_audit_event_commit_together,
+    events::hub_changes_write_their_events_for_their_account_only,
+    events::deliveries_go_to_the_endpoints_that_want_the_event,
+    events::an_endpoint_gets_a_hubs_events_one_at_a_time_in_order,
+    events::a_failing_endpoint_is_disabled_and_a_delivery_can_be_resent,
 );
