@@ -12,7 +12,7 @@ pub mod paths;
 mod resources;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use events::{Event, NewWebhook, Webhook, WebhookDelivery, WebhookWithSecret};
+pub use events::{Event, NewWebhook, Webhook, WebhookDelivery, WebhookPatch, WebhookWithSecret};
 pub use manage::{
     AddedMember, AuditEvent, ClientSecret, DeviceCredential, Integration, IntegrationPatch,
     IntegrationWithSecret, Member, MemberPatch, NewHub, NewIntegration, NewMember, PasswordReset,

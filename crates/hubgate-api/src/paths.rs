@@ -32,6 +32,12 @@ pub const AUDIT: &str = "/api/v1/audit";
 pub const EVENTS: &str = "/api/v1/events";
 pub const WEBHOOKS: &str = "/api/v1/integrations/{client_id}/webhooks";
 pub const WEBHOOK: &str = "/api/v1/integrations/{client_id}/webhooks/{webhook_id}";
+pub const WEBHOOK_ROTATE_SECRET: &str =
+    "/api/v1/integrations/{client_id}/webhooks/{webhook_id}/rotate-secret";
+pub const WEBHOOK_DELIVERIES: &str =
+    "/api/v1/integrations/{client_id}/webhooks/{webhook_id}/deliveries";
+pub const WEBHOOK_RESEND: &str =
+    "/api/v1/integrations/{client_id}/webhooks/{webhook_id}/deliveries/{event_id}/resend";
 
 pub const HEALTH: &str = "/healthz";
 pub const READY: &str = "/readyz";
@@ -64,6 +70,12 @@ pub const DOCUMENTED: &[&str] = &[
     MEMBER,
     MEMBER_RESET_PASSWORD,
     AUDIT,
+    EVENTS,
+    WEBHOOKS,
+    WEBHOOK,
+    WEBHOOK_ROTATE_SECRET,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_RESEND,
     HEALTH,
     READY,
     METRICS,

@@ -213,6 +213,37 @@ pub fn gives_up_on_endpoint(failing_since: OffsetDateTime, now: OffsetDateTime) 
     now - failing_since >= DISABLE_AFTER_FAILING
 }
 
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    /// Failed; try again at this time.
+    RetryAt(OffsetDateTime),
+    /// Failed for the last time.
+    GivenUp,
+}
+
+/// Decides what follows an attempt: `attempts` made before it, whether the
+/// endpoint took it, and since when the endpoint has been failing. Returns
+/// the outcome and whether the endpoint is to be disabled now.
+pub fn after_attempt(
+    attempts: u32,
+    delivered: bool,
+    failing_since: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    jitter: f64,
+) -> (AttemptOutcome, bool) {
+    if delivered {
+        return (AttemptOutcome::Delivered, false);
+    }
+    let disable = failing_since.is_some_and(|since| gives_up_on_endpoint(since, now));
+    let outcome = match retry_after(attempts.saturating_add(1), jitter) {
+        Some(wait) => AttemptOutcome::RetryAt(now + wait),
+        None => AttemptOutcome::GivenUp,
+    };
+    (outcome, disable)
+}
+
 /// Whether a delivery was accepted: any 2xx answer.
 pub fn accepted(status: u16) -> bool {
     (200..300).contains(&status)
@@ -430,6 +461,29 @@ mod tests {
         ));
         assert!(gives_up_on_endpoint(since, since + time::Duration::days(5)));
         assert!(accepted(200) && accepted(204) && !accepted(301) && !accepted(500));
+    }
+
+    #[test]
+    fn a_failed_attempt_is_retried_until_the_schedule_ends() {
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
+        assert_eq!(
+            after_attempt(0, true, Some(now), now, 0.0),
+            (AttemptOutcome::Delivered, false)
+        );
+        assert_eq!(
+            after_attempt(0, false, None, now, 0.0),
+            (AttemptOutcome::RetryAt(now + Duration::from_secs(5)), false)
+        );
+        assert_eq!(
+            after_attempt(10, false, None, now, 0.0),
+            (AttemptOutcome::GivenUp, false)
+        );
+        let days_ago = now - time::Duration::days(5);
+        assert_eq!(
+            after_attempt(1, false, Some(days_ago), now, 0.0),
+            (AttemptOutcome::RetryAt(now + Duration::from_secs(30)), true),
+            "five days of failures disable the endpoint"
+        );
     }
 
     #[test]

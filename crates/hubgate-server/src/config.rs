@@ -19,6 +19,31 @@ pub struct ServerConfig {
     pub client_auth_limits: ClientAuthLimits,
     /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
     pub trusted_proxies: crate::client_origin::TrustedProxies,
+    /// How long events are kept and how webhooks are delivered.
+    pub events: EventSettings,
+}
+
+/// Events and webhook deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Events (and their delivery logs) older than this are dropped; a
+    /// stream resumes and a page reads within it.
+    pub retention: std::time::Duration,
+    /// One delivery attempt's limit, connect to answer.
+    pub attempt_timeout: std::time::Duration,
+    /// Deliver to loopback, private and link-local addresses too (tests,
+    /// receivers on the operator's own network).
+    pub allow_private: bool,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            retention: std::time::Duration::from_secs(72 * 3600),
+            attempt_timeout: std::time::Duration::from_secs(10),
+            allow_private: false,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -33,6 +58,7 @@ impl ServerConfig {
             connections: Default::default(),
             client_auth_limits: Default::default(),
             trusted_proxies: Default::default(),
+            events: Default::default(),
         }
     }
 

@@ -31,6 +31,7 @@ pub mod connections;
 mod console;
 pub mod devices;
 pub mod docs;
+pub mod events;
 pub(crate) mod identity;
 pub mod keys;
 pub mod limits;
@@ -170,6 +171,11 @@ pub async fn serve_with_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let follower = state.spawn_change_follower();
+    let background = [
+        events::spawn_feed(&state),
+        events::spawn_retention(&state),
+        events::delivery::spawn_deliveries(&state),
+    ];
     let app = build_router(state.clone());
     let metrics_state = state.clone();
     let events = Arc::new(move |event| metrics_state.metrics.connection_event(event));
@@ -183,6 +189,9 @@ pub async fn serve_with_tls(
     )
     .await;
     follower.abort();
+    for task in background {
+        task.abort();
+    }
     state.auditor.flush().await;
     Ok(())
 }

@@ -97,6 +97,22 @@ impl Metrics {
         .increment(1);
     }
 
+    /// One webhook attempt: `delivered` or `failed`.
+    pub fn webhook_attempt(&self, result: &'static str) {
+        self.counter(
+            "hubgate_webhook_attempts_total",
+            vec![Label::new("result", result)],
+        )
+        .increment(1);
+    }
+
+    /// An event stream opened (`+1`) or closed (`-1`) on this node.
+    pub fn event_streams(&self, delta: f64) {
+        self.recorder
+            .register_gauge(&Key::from_name("hubgate_event_streams_open"), &METADATA)
+            .increment(delta);
+    }
+
     pub fn device_auth_failed(&self) {
         self.counter("hubgate_mqtt_auth_failures_total", vec![])
             .increment(1);

@@ -34,6 +34,8 @@ pub struct Inner {
     /// Unix second of the last reload caused by an unknown `kid`.
     last_key_reload: AtomicI64,
     verified: hubgate_core::token_cache::VerifiedTokens,
+    /// New events, to this node's event streams.
+    pub event_feed: crate::events::EventFeed,
 }
 
 impl Deref for AppState {
@@ -68,6 +70,7 @@ impl AppState {
             store_reachable: AtomicBool::new(true),
             last_key_reload: AtomicI64::new(0),
             verified: Default::default(),
+            event_feed: Default::default(),
         })))
     }
 

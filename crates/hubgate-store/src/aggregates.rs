@@ -271,6 +271,9 @@ pub trait Events: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Event>>;
+    /// Changes when this process wrote events, or (PostgreSQL) another node
+    /// may have: readers wait on it, and poll too for other processes on SQLite.
+    fn events_written(&self) -> tokio::sync::watch::Receiver<u64>;
     /// The newest event's position (0 when there is none).
     async fn last_event_seq(&self) -> Result<i64>;
     /// Drops events (and their deliveries) older than `before`; how many went.

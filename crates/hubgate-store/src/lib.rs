@@ -177,15 +177,7 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
 }
 
-/// What became of one delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    Delivered,
-    /// Failed; try again at this time.
-    RetryAt(OffsetDateTime),
-    /// Failed for the last time.
-    GivenUp,
-}
+pub use hubgate_core::webhook::AttemptOutcome;
 
 /// One attempt, to record: its outcome and what the endpoint answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,6 +285,11 @@ pub mod prelude {
     pub use crate::aggregates::{
         Accounts, Audit, ChangeLog, Consents, Events, Health, Hubs, Integrations, Tokens, Users,
     };
+}
+
+/// Tells this process's event readers that events may have been written.
+pub(crate) fn note_events_written(signal: &tokio::sync::watch::Sender<u64>) {
+    signal.send_modify(|n| *n = n.wrapping_add(1));
 }
 
 /// Opens the embedded SQLite store in `data_dir`, creating and migrating it.

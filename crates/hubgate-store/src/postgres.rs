@@ -55,6 +55,7 @@ pub struct PgStore {
     changed: Arc<Notify>,
     listener: Arc<tokio::task::JoinHandle<()>>,
     rotations: group_commit::Rotations,
+    events_written: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PgStore {
@@ -89,7 +90,12 @@ impl PgStore {
         // sqlx takes an advisory lock: nodes starting together migrate once.
         MIGRATOR.run(&pool).await?;
         let changed = Arc::new(Notify::new());
-        let listener = Arc::new(tokio::spawn(listen(pool.clone(), changed.clone())));
+        let events_written = Arc::new(tokio::sync::watch::Sender::new(0));
+        let listener = Arc::new(tokio::spawn(listen(
+            pool.clone(),
+            changed.clone(),
+            events_written.clone(),
+        )));
         // PostgreSQL groups concurrent commits into one WAL flush, but only
         // as many as there are pooled connections: batching here lets one
         // flush serve hundreds of rotations on a 16-connection pool.
@@ -98,6 +104,7 @@ impl PgStore {
             reader: pool.clone(),
             writer: pool,
             changed,
+            events_written,
             listener,
             rotations,
         })
@@ -119,14 +126,22 @@ impl PgStore {
 
 /// Forwards notifications; after every (re)connect it wakes the follower
 /// once, so changes made while disconnected are picked up at once.
-async fn listen(pool: PgPool, changed: Arc<Notify>) {
+/// Every change-log notification may come with events (hub writes log
+/// both), so it wakes the event readers too.
+async fn listen(
+    pool: PgPool,
+    changed: Arc<Notify>,
+    events_written: Arc<tokio::sync::watch::Sender<u64>>,
+) {
     loop {
         if let Ok(mut listener) = PgListener::connect_with(&pool).await
             && listener.listen(CHANNEL).await.is_ok()
         {
             changed.notify_one();
+            crate::note_events_written(&events_written);
             while listener.recv().await.is_ok() {
                 changed.notify_one();
+                crate::note_events_written(&events_written);
             }
             tracing::warn!("lost the PostgreSQL notification connection; reconnecting");
         }

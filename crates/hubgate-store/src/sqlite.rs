@@ -42,6 +42,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     rotations: group_commit::Rotations,
+    events_written: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl SqliteStore {
@@ -99,6 +100,7 @@ impl SqliteStore {
             reader,
             writer,
             rotations,
+            events_written: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Background tasks that must outlive a panic: the group commit of refresh
-//! rotations here, and the server's change follower and auditor. A task that
+//! rotations here, and the server's change follower, auditor, event feed
+//! and webhook deliveries. A task that
 //! panics is logged, counted ([`restarts`]) and started again after a second;
 //! one that returns is done.
 
@@ -11,9 +12,16 @@ use std::time::Duration;
 use futures::FutureExt;
 
 /// The supervised tasks, for the restart counts.
-pub const TASKS: [&str; 3] = ["group_commit", "change_follower", "auditor"];
+pub const TASKS: [&str; 6] = [
+    "group_commit",
+    "change_follower",
+    "auditor",
+    "event_feed",
+    "event_retention",
+    "webhook_delivery",
+];
 
-static RESTARTS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static RESTARTS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
 
 /// Restarts of each supervised task in this process, by name.
 pub fn restarts() -> impl Iterator<Item = (&'static str, u64)> {

@@ -46,6 +46,12 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// OTLP/HTTP collector for traces; none: no traces.
     pub otlp_endpoint: Option<String>,
+    /// Hours events are kept for streams, pages and delivery logs.
+    pub event_retention_hours: u32,
+    /// Seconds one webhook delivery attempt may take.
+    pub webhook_timeout: u64,
+    /// Deliver webhooks to loopback, private and link-local addresses too.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -72,6 +78,9 @@ impl Default for Settings {
             tls_key: None,
             trusted_proxies: Vec::new(),
             otlp_endpoint: None,
+            event_retention_hours: 72,
+            webhook_timeout: 10,
+            webhook_allow_private: false,
         }
     }
 }
@@ -161,6 +170,11 @@ impl Settings {
         config.trusted_proxies =
             hubgate_server::client_origin::TrustedProxies::parse(&self.trusted_proxies)
                 .unwrap_or_default(); // validated in `validate`
+        config.events = hubgate_server::config::EventSettings {
+            retention: std::time::Duration::from_secs(u64::from(self.event_retention_hours) * 3600),
+            attempt_timeout: std::time::Duration::from_secs(self.webhook_timeout),
+            allow_private: self.webhook_allow_private,
+        };
         config
     }
 
@@ -212,6 +226,12 @@ impl Settings {
         }
         if !(1..=60).contains(&self.header_read_timeout) {
             return refuse("header_read_timeout", "1 to 60 seconds".into());
+        }
+        if !(1..=8_760).contains(&self.event_retention_hours) {
+            return refuse("event_retention_hours", "1 to 8760 hours (a year)".into());
+        }
+        if !(1..=60).contains(&self.webhook_timeout) {
+            return refuse("webhook_timeout", "1 to 60 seconds".into());
         }
         if !(1..=3_600).contains(&self.idle_timeout) {
             return refuse("idle_timeout", "1 to 3600 seconds".into());

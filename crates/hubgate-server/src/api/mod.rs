@@ -6,9 +6,11 @@ pub(crate) mod account;
 pub(crate) mod audit;
 pub mod auth;
 pub mod error;
+pub(crate) mod events;
 pub(crate) mod hubs;
 pub(crate) mod integrations;
 pub(crate) mod members;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -51,6 +53,17 @@ pub fn router() -> Router<AppState> {
         )
         .route(paths::MEMBER_RESET_PASSWORD, post(members::reset_password))
         .route(paths::AUDIT, get(audit::list))
+        .route(paths::EVENTS, get(events::events))
+        .route(paths::WEBHOOKS, get(webhooks::list).post(webhooks::create))
+        .route(
+            paths::WEBHOOK,
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(paths::WEBHOOK_ROTATE_SECRET, post(webhooks::rotate_secret))
+        .route(paths::WEBHOOK_DELIVERIES, get(webhooks::deliveries))
+        .route(paths::WEBHOOK_RESEND, post(webhooks::resend))
         .route(paths::HUB_STATE, get(hubs::state))
         .route(
             paths::HUB_CREDENTIAL,

@@ -15,6 +15,7 @@ pub mod hubs;
 pub mod integrations;
 pub mod members;
 pub mod passwords;
+pub mod webhooks;
 
 use hubgate_core::account::Role;
 use hubgate_core::crypto::MasterKey;

@@ -60,6 +60,15 @@ use hubgate_core::scope::Scope;
         crate::api::members::remove,
         crate::api::members::reset_password,
         crate::api::audit::list,
+        crate::api::events::events,
+        crate::api::webhooks::list,
+        crate::api::webhooks::create,
+        crate::api::webhooks::get,
+        crate::api::webhooks::update,
+        crate::api::webhooks::delete,
+        crate::api::webhooks::rotate_secret,
+        crate::api::webhooks::deliveries,
+        crate::api::webhooks::resend,
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::metrics,
@@ -77,6 +86,11 @@ use hubgate_core::scope::Scope;
         (name = "Management", description = "The account's integrations, members and audit log, for integrations \
             given a management scope by an owner or admin; what a token may do is its scopes and its user's role, \
             whichever is narrower"),
+        (name = "Events", description = "What changed in the account's fleet, as a resumable stream or pages \
+            (webhooks carry the same events)"),
+        (name = "Webhooks", description = "An integration's webhook endpoints: events POSTed and signed the \
+            Standard Webhooks 1.0 way (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with \
+            backoff for more than a day, in order per hub"),
         (name = "Operations", description = "Health, readiness and metrics"),
     ),
 )]

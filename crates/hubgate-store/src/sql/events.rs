@@ -127,6 +127,10 @@ impl crate::Events for $store {
         found.into_iter().map(Event::try_from).collect()
     }
 
+    fn events_written(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events_written.subscribe()
+    }
+
     async fn last_event_seq(&self) -> Result<i64> {
         Ok(sqlx::query_scalar(crate::sql::events::LAST_EVENT_SEQ)
             .fetch_one(&self.reader)

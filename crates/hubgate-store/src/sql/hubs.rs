@@ -83,6 +83,7 @@ impl crate::Hubs for $store {
         audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         write_events(&mut tx, &[hubgate_core::event::hub_created(hub)]).await?;
         tx.commit().await?;
+        crate::note_events_written(&self.events_written);
         Ok(())
     }
 
@@ -101,6 +102,7 @@ impl crate::Hubs for $store {
         audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
         write_events(&mut tx, &[hubgate_core::event::hub_deleted(&hub, now)]).await?;
         tx.commit().await?;
+        crate::note_events_written(&self.events_written);
         Ok(())
     }
 
@@ -167,6 +169,7 @@ impl crate::Hubs for $store {
         log_change(&mut tx, "hub", &next.id.to_string(), None, now).await?;
         write_events(&mut tx, &hubgate_core::event::hub_changed(&hub, &next, now)).await?;
         tx.commit().await?;
+        crate::note_events_written(&self.events_written);
         Ok(Some(next))
     }
 
@@ -189,6 +192,7 @@ impl crate::Hubs for $store {
         log_change(&mut tx, "hub", &hub.id.to_string(), None, now).await?;
         write_events(&mut tx, &hubgate_core::event::hub_changed(&before, &hub, now)).await?;
         tx.commit().await?;
+        crate::note_events_written(&self.events_written);
         Ok(hub)
     }
 
@@ -217,6 +221,9 @@ impl crate::Hubs for $store {
         }
         write_events(&mut tx, &events).await?;
         tx.commit().await?;
+        if !events.is_empty() {
+            crate::note_events_written(&self.events_written);
+        }
         Ok(())
     }
 

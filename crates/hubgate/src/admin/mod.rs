@@ -25,6 +25,7 @@ mod hub;
 mod integration;
 mod key;
 mod user;
+mod webhook;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AdminError {
@@ -222,6 +223,7 @@ async fn run_command(
         AdminCommand::User(command) => user::user(&manager, command).await,
         AdminCommand::Integration(command) => integration::integration(&manager, command).await,
         AdminCommand::Hub(command) => hub::hub(&manager, command).await,
+        AdminCommand::Webhook(command) => webhook::webhook(&manager, command).await,
         AdminCommand::Key(command) => key::key(store, &master, command, now).await,
         AdminCommand::Backup { to } => backup::backup(data_dir, &master, &to, now).await,
         // Handled before the store is opened (opening migrates).

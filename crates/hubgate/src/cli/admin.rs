@@ -45,6 +45,9 @@ pub enum AdminCommand {
     /// Hubs and switches.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Webhook endpoints of integrations.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Access-token signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -214,6 +217,46 @@ pub enum IntegrationCommand {
     /// Delete the integration; its tokens stop working at once.
     Delete {
         client_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint receiving the integration's account's events, signed
+    /// the Standard Webhooks way with the secret printed (shown once).
+    Create {
+        client_id: String,
+        #[arg(long)]
+        url: String,
+        /// An event type to receive (repeatable); none: all of them
+        #[arg(long = "event", value_name = "TYPE")]
+        events: Vec<String>,
+        /// Accept a URL on a loopback, private or link-local address (the
+        /// server must run with --webhook-allow-private to deliver there)
+        #[arg(long)]
+        allow_private: bool,
+    },
+    /// The integration's endpoints.
+    List { client_id: String },
+    /// A new secret, printed once; the old one signs beside it for 24 h.
+    RotateSecret {
+        client_id: String,
+        webhook_id: String,
+    },
+    /// Stop deliveries to the endpoint (they wait until it is enabled).
+    Disable {
+        client_id: String,
+        webhook_id: String,
+    },
+    /// Deliver to the endpoint again (also after the server disabled it).
+    Enable {
+        client_id: String,
+        webhook_id: String,
+    },
+    /// Remove the endpoint and its deliveries.
+    Delete {
+        client_id: String,
+        webhook_id: String,
     },
 }
 

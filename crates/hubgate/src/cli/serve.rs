@@ -113,6 +113,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otlp_endpoint: Option<String>,
+    /// Hours events are kept, for streams resuming, pages and delivery logs [default: 72]
+    #[arg(long, value_name = "HOURS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_retention_hours: Option<u32>,
+    /// Seconds one webhook delivery attempt may take [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_timeout: Option<u64>,
+    /// Deliver webhooks to loopback, private and link-local addresses too (refused by default)
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub webhook_allow_private: bool,
 }
 
 /// `--no-demo` given is `demo = false`.
