@@ -6,6 +6,7 @@ mod authorization_code;
 mod client_origin;
 mod console;
 mod edges;
+mod events;
 mod exhaustion;
 mod grant_basis;
 mod grant_flows;
