@@ -24,17 +24,21 @@
 //!
 //! For integrations acting for an end user, [`authorization`] builds the
 //! authorize URL with a PKCE S256 pair and exchanges the code.
+//!
+//! [`webhooks::verify`] checks a webhook delivery in the integration's own
+//! receiver.
 
 pub mod authorization;
 mod client;
 mod error;
 mod manage;
 mod token;
+pub mod webhooks;
 
 pub use client::{Client, ClientBuilder, HubQuery};
 pub use error::Error;
 pub use hubgate_api::{
-    Account, AddedMember, AuditEvent, ClientSecret, ErrorCode, Hub, HubKind, HubPatch,
+    Account, AddedMember, AuditEvent, ClientSecret, ErrorCode, Event, Hub, HubKind, HubPatch,
     HubStateView, Integration, IntegrationPatch, IntegrationWithSecret, Member, NewHub,
     NewIntegration, NewMember, Page, PasswordReset, Role, TokenResponse, UserInfo,
 };
