@@ -25,13 +25,17 @@
 //! For integrations acting for an end user, [`authorization`] builds the
 //! authorize URL with a PKCE S256 pair and exchanges the code.
 //!
-//! [`webhooks::verify`] checks a webhook delivery in the integration's own
-//! receiver.
+//! Events reach an integration two ways: [`Client::event_stream`] follows
+//! the account's event stream, resuming where it left off across
+//! disconnects, and [`webhooks::verify`] checks a webhook delivery in the
+//! integration's own receiver.
 
 pub mod authorization;
 mod client;
 mod error;
+mod events;
 mod manage;
+mod sse;
 mod token;
 pub mod webhooks;
 
