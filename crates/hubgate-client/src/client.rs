@@ -18,6 +18,8 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// For the event stream: no total timeout, as the stream lasts for hours.
+    stream_http: reqwest::Client,
     api_url: String,
     userinfo_url: String,
     tokens: TokenSource,
@@ -145,11 +147,7 @@ impl ClientBuilder {
                 "client_credentials(client_id, client_secret) is required".into(),
             ));
         };
-        let mut http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
-            .user_agent(self.user_agent)
-            .redirect(reqwest::redirect::Policy::none());
+        let mut roots = Vec::new();
         for pem in &self.root_certificates {
             let certificates = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::Config(format!("root certificate: {e}")))?;
@@ -158,11 +156,20 @@ impl ClientBuilder {
                     "root certificate: no PEM certificate in it".into(),
                 ));
             }
-            for certificate in certificates {
-                http = http.add_root_certificate(certificate);
-            }
+            roots.extend(certificates);
         }
-        let http = http.build()?;
+        let http_builder = || {
+            let mut http = reqwest::Client::builder()
+                .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+                .user_agent(&self.user_agent)
+                .redirect(reqwest::redirect::Policy::none());
+            for certificate in &roots {
+                http = http.add_root_certificate(certificate.clone());
+            }
+            http
+        };
+        let http = http_builder().timeout(self.timeout).build()?;
+        let stream_http = http_builder().build()?;
         let grant = match grant {
             Grant::ClientCredentials { .. } => Grant::ClientCredentials {
                 scope: self.scopes.map(|s| s.join(" ")),
@@ -181,6 +188,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                stream_http,
                 api_url: join(&self.base_url, &self.api_path),
                 userinfo_url: join(&self.base_url, &self.userinfo_path),
                 tokens,
@@ -322,6 +330,14 @@ impl Client {
 
     pub(crate) fn api(&self, path: &str) -> String {
         join(&self.inner.api_url, path)
+    }
+
+    pub(crate) fn stream_http(&self) -> &reqwest::Client {
+        &self.inner.stream_http
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenSource {
+        &self.inner.tokens
     }
 
     /// Sends with a token; after a `401 invalid_token` gets a new token and

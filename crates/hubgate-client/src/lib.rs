@@ -24,17 +24,25 @@
 //!
 //! For integrations acting for an end user, [`authorization`] builds the
 //! authorize URL with a PKCE S256 pair and exchanges the code.
+//!
+//! Events reach an integration two ways: [`Client::event_stream`] follows
+//! the account's event stream, resuming where it left off across
+//! disconnects, and [`webhooks::verify`] checks a webhook delivery in the
+//! integration's own receiver.
 
 pub mod authorization;
 mod client;
 mod error;
+mod events;
 mod manage;
+mod sse;
 mod token;
+pub mod webhooks;
 
 pub use client::{Client, ClientBuilder, HubQuery};
 pub use error::Error;
 pub use hubgate_api::{
-    Account, AddedMember, AuditEvent, ClientSecret, ErrorCode, Hub, HubKind, HubPatch,
+    Account, AddedMember, AuditEvent, ClientSecret, ErrorCode, Event, Hub, HubKind, HubPatch,
     HubStateView, Integration, IntegrationPatch, IntegrationWithSecret, Member, NewHub,
     NewIntegration, NewMember, Page, PasswordReset, Role, TokenResponse, UserInfo,
 };

@@ -1,12 +1,14 @@
-//! The integrator's commands, on top of the SDK: `token`, `hubs`, `account`, `whoami`.
+//! The integrator's commands, on top of the SDK: `token`, `hubs`, `events`, `account`, `whoami`.
 
 use std::process::ExitCode;
 
-use futures::TryStreamExt;
-use hubgate_client::{Client, Error, ErrorCode, Hub, HubKind, HubPatch, HubQuery};
+use futures::{StreamExt, TryStreamExt};
+use hubgate_client::{Client, Error, ErrorCode, Event, Hub, HubKind, HubPatch, HubQuery};
 use serde_json::{Map, Value, json};
 
-use crate::cli::{ClientArgs, ClientOutput, HubsArgs, HubsCommand, TokenArgs};
+use crate::cli::{
+    ClientArgs, ClientOutput, EventsArgs, EventsCommand, HubsArgs, HubsCommand, TokenArgs,
+};
 
 /// Exit codes, as documented on `ClientArgs`.
 pub(crate) fn exit_code(error: &Error) -> u8 {
@@ -274,6 +276,113 @@ pub async fn hubs(args: HubsArgs) -> ExitCode {
     finish(output, result.await)
 }
 
+/// `events tail`: a line per event until interrupted, the stream fails for
+/// good, or stdout is closed (`| head`).
+pub async fn events(args: EventsArgs) -> ExitCode {
+    let output = args.client.output;
+    let EventsCommand::Tail { after } = args.command;
+    let client = match build(&args.client, &[]) {
+        Ok(client) => client,
+        Err(error) => return finish(output, Err(error)),
+    };
+    let mut stream = client.event_stream(after);
+    while let Some(item) = stream.next().await {
+        let event = match item {
+            Ok(event) => event,
+            Err(error) => return finish(output, Err(error)),
+        };
+        let line = render_event(&event, output);
+        use std::io::Write;
+        // Line by line, so a pipe sees each event as it comes.
+        let mut stdout = std::io::stdout().lock();
+        if writeln!(stdout, "{line}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return ExitCode::SUCCESS;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// One line: for people, or the event's JSON for scripts.
+pub(crate) fn render_event(event: &Event, output: ClientOutput) -> String {
+    match output {
+        ClientOutput::Json => serde_json::to_string(event).unwrap_or_default(),
+        ClientOutput::Table => event_line(event),
+    }
+}
+
+/// An event for people: when, what, which hub, what changed, and its id
+/// (to resume with `--after`).
+pub(crate) fn event_line(event: &Event) -> String {
+    let at = event
+        .timestamp
+        .replace_nanosecond(0)
+        .unwrap_or(event.timestamp);
+    let mut line = format!("{}  {:<19}  {}", rfc3339(at), event.kind, event.hub_id);
+    let summary = event_summary(event);
+    if !summary.is_empty() {
+        line.push_str("  ");
+        line.push_str(&summary);
+    }
+    line.push_str("  ");
+    line.push_str(&event.id);
+    line
+}
+
+/// What changed, as `key=value` pairs, at most [`SUMMARY_CHARS`] long.
+fn event_summary(event: &Event) -> String {
+    let data = &event.data;
+    let text = match event.kind.as_str() {
+        "hub.state.reported" => pairs(data.get("changed"), &[]),
+        "hub.desired.changed" => pairs(data.get("desired"), &[]),
+        "hub.created" => {
+            let hub = data.get("hub");
+            ["name", "kind", "room", "serial"]
+                .iter()
+                .filter_map(|key| Some(format!("{key}={}", show(hub?.get(*key)?))))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        // The type says it all.
+        "hub.online" | "hub.offline" => String::new(),
+        _ => pairs(Some(data), &["hub_id"]),
+    };
+    if text.chars().count() > SUMMARY_CHARS {
+        let mut cut: String = text.chars().take(SUMMARY_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        text
+    }
+}
+
+const SUMMARY_CHARS: usize = 100;
+
+fn pairs(object: Option<&Value>, skip: &[&str]) -> String {
+    let Some(Value::Object(map)) = object else {
+        return object.map(show).unwrap_or_default();
+    };
+    map.iter()
+        .filter(|(key, _)| !skip.contains(&key.as_str()))
+        .map(|(key, value)| format!("{key}={}", show(value)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A word as it is; other strings quoted; anything else as JSON.
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(text)
+            if !text.is_empty() && !text.contains(|c: char| c.is_whitespace() || c == '"') =>
+        {
+            text.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
 fn hub_table(hub: &Hub) -> String {
     let rows = vec![
         vec!["id".into(), hub.id.clone()],
@@ -341,4 +450,101 @@ pub(crate) fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.push("(none)".into());
     }
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, data: Value) -> Event {
+        serde_json::from_value(json!({
+            "id": "evt_0000000000000042",
+            "type": kind,
+            "timestamp": "2026-12-02T14:26:51.123456Z",
+            "account_id": "acc_1",
+            "hub_id": "hub_1",
+            "data": data,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_event_line_has_time_type_hub_what_changed_and_id() {
+        let reported = event(
+            "hub.state.reported",
+            json!({"hub_id": "hub_1", "changed": {"active": 3, "otp": "normal"}, "reported_version": 7}),
+        );
+        assert_eq!(
+            event_line(&reported),
+            "2026-12-02T14:26:51Z  hub.state.reported   hub_1  active=3 otp=normal  evt_0000000000000042"
+        );
+        let online = event(
+            "hub.online",
+            json!({"hub_id": "hub_1", "last_seen": 1796221611}),
+        );
+        assert_eq!(
+            event_line(&online),
+            "2026-12-02T14:26:51Z  hub.online           hub_1  evt_0000000000000042"
+        );
+    }
+
+    #[test]
+    fn each_event_type_is_summed_up_by_what_it_changed() {
+        let cases = [
+            (
+                "hub.desired.changed",
+                json!({"hub_id": "hub_1", "desired": {"mtrmode": false}, "desired_version": 2}),
+                "mtrmode=false",
+            ),
+            (
+                "hub.updated",
+                json!({"hub_id": "hub_1", "name": "Board room", "room": null}),
+                "name=\"Board room\" room=null",
+            ),
+            (
+                "hub.created",
+                json!({"hub": {"id": "hub_1", "name": "Lobby", "kind": "hub", "serial": "SN1", "state": {}}}),
+                "name=Lobby kind=hub serial=SN1",
+            ),
+            (
+                "hub.deleted",
+                json!({"hub_id": "hub_1", "serial": "SN1"}),
+                "serial=SN1",
+            ),
+            (
+                "hub.offline",
+                json!({"hub_id": "hub_1", "last_seen": 1}),
+                "",
+            ),
+            ("hub.renamed.someday", json!("text"), "text"),
+        ];
+        for (kind, data, expected) in cases {
+            assert_eq!(event_summary(&event(kind, data)), expected, "{kind}");
+        }
+    }
+
+    #[test]
+    fn with_output_json_an_event_is_its_wire_json_on_one_line() {
+        let reported = event(
+            "hub.state.reported",
+            json!({"hub_id": "hub_1", "changed": {"note": "two\nlines"}}),
+        );
+        let line = render_event(&reported, ClientOutput::Json);
+        assert!(!line.contains('\n'), "{line}");
+        let back: Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, reported);
+        let wire: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(wire["type"], "hub.state.reported");
+    }
+
+    #[test]
+    fn a_long_summary_is_cut_with_an_ellipsis() {
+        let long = "x".repeat(300);
+        let summary = event_summary(&event(
+            "hub.state.reported",
+            json!({"changed": {"note": long}}),
+        ));
+        assert_eq!(summary.chars().count(), SUMMARY_CHARS);
+        assert!(summary.starts_with("note=xxx") && summary.ends_with('…'));
+    }
 }

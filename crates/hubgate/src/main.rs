@@ -1,6 +1,6 @@
 //! `hubgate`: the server (`serve`), the operator's admin tool (`admin …`), and
-//! the integrator's client commands (`token`, `hubs`, `account`, `whoami`), in
-//! one binary.
+//! the integrator's client commands (`token`, `hubs`, `events`, `account`,
+//! `whoami`), in one binary.
 
 mod admin;
 mod cli;
@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Token(args) => client_cli::token(args).await,
         Command::Hubs(args) => client_cli::hubs(args).await,
+        Command::Events(args) => client_cli::events(args).await,
         Command::Integrations(args) => manage_cli::integrations(args).await,
         Command::Members(args) => manage_cli::members(args).await,
         Command::Audit(args) => manage_cli::audit(args).await,

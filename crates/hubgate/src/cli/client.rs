@@ -1,4 +1,4 @@
-//! The integrator's commands: where the API is, which integration calls it, `token` and `hubs`.
+//! The integrator's commands: where the API is, which integration calls it, `token`, `hubs` and `events`.
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -83,5 +83,25 @@ pub enum HubsCommand {
         /// A desired setting, KEY=VALUE with a JSON value (mtrmode=true, mtrport=2, otp=\"normal\"); repeat
         #[arg(long = "desired", value_name = "KEY=VALUE")]
         desired: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: EventsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print the account's events as they happen, one line each (one JSON
+    /// object with --output json), reconnecting and resuming as needed
+    /// until interrupted
+    Tail {
+        /// Start just after this event instead of with what happens from now on
+        #[arg(long, value_name = "EVENT_ID")]
+        after: Option<String>,
     },
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Read and change hubs and switches through the API.
     Hubs(HubsArgs),
+    /// Follow the account's events: hubs changing, reporting, connecting (`hubs:read`).
+    Events(EventsArgs),
     /// Manage the account's integrations (management API, `integrations:*`).
     Integrations(IntegrationsArgs),
     /// Manage the account's members (management API, `members:*`).
