@@ -4,6 +4,7 @@ wrote: the Standard Webhooks project's own Python library (PyPI
 
     webhook_receiver.py --record FILE (--secret whsec_… ... | --secrets-file FILE)
                         [--port 0] [--fail-for SECONDS] [--status-while-failing 500]
+                        [--delay SECONDS]
 
 Listens on 127.0.0.1 (port 0: a free one) and prints "listening PORT" once
 ready. Every POST is checked against each secret separately; the secrets are
@@ -41,6 +42,7 @@ def parse_args():
     parser.add_argument("--secrets-file", help="one whsec_… a line, read for every request")
     parser.add_argument("--fail-for", type=float, default=0.0, help="seconds from the start")
     parser.add_argument("--status-while-failing", type=int, default=500)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to take over each answer")
     args = parser.parse_args()
     if not args.secret and not args.secrets_file:
         parser.error("give --secret or --secrets-file")
@@ -74,6 +76,8 @@ def make_handler(args, started, record_lock):
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if args.delay:
+                time.sleep(args.delay)  # a slow receiver keeps deliveries in flight
             headers = {name.lower(): value for name, value in self.headers.items()}
             matched = verified_with(secrets(args), body, headers)
             if not matched:

@@ -86,8 +86,9 @@ pub async fn events(
     let after = resume
         .filter(|text| !text.is_empty())
         .map(|text| {
-            parse_event_id(&text)
-                .ok_or_else(|| ApiError::bad_request("after and Last-Event-ID take an event id (evt_…)"))
+            parse_event_id(&text).ok_or_else(|| {
+                ApiError::bad_request("after and Last-Event-ID take an event id (evt_…)")
+            })
         })
         .transpose()?;
     if wants_stream {
@@ -153,7 +154,10 @@ async fn pump(
     state.metrics.event_streams(1.0);
     let _closed = scopeguard(&state);
     let account = principal.account();
-    if send_backlog(&state, account, &mut position, &sender).await.is_err() {
+    if send_backlog(&state, account, &mut position, &sender)
+        .await
+        .is_err()
+    {
         return;
     }
     let lifetime = (principal.claims.exp - hubgate_core::now().unix_timestamp()).max(0);

@@ -155,7 +155,11 @@ impl Manager<'_> {
         Ok(WebhookWithSecret { endpoint, secret })
     }
 
-    pub async fn delete_webhook(&self, integration: &Integration, id: &str) -> Result<(), AppError> {
+    pub async fn delete_webhook(
+        &self,
+        integration: &Integration,
+        id: &str,
+    ) -> Result<(), AppError> {
         self.require_manage(integration.account_id)?;
         let endpoint = self.webhook(integration, id).await?;
         let audit = self.event(

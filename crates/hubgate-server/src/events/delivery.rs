@@ -42,7 +42,11 @@ pub fn spawn_deliveries(state: &AppState) -> tokio::task::JoinHandle<()> {
             let mut written = state.store.events_written();
             loop {
                 let now = hubgate_core::now();
-                match state.store.claim_deliveries(now, now + lease, CLAIM_BATCH).await {
+                match state
+                    .store
+                    .claim_deliveries(now, now + lease, CLAIM_BATCH)
+                    .await
+                {
                     Ok(claimed) if !claimed.is_empty() => {
                         let attempts: Vec<DeliveryAttempt> = futures::stream::iter(claimed)
                             .map(|delivery| attempt(&client, &state, delivery))
@@ -119,7 +123,8 @@ async fn attempt(
     let delivered = error.is_none();
     let failing_since = delivery.endpoint.failing_since.or(Some(now));
     let jitter = rand::random_range(-1.0..=1.0);
-    let (outcome, disable) = after_attempt(delivery.attempts, delivered, failing_since, now, jitter);
+    let (outcome, disable) =
+        after_attempt(delivery.attempts, delivered, failing_since, now, jitter);
     state
         .metrics
         .webhook_attempt(if delivered { "delivered" } else { "failed" });

@@ -109,7 +109,11 @@ pub fn spawn_retention(state: &AppState) -> tokio::task::JoinHandle<()> {
             loop {
                 let retention = time::Duration::try_from(state.config.events.retention)
                     .unwrap_or(time::Duration::days(3));
-                match state.store.purge_events(hubgate_core::now() - retention).await {
+                match state
+                    .store
+                    .purge_events(hubgate_core::now() - retention)
+                    .await
+                {
                     Ok(0) => {}
                     Ok(gone) => tracing::info!(gone, "dropped events past their retention"),
                     Err(error) => tracing::warn!(%error, "could not drop old events"),

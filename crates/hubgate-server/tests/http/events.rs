@@ -102,7 +102,10 @@ async fn events_are_paged_and_streamed_per_account_and_a_stream_resumes_exactly(
     let hub = first_hub(&app, &token).await;
 
     let created = page(&app, &token, "?limit=1000").await.items;
-    assert!(created.iter().all(|e| e.kind == "hub.created"), "{created:?}");
+    assert!(
+        created.iter().all(|e| e.kind == "hub.created"),
+        "{created:?}"
+    );
     assert!(created.len() >= 6, "the demo fleet's");
     let account = created[0].account_id.clone();
     let foreign = page(&app, &other_token, "").await.items;
@@ -127,7 +130,10 @@ async fn events_are_paged_and_streamed_per_account_and_a_stream_resumes_exactly(
     // A stream from an event on: the backlog, then live events.
     let mut stream = Stream::open(&app, &token, Some(&all[all.len() - 2].id)).await;
     let (id, kind, event) = stream.next(Duration::from_secs(5)).await.unwrap();
-    assert_eq!((id.as_str(), kind.as_str()), (last.id.as_str(), "hub.desired.changed"));
+    assert_eq!(
+        (id.as_str(), kind.as_str()),
+        (last.id.as_str(), "hub.desired.changed")
+    );
     assert_eq!(&event, last);
     let other_hub = first_hub(&app, &other_token).await;
     patch_desired(&app, &other_token, &other_hub, true).await;
@@ -144,8 +150,15 @@ async fn events_are_paged_and_streamed_per_account_and_a_stream_resumes_exactly(
     while let Some((_, _, event)) = resumed.next(Duration::from_millis(1500)).await {
         missed.push(event);
     }
-    let modes: Vec<&Value> = missed.iter().map(|e| &e.data["desired"]["mtrmode"]).collect();
-    assert_eq!(modes, [&json!(false), &json!(true)], "exactly the missed events");
+    let modes: Vec<&Value> = missed
+        .iter()
+        .map(|e| &e.data["desired"]["mtrmode"])
+        .collect();
+    assert_eq!(
+        modes,
+        [&json!(false), &json!(true)],
+        "exactly the missed events"
+    );
     assert!(missed.windows(2).all(|w| w[0].id < w[1].id));
 
     let mut fresh = Stream::open(&app, &token, None).await;
@@ -173,7 +186,9 @@ async fn the_event_api_refuses_what_it_cannot_serve() {
     assert_eq!((status, code.as_str()), (403, "insufficient_scope"));
     let token = app.token("hubs:read").await.access_token;
     for query in ["?after=hub_1", "?limit=0", "?limit=1001", "?cursor=x"] {
-        let response = app.get::<Value>(&format!("/api/v1/events{query}"), &token).await;
+        let response = app
+            .get::<Value>(&format!("/api/v1/events{query}"), &token)
+            .await;
         assert_eq!(response.status(), 400, "{query}: {}", response.text());
     }
     let response = app
@@ -230,9 +245,17 @@ async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
     (url, got)
 }
 
-async fn create_webhook(app: &TestApp, token: &str, client_id: &str, body: Value) -> reqwest::Response {
+async fn create_webhook(
+    app: &TestApp,
+    token: &str,
+    client_id: &str,
+    body: Value,
+) -> reqwest::Response {
     app.http
-        .post(format!("{}/api/v1/integrations/{client_id}/webhooks", app.url))
+        .post(format!(
+            "{}/api/v1/integrations/{client_id}/webhooks",
+            app.url
+        ))
         .bearer_auth(token)
         .json(&body)
         .send()
@@ -289,7 +312,10 @@ async fn webhooks_arrive_signed_in_order_per_hub_and_a_failure_is_retried() {
 
     let log: Page<WebhookDelivery> = app
         .get(
-            &format!("/api/v1/integrations/{client_id}/webhooks/{}/deliveries", created.webhook.id),
+            &format!(
+                "/api/v1/integrations/{client_id}/webhooks/{}/deliveries",
+                created.webhook.id
+            ),
             &token,
         )
         .await
@@ -322,7 +348,10 @@ async fn webhook_endpoints_are_managed_within_their_account_and_private_urls_ref
     let client_id = manager.creds.client_id;
     for (url, reason) in [
         ("http://127.0.0.1:9/hook", "loopback, private or link-local"),
-        ("http://169.254.169.254/latest", "loopback, private or link-local"),
+        (
+            "http://169.254.169.254/latest",
+            "loopback, private or link-local",
+        ),
         ("ftp://example.com/x", "http:// or https://"),
         ("https://user:pw@example.com/", "user name or password"),
     ] {
@@ -355,9 +384,15 @@ async fn webhook_endpoints_are_managed_within_their_account_and_private_urls_ref
     .await
     .unwrap();
     assert!(created.secret.starts_with("whsec_"));
-    let path = format!("/api/v1/integrations/{client_id}/webhooks/{}", created.webhook.id);
+    let path = format!(
+        "/api/v1/integrations/{client_id}/webhooks/{}",
+        created.webhook.id
+    );
     let listed: Vec<Webhook> = app
-        .get(&format!("/api/v1/integrations/{client_id}/webhooks"), &token)
+        .get(
+            &format!("/api/v1/integrations/{client_id}/webhooks"),
+            &token,
+        )
         .await
         .ok();
     assert_eq!(listed, [created.webhook.clone()]);
@@ -387,11 +422,30 @@ async fn webhook_endpoints_are_managed_within_their_account_and_private_urls_ref
     let other_manager = app
         .integration_in(other.integration.account_id, MANAGE, true)
         .await;
-    let other_token = app.client_credentials(&other_manager, None).await.access_token;
+    let other_token = app
+        .client_credentials(&other_manager, None)
+        .await
+        .access_token;
     for response in [
-        app.http.get(format!("{}{path}", app.url)).bearer_auth(&other_token).send().await.unwrap(),
-        app.http.delete(format!("{}{path}", app.url)).bearer_auth(&other_token).send().await.unwrap(),
-        create_webhook(&app, &other_token, &client_id, json!({"url": "https://93.184.216.34/"})).await,
+        app.http
+            .get(format!("{}{path}", app.url))
+            .bearer_auth(&other_token)
+            .send()
+            .await
+            .unwrap(),
+        app.http
+            .delete(format!("{}{path}", app.url))
+            .bearer_auth(&other_token)
+            .send()
+            .await
+            .unwrap(),
+        create_webhook(
+            &app,
+            &other_token,
+            &client_id,
+            json!({"url": "https://93.184.216.34/"}),
+        )
+        .await,
     ] {
         assert_eq!(response.status(), 404);
     }

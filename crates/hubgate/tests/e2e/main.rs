@@ -26,3 +26,4 @@ mod scale_out;
 mod tls;
 mod traces;
 mod upgrades;
+mod webhooks;

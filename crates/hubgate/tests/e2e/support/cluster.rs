@@ -21,6 +21,11 @@ pub struct Cluster {
 impl Cluster {
     /// None when no PostgreSQL is configured for tests (see `TestDatabase`).
     pub async fn start(count: usize) -> Option<Cluster> {
+        Self::start_with(count, &[]).await
+    }
+
+    /// [`Cluster::start`] with more `serve` flags for every node.
+    pub async fn start_with(count: usize, extra: &[&str]) -> Option<Cluster> {
         let database = TestDatabase::create().await?;
         let dir = tempfile::tempdir().unwrap();
         let (bytes, _) = MasterKey::generate();
@@ -28,12 +33,13 @@ impl Cluster {
         let mut nodes = Vec::new();
         for i in 0..count {
             let data = dir.path().join(format!("node{i}"));
-            let args = [
+            let mut args = vec![
                 "--database-url",
                 database.url.as_str(),
                 "--public-url",
                 "http://hubgate.test",
             ];
+            args.extend_from_slice(extra);
             nodes.push(Server::start_with_env(
                 &data,
                 &args,
