@@ -469,3 +469,69 @@ async fn webhook_endpoints_are_managed_within_their_account_and_private_urls_ref
     assert_eq!(deleted.status(), 204);
     assert_eq!(app.get::<Value>(&path, &token).await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_delivery_to_a_private_address_is_refused_at_send_time_too() {
+    // The operator has not allowed private addresses; endpoints that point
+    // at one anyway (made by the admin tool with --allow-private, or a name
+    // that resolved elsewhere when it was created) get nothing.
+    let app = TestApp::spawn().await;
+    let manager = app.token(MANAGE).await;
+    let (url, received) = receiver(0).await;
+    let port = url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/hook")
+        .to_owned();
+    let by_name = format!("http://localhost:{port}/hook");
+    let integration = app
+        .manager()
+        .integration(&manager.creds.client_id)
+        .await
+        .unwrap();
+    let mut endpoints = Vec::new();
+    for target in [&url, &by_name] {
+        let created = app
+            .manager()
+            .create_webhook(&integration, target, &[], true)
+            .await
+            .unwrap();
+        endpoints.push(created.endpoint.id.to_string());
+    }
+    let hub = first_hub(&app, &manager.access_token).await;
+    patch_desired(&app, &manager.access_token, &hub, false).await;
+
+    for (endpoint, reason) in endpoints
+        .iter()
+        .zip(["loopback, private or link-local", "no public address"])
+    {
+        let path = format!(
+            "/api/v1/integrations/{}/webhooks/{endpoint}/deliveries",
+            manager.creds.client_id
+        );
+        let failed = app
+            .eventually(Duration::from_secs(5), || async {
+                let log: Page<WebhookDelivery> = app.get(&path, &manager.access_token).await.ok();
+                log.items.first().is_some_and(|d| d.attempts == 1)
+            })
+            .await;
+        assert!(failed.is_some(), "{endpoint} was not attempted");
+        let log: Page<WebhookDelivery> = app.get(&path, &manager.access_token).await.ok();
+        let delivery = &log.items[0];
+        assert_eq!(
+            (delivery.status.as_str(), delivery.response_status),
+            ("pending", None)
+        );
+        let error = delivery.error.as_deref().unwrap();
+        assert!(error.contains(reason), "{endpoint}: {error}");
+        assert!(
+            !error.contains(&port),
+            "the URL stays out of the log: {error}"
+        );
+    }
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "nothing reached the receiver"
+    );
+}
