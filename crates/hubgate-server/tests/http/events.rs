@@ -535,3 +535,19 @@ async fn a_delivery_to_a_private_address_is_refused_at_send_time_too() {
         "nothing reached the receiver"
     );
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_integration_is_disabled() {
+    let app = TestApp::spawn().await;
+    let reader = app.token("hubs:read").await;
+    let mut stream = Stream::open(&app, &reader.access_token, None).await;
+    app.manager()
+        .set_enabled(reader.creds.integration.clone(), false)
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while stream.response.chunk().await.ok().flatten().is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived its integration");
+}
