@@ -78,6 +78,24 @@ fn integration_pages() -> Router<AppState> {
             "/delete",
             get(integrations::confirm_delete).post(integrations::delete),
         )
+        .route("/webhooks", post(integrations::webhooks::create))
+        .nest("/webhooks/{webhook_id}", webhook_pages())
+}
+
+/// One webhook endpoint of an integration: its delivery log and what is
+/// done to it, `…/integrations/{client_id}/webhooks/{webhook_id}/…`.
+fn webhook_pages() -> Router<AppState> {
+    use integrations::{deliveries, webhooks};
+    Router::new()
+        .route("/", get(deliveries::log))
+        .route("/rotate", post(webhooks::rotate))
+        .route("/disable", post(webhooks::disable))
+        .route("/enable", post(webhooks::enable))
+        .route(
+            "/delete",
+            get(webhooks::confirm_delete).post(webhooks::delete),
+        )
+        .route("/deliveries/{event_id}/resend", post(deliveries::resend))
 }
 
 /// An account in the frame's switcher.

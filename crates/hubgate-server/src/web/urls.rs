@@ -24,3 +24,11 @@ pub fn integrations(account: impl std::fmt::Display) -> String {
 pub fn integration(account: impl std::fmt::Display, client_id: &str, notice: &str) -> String {
     format!("{}/{client_id}?notice={notice}", integrations(account))
 }
+
+/// One webhook endpoint's delivery log, under its integration.
+pub fn webhook(account: impl std::fmt::Display, client_id: &str, webhook_id: &str) -> String {
+    format!(
+        "{}/{client_id}/webhooks/{webhook_id}",
+        integrations(account)
+    )
+}

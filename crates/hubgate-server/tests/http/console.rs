@@ -8,13 +8,14 @@ use reqwest::header::LOCATION;
 
 const PASSWORD: &str = "correct horse battery";
 
-struct Console<'a> {
+/// A logged-in browser on the console (shared with `console_webhooks`).
+pub(crate) struct Console<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
 }
 
 impl<'a> Console<'a> {
-    async fn login(app: &'a TestApp, email: &str, role: Option<Role>) -> Console<'a> {
+    pub(crate) async fn login(app: &'a TestApp, email: &str, role: Option<Role>) -> Console<'a> {
         let account = role.map(|r| (app.account, r));
         app.manager()
             .create_user(email, PASSWORD, false, account)
@@ -25,7 +26,7 @@ impl<'a> Console<'a> {
         Console { app, http }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.app.url))
             .send()
@@ -33,13 +34,13 @@ impl<'a> Console<'a> {
             .unwrap()
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         response.text().await.unwrap()
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.app.url))
             .form(form)
@@ -48,7 +49,7 @@ impl<'a> Console<'a> {
             .unwrap()
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("/console/a/{}", self.app.account)
     }
 
@@ -72,7 +73,7 @@ impl<'a> Console<'a> {
 }
 
 /// Where a console response redirects to.
-fn location(response: &reqwest::Response) -> &str {
+pub(crate) fn location(response: &reqwest::Response) -> &str {
     assert_eq!(response.status(), 303, "{}", response.url());
     response.headers()[LOCATION].to_str().unwrap()
 }

@@ -395,7 +395,7 @@ async fn webhook_endpoints_are_managed_within_their_account_and_private_urls_ref
         )
         .await
         .ok();
-    assert_eq!(listed, [created.webhook.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&created.webhook));
 
     let rotated: WebhookWithSecret = app
         .http

@@ -5,6 +5,7 @@ mod api_docs;
 mod authorization_code;
 mod client_origin;
 mod console;
+mod console_webhooks;
 mod edges;
 mod events;
 mod exhaustion;

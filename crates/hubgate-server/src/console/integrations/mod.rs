@@ -1,10 +1,14 @@
 //! Account → Integrations → Custom Integrations: the list and the detail
 //! page here; the settings form (create, edit) in `form`; what is done to
-//! one (reveal, rotate, disable, enable, delete, acting user) in `actions`.
-//! Each handler parses the form, calls the application layer and renders.
+//! one (reveal, rotate, disable, enable, delete, acting user) in `actions`;
+//! its webhook endpoints in `webhooks` and their delivery logs in
+//! `deliveries`. Each handler parses the form, calls the application layer
+//! and renders.
 
 mod actions;
+pub(super) mod deliveries;
 mod form;
+pub(super) mod webhooks;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -53,6 +57,7 @@ pub(super) struct DetailPage {
     /// Members an owner may choose as acting user.
     acting_choices: Vec<ActingChoice>,
     is_owner: bool,
+    webhooks: webhooks::WebhookSection,
 }
 
 /// A member whose role covers the integration's scopes.
@@ -98,12 +103,36 @@ pub(super) async fn find(
     Ok(ctx.manager(state).integration(client_id).await?)
 }
 
+/// What the detail page shows after an action besides the integration.
+#[derive(Default)]
+pub(super) struct Shown {
+    /// The client secret, revealed or just rotated.
+    secret: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+    webhooks: webhooks::WebhookExtras,
+}
+
 pub(super) async fn detail_page(
     state: &AppState,
     ctx: Ctx,
     integration: Integration,
     secret: Option<String>,
     notice: Option<String>,
+) -> PageResult {
+    let shown = Shown {
+        secret,
+        notice,
+        ..Shown::default()
+    };
+    detail_page_with(state, ctx, integration, shown).await
+}
+
+pub(super) async fn detail_page_with(
+    state: &AppState,
+    ctx: Ctx,
+    integration: Integration,
+    shown: Shown,
 ) -> PageResult {
     let last_used = state.store.integration_last_used(integration.id).await?;
     let members = state.store.account_members(ctx.account.id).await?;
@@ -123,14 +152,15 @@ pub(super) async fn detail_page(
             current: u.id == integration.acting_user,
         })
         .collect();
+    let webhooks = webhooks::section(state, &ctx, &integration, shown.webhooks).await?;
     let page = DetailPage {
         acting_user,
         acting_choices,
         is_owner: ctx.role == hubgate_core::account::Role::Owner,
-        nav: ctx.nav(state, notice, None),
+        nav: ctx.nav(state, shown.notice, shown.error),
         name: integration.name.clone(),
         client_id: integration.client_id.to_string(),
-        secret,
+        secret: shown.secret,
         previous_until: integration
             .previous_secret_expires_at
             .filter(|_| integration.sealed_previous_secret.is_some())
@@ -146,6 +176,7 @@ pub(super) async fn detail_page(
         require_pkce: integration.require_pkce,
         last_used: when(last_used),
         token_url: state.config.url("/identity/oauth/v2/token"),
+        webhooks,
     };
     Ok(show(ctx, &page))
 }
@@ -163,6 +194,11 @@ pub(super) fn notice_text(notice: Option<&str>) -> Option<String> {
         "enabled" => "Enabled. Tokens issued before it was disabled stay revoked.",
         "disabled" => "Disabled. Its client cannot authenticate and its tokens no longer work.",
         "deleted" => "Deleted. Its tokens no longer work.",
+        "webhook_enabled" => "Endpoint enabled. Events from now on are delivered to it.",
+        "webhook_disabled" => {
+            "Endpoint disabled. Events from now until it is enabled are not delivered to it, not even later."
+        }
+        "webhook_deleted" => "Endpoint deleted, with its delivery log.",
         _ => return None,
     };
     Some(text.to_owned())
