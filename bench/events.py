@@ -16,7 +16,7 @@ pinned to core 1.
      before and with them, and the time from a PATCH to each stream getting
      its event.
 
-Usage: bench/events.py [--hubs 1000] [--report-every 0.1] [--seconds 20]
+Usage: bench/events.py [--hubs 1000] [--report-every 1 0.5 0.25] [--seconds 20]
                        [--samples 200] [--streams 2000]
 Needs: cargo build --release -p hubgate.
 """
@@ -109,6 +109,9 @@ def events_written(data_dir, after):
 
 
 def throughput(node, data, sink, hubs, report_every, seconds):
+    """One load: events written and webhooks delivered per second over the
+    middle of it, the backlog when the load stops, and how fast that drains
+    (the server and the receiver alone then)."""
     log(f"== throughput: {hubs} simulated hubs, a report every {report_every} s each, {seconds} s")
     start_seq = events_written(data, 0)[1]
     sim = subprocess.Popen(
@@ -124,20 +127,26 @@ def throughput(node, data, sink, hubs, report_every, seconds):
         written, _ = events_written(data, start_seq)
         samples.append((time.time() - began, written, sink.count() - delivered_at_start))
     load_end = time.time()
+    written_at_end, delivered_at_end = samples[-1][1], samples[-1][2]
+    # Let the devices' disconnects (hub.offline events) be written too.
+    time.sleep(1)
     written, _ = events_written(data, start_seq)
     deadline = time.time() + 300
     while sink.count() - delivered_at_start < written and time.time() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.05)
     drained = time.time() - load_end
     delivered = sink.count() - delivered_at_start
-    # The middle of the load: skip connecting and the tail.
     middle = [s for s in samples if seconds * 0.25 <= s[0] <= seconds * 0.9]
     (t0, w0, d0), (t1, w1, d1) = middle[0], middle[-1]
-    result = {"events_written": written, "webhooks_delivered": delivered,
+    backlog = written_at_end - delivered_at_end
+    result = {"hubs": hubs, "report_every_s": report_every,
               "written_per_s": (w1 - w0) / (t1 - t0), "delivered_per_s": (d1 - d0) / (t1 - t0),
-              "backlog_at_load_end": written - samples[-1][2], "drain_s": drained}
-    log(f"   written {result['written_per_s']:.0f}/s, delivered {result['delivered_per_s']:.0f}/s "
-        f"(middle of the load); {written} written, {delivered} delivered; drained in {drained:.1f} s")
+              "events_written": written, "webhooks_delivered": delivered,
+              "backlog_at_load_end": backlog, "drain_s": drained,
+              "drain_per_s": (written - delivered_at_end) / drained if drained > 0 else None}
+    log(f"   middle of the load: written {result['written_per_s']:.0f}/s, delivered {result['delivered_per_s']:.0f}/s; "
+        f"backlog at the end {backlog}, drained in {drained:.1f} s ({result['drain_per_s'] or 0:.0f}/s); "
+        f"{written} written, {delivered} delivered")
     return result
 
 
@@ -224,7 +233,7 @@ def streams(node, bearer, loop, hub, count):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hubs", type=int, default=1000)
-    parser.add_argument("--report-every", type=float, default=0.1)
+    parser.add_argument("--report-every", type=float, nargs="+", default=[1.0, 0.5, 0.25])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--streams", type=int, default=2000)
@@ -243,12 +252,13 @@ def main():
         admin(data, "webhook", "create", integration["client_id"], "--url", f"http://127.0.0.1:{sink.port}/",
               "--allow-private")
         bearer = token(node.url, integration["client_id"], integration["client_secret"])
-        results["throughput"] = throughput(node, data, sink, args.hubs, args.report_every, args.seconds)
+        results["throughput"] = [throughput(node, data, sink, args.hubs, every, args.seconds)
+                                 for every in args.report_every]
         hub = api(node.url, bearer, "GET", "/api/v1/hubs?limit=1")["items"][0]["id"]
         results["latency"] = latency(node, bearer, sink, hub, args.samples)
         results["streams"] = streams(node, bearer, loop, hub, args.streams)
+        print(json.dumps(results, indent=2), flush=True)
         node.stop()
-    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

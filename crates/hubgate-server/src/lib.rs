@@ -177,6 +177,11 @@ pub async fn serve_with_tls(
         events::delivery::spawn_deliveries(&state),
     ];
     let app = build_router(state.clone());
+    let closing_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing_state.event_feed.close_streams();
+    };
     let metrics_state = state.clone();
     let events = Arc::new(move |event| metrics_state.metrics.connection_event(event));
     connections::serve(

@@ -164,9 +164,14 @@ async fn pump(
     let expiry = tokio::time::sleep(Duration::from_secs(lifetime.unsigned_abs()));
     tokio::pin!(expiry);
     let mut recheck = tokio::time::interval(RECHECK);
+    let mut closing = state.event_feed.closing();
+    if *closing.borrow_and_update() {
+        return;
+    }
     loop {
         tokio::select! {
             () = sender.closed() => return,
+            _ = closing.changed() => return,
             () = &mut expiry => return,
             _ = recheck.tick() => {
                 if !still_valid(&state, &token).await {

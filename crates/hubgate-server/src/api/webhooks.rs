@@ -112,7 +112,7 @@ pub async fn list(
         (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
         (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
         (status = 404, description = "No such integration in this account", body = hubgate_api::ErrorBody),
-        (status = 422, description = "`validation_failed`: a bad or private URL, an unknown event type, too many endpoints", body = hubgate_api::ErrorBody),
+        (status = 422, description = "`validation_failed`: a bad or private URL, an unknown event type, too many endpoints, an integration without `hubs:read`", body = hubgate_api::ErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = hubgate_api::ErrorBody),
     ),
     security(("oauth2" = ["integrations:write"]), ("bearer" = [])),
@@ -312,13 +312,15 @@ pub async fn deliveries(
     }))
 }
 
-/// Send an event to the endpoint again now, whatever became of it before.
+/// Send an event to the endpoint again now, whatever became of it before:
+/// one more attempt (retried on the schedule if a failure leaves attempts).
+/// A disabled endpoint's resend waits until it is enabled.
 #[utoipa::path(post, path = "/api/v1/integrations/{client_id}/webhooks/{webhook_id}/deliveries/{event_id}/resend", operation_id = "resendWebhookDelivery", tag = "Webhooks",
     params(("client_id" = String, Path, description = "The integration's client_id, `hgc_…`"),
         ("webhook_id" = String, Path, description = "The endpoint's id, `whk_…`"),
         ("event_id" = String, Path, description = "The event's id, `evt_…`")),
     responses(
-        (status = 202, description = "Queued; it goes out within a second"),
+        (status = 202, description = "Queued; it goes out within a second (once enabled, if the endpoint is disabled)"),
         (status = 401, description = "`invalid_token`", body = hubgate_api::ErrorBody),
         (status = 403, description = "`insufficient_scope` or `access_denied`", body = hubgate_api::ErrorBody),
         (status = 404, description = "No such integration, endpoint or delivery in this account", body = hubgate_api::ErrorBody),

@@ -5,6 +5,7 @@ use hubgate_core::audit::AuditAction;
 use hubgate_core::event::parse_event_id;
 use hubgate_core::ids::WebhookId;
 use hubgate_core::integration::Integration;
+use hubgate_core::scope::Scope;
 use hubgate_core::webhook::{self, EventFilter, WebhookEndpoint, WebhookSecret};
 use hubgate_store::DeliveryRecord;
 
@@ -67,6 +68,11 @@ impl Manager<'_> {
         allow_private: bool,
     ) -> Result<WebhookWithSecret, AppError> {
         self.require_manage(integration.account_id)?;
+        if !integration.scopes.contains(Scope::HubsRead) {
+            return Err(AppError::Invalid(
+                "the integration needs the hubs:read scope to receive events".into(),
+            ));
+        }
         let url = checked_url(url, allow_private).await?;
         let events = EventFilter::parse(events).map_err(invalid)?;
         let existing = self
@@ -114,8 +120,10 @@ impl Manager<'_> {
             endpoint.events = EventFilter::parse(&events).map_err(invalid)?;
             said.push(format!("events {}", describe_filter(&endpoint.events)));
         }
+        // Enabling clears the server's reason to disable; disabling an
+        // endpoint that is already disabled keeps it.
         let action = match change.enabled {
-            Some(enabled) if enabled != endpoint.enabled || endpoint.disabled_reason.is_some() => {
+            Some(enabled) if enabled != endpoint.enabled => {
                 endpoint.set_enabled(enabled, self.now);
                 if enabled {
                     AuditAction::WebhookEnabled

@@ -30,6 +30,9 @@ pub struct EventFeed {
     sender: broadcast::Sender<Arc<Event>>,
     /// The position up to which the feed has read.
     read_up_to: AtomicI64,
+    /// Set when the server shuts down: streams never end by themselves, and
+    /// a graceful shutdown waits for every open request.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for EventFeed {
@@ -37,6 +40,7 @@ impl Default for EventFeed {
         Self {
             sender: broadcast::Sender::new(FEED_CAPACITY),
             read_up_to: AtomicI64::new(0),
+            closing: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -51,6 +55,17 @@ impl EventFeed {
     /// The newest position the feed has read.
     pub fn position(&self) -> i64 {
         self.read_up_to.load(Ordering::Acquire)
+    }
+
+    /// Ends every stream (clients reconnect, to another node or after the
+    /// restart, and resume with `Last-Event-ID`).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes `true` when streams are to end.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Streams held open on this node.

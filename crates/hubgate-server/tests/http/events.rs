@@ -364,6 +364,19 @@ async fn webhook_endpoints_are_managed_within_their_account_and_private_urls_ref
             "{url}: {body}"
         );
     }
+    let blind = app.integration("accounts:read").await;
+    let refused = create_webhook(
+        &app,
+        &token,
+        &blind.client_id,
+        json!({"url": "https://93.184.216.34/hook"}),
+    )
+    .await;
+    assert_eq!(
+        refused.status(),
+        422,
+        "an integration without hubs:read gets no events"
+    );
     let unknown_type = create_webhook(
         &app,
         &token,

@@ -551,3 +551,42 @@ async fn three_nodes_on_postgresql_deliver_each_event_once_and_lose_none_when_on
     );
     assert!(receiver.records().iter().all(|r| r["verified"] == true));
 }
+
+#[tokio::test]
+async fn a_server_with_open_event_streams_stops_at_once_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--no-mqtt"]);
+    let integration = create_integration(&server, ALL_SCOPES);
+    let api = Api::of(&server, &integration).await;
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let response = api
+            .http
+            .get(format!("{}/api/v1/events", server.url))
+            .bearer_auth(&api.token)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        streams.push(response);
+    }
+    let started = Instant::now();
+    let stopped = tokio::task::spawn_blocking(move || server.terminate());
+    for mut stream in streams {
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            while stream.chunk().await.ok().flatten().is_some() {}
+        })
+        .await;
+        assert!(ended.is_ok(), "a stream was still open 5 s after SIGTERM");
+    }
+    let status = tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the server stopped")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    eprintln!(
+        "stopped {:?} after SIGTERM with 3 streams open",
+        started.elapsed()
+    );
+}
