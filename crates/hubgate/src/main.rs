@@ -22,7 +22,7 @@ use cli::{Cli, Command};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Admin(args) => admin::run(args).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::Token(args) => client_cli::token(args).await,

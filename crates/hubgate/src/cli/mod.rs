@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (embedded SQLite in --data-dir by default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage accounts, users, integrations and hubs in the store directly.
     Admin(AdminArgs),
     /// Drive virtual hubs over MQTT against a running server (its store

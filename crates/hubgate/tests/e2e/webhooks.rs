@@ -202,7 +202,7 @@ impl Api {
     async fn change_desired(&self, bases: &[String], hubs: &[String], count: usize, from: usize) {
         for i in from..from + count {
             let hub = &hubs[i % hubs.len()];
-            let mode = (i / hubs.len()) % 2 == 0;
+            let mode = (i / hubs.len()).is_multiple_of(2);
             let base = &bases[i % bases.len()];
             let response = self
                 .http
@@ -381,7 +381,7 @@ async fn a_sigkill_while_a_thousand_events_are_delivered_loses_none() {
     let api = Api::of(&server, &integration).await;
     let hubs = api.hub_ids(&server.url).await;
     let start = api.last_event_id(&server.url).await;
-    api.change_desired(&[server.url.clone()], &hubs, 1000, 0)
+    api.change_desired(std::slice::from_ref(&server.url), &hubs, 1000, 0)
         .await;
     let events = api.event_ids(&server.url, DESIRED, &start).await;
     assert_eq!(events.len(), 1000);
@@ -424,7 +424,7 @@ async fn a_receiver_down_for_thirty_seconds_gets_every_event_after_in_order_per_
     let api = Api::of(&server, &integration).await;
     let hubs = api.hub_ids(&server.url).await;
     let start = api.last_event_id(&server.url).await;
-    api.change_desired(&[server.url.clone()], &hubs[..2], 10, 0)
+    api.change_desired(std::slice::from_ref(&server.url), &hubs[..2], 10, 0)
         .await;
     let events = api.event_ids(&server.url, DESIRED, &start).await;
     assert_eq!(events.len(), 10);
@@ -487,7 +487,7 @@ async fn events_tail_prints_events_as_they_happen() {
     // The stream starts from now: change until the tail has connected and printed.
     let mut got = None;
     for round in 0..20 {
-        api.change_desired(&[server.url.clone()], &hubs[..1], 1, round)
+        api.change_desired(std::slice::from_ref(&server.url), &hubs[..1], 1, round)
             .await;
         if let Ok(line) = printed.recv_timeout(Duration::from_millis(500)) {
             got = Some(line);
