@@ -36,35 +36,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devices import HUBGATE, LOAD_CORE, SERVER_CORE, admin, free_port, log, pct, token  # noqa: E402
-
-
-class Node:
-    """`hubgate serve` on core 0, delivering webhooks to private addresses."""
-
-    def __init__(self, data_dir):
-        self.http_port, self.mqtt_port = free_port(), free_port()
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, str(HUBGATE), "serve", "--listen", f"127.0.0.1:{self.http_port}",
-             "--mqtt-listen", f"127.0.0.1:{self.mqtt_port}", "--data-dir", str(data_dir), "--no-demo",
-             "--webhook-allow-private"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env={**os.environ, "HUBGATE_LOG": "warn"})
-        self.banner = ""
-        for line in self.proc.stdout:
-            self.banner += line
-            if line.startswith("Stop with"):
-                break
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.http_port}"
-
-    def rss_kib(self):
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+from devices import HUBGATE, LOAD_CORE, Node, admin, free_port, log, pct, token  # noqa: E402
 
 
 class Sink:
@@ -244,7 +216,7 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        node = Node(data)
+        node = Node(data, ["--no-demo", "--webhook-allow-private"])
         account = re.search(r"acc_[0-9a-f]{32}", node.banner).group(0)
         integration = admin(data, "integration", "create", "--account", account, "--name", "Bench",
                             "--redirect-uri", "https://example.com/cb", "--scope", "hubs:read hubs:write")
