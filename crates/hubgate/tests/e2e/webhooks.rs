@@ -216,9 +216,9 @@ impl Api {
         }
     }
 
-    /// The ids of the account's `type` events after `after`, from the API.
-    async fn event_ids(&self, base: &str, kind: &str, after: &str) -> Vec<String> {
-        let mut ids = Vec::new();
+    /// The account's events after `after`, every page, from the API.
+    async fn events_after(&self, base: &str, after: &str) -> Vec<Value> {
+        let mut events = Vec::new();
         let mut after = after.to_owned();
         loop {
             let page: Value = self
@@ -233,41 +233,30 @@ impl Api {
                 .unwrap();
             let items = page["items"].as_array().unwrap();
             let Some(last) = items.last() else {
-                return ids;
+                return events;
             };
             after = last["id"].as_str().unwrap().to_owned();
-            ids.extend(
-                items
-                    .iter()
-                    .filter(|e| e["type"] == kind)
-                    .map(|e| e["id"].as_str().unwrap().to_owned()),
-            );
+            events.extend(items.iter().cloned());
         }
+    }
+
+    /// The ids of the account's `kind` events after `after`.
+    async fn event_ids(&self, base: &str, kind: &str, after: &str) -> Vec<String> {
+        self.events_after(base, after)
+            .await
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// The newest event id, to count from.
     async fn last_event_id(&self, base: &str) -> String {
-        let mut last = String::new();
-        let mut after = String::new();
-        loop {
-            let page: Value = self
-                .http
-                .get(format!("{base}/api/v1/events?limit=1000&after={after}"))
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            match page["items"].as_array().unwrap().last() {
-                Some(event) => {
-                    last = event["id"].as_str().unwrap().to_owned();
-                    after = last.clone();
-                }
-                None => return last,
-            }
-        }
+        self.events_after(base, "")
+            .await
+            .last()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
     }
 }
 
