@@ -77,6 +77,37 @@ fn hot_paths(c: &mut Criterion) {
         b.iter(|| cache.get(black_box(&token), at).expect("cached"))
     });
 
+    // 200k live tokens at random against 131,072 places: a lookup, and on a
+    // miss the insert (with the eviction it may cause) the server makes
+    // after verifying.
+    let crowded = VerifiedTokens::default();
+    let live = std::sync::Arc::new(claims(now));
+    let names: Vec<String> = (0..200_000).map(|i| format!("token-{i:06}")).collect();
+    let mut state: u64 = 1;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        usize::try_from((state >> 33) % 200_000).unwrap_or(0)
+    };
+    for _ in 0..400_000 {
+        let name = &names[next()];
+        if crowded.get(name, at).is_none() {
+            crowded.insert(name, live.clone());
+        }
+    }
+    c.bench_function(
+        "verified-token cache get-or-insert (200k live tokens)",
+        |b| {
+            b.iter(|| {
+                let name = &names[next()];
+                if crowded.get(black_box(name), at).is_none() {
+                    crowded.insert(name, live.clone());
+                }
+            })
+        },
+    );
+
     let refresh = RefreshClaims {
         family: FamilyId::new(),
         generation: 0,
