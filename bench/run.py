@@ -5,18 +5,24 @@ Measures, back to back on this machine, with wrk pinned to one core and the
 server to the other:
   - the limit: a bare axum server with the same routes and payload shapes;
   - hubgate on SQLite (and PostgreSQL): client_credentials, refresh_token,
-    bearer GET /api/v1/hubs/{id}, GET /api/v1/hubs (page of 50), introspection;
+    bearer GET /api/v1/hubs/{id}, GET /api/v1/hubs (pages of 50 and 200),
+    introspection;
   - node-oidc-provider (npm `oidc-provider`): client_credentials and a
     bearer-checked GET, as the peer;
   - scaling over 1/16/64/256 connections, refresh with 10 thousand vs 1 million
     stored token families, and memory (peak RSS) as load and data grow.
-Prints median req/s (min-max over repetitions), p50/p99 latency, errors and
-peak RSS, with ratios to the limit and to the peer; writes
-bench/results/latest.json, latest.md and chart.svg.
+Every server runs at once, and the repetitions are interleaved: for each
+scenario, round after round, the limit, the peer and each hubgate take their
+turn, so drift on this shared machine hits all alike. A ratio to the limit
+(or the peer) is computed per round, and reported as its median and min–max:
+a gain smaller than that spread is not a gain. Prints median req/s (min-max),
+p50/p99 latency, errors and peak RSS; writes bench/results/latest.json,
+latest.md and chart.svg.
 
 Usage: scripts/bench [--quick] [--no-postgres] [--duration S] [--reps N]
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -108,16 +114,9 @@ def wrk(url, script, env, connections, duration):
     return {"rps": rps, "p50_ms": latency(50), "p99_ms": latency(99), "errors": non2xx + socket}
 
 
-def measure(name, url, script, env, args, connections=64, reps=None, per_rep_env=None):
-    reps = reps or args.reps
-    runs = []
-    for rep in range(reps):
-        rep_env = dict(env)
-        if per_rep_env:
-            rep_env.update(per_rep_env(rep))
-        runs.append(wrk(url, script, rep_env, connections, args.duration))
+def summarize(name, connections, runs):
     rps = [r["rps"] for r in runs]
-    result = {
+    return {
         "name": name,
         "connections": connections,
         "rps_median": statistics.median(rps),
@@ -126,11 +125,36 @@ def measure(name, url, script, env, args, connections=64, reps=None, per_rep_env
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
-        "reps": reps,
+        "reps": len(runs),
     }
-    log(f"  {name:<48} c={connections:<4} {result['rps_median']:>10.0f} req/s  "
-        f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}")
-    return result
+
+
+def interleave(targets, args, connections=64):
+    """Runs `args.reps` rounds; in each, every target once, in order. A target
+    is (name, url, wrk script, env, per-round env or None); the first whose
+    name starts with "limit" is the limit of the others, the first "peer" the
+    peer. Ratios are taken per round, then summarized."""
+    runs = {name: [] for name, *_ in targets}
+    for rep in range(args.reps):
+        for name, url, script, env, per_rep in targets:
+            rep_env = {**env, **(per_rep(rep) if per_rep else {})}
+            runs[name].append(wrk(url, script, rep_env, connections, args.duration))
+    limit = next((name for name, *_ in targets if name.startswith("limit")), None)
+    peer = next((name for name, *_ in targets if name.startswith("peer")), None)
+    results = []
+    for name, *_ in targets:
+        result = summarize(name, connections, runs[name])
+        for key, base in (("vs_limit", limit), ("vs_peer", peer)):
+            if base and name not in (limit, peer):
+                per_round = [a["rps"] / b["rps"] for a, b in zip(runs[name], runs[base])]
+                result[key] = statistics.median(per_round)
+                result[key + "_min"], result[key + "_max"] = min(per_round), max(per_round)
+        ratio = "".join(f"  × {k[3:]} {result[k]:.2f} ({result[k + '_min']:.2f}–{result[k + '_max']:.2f})"
+                        for k in ("vs_limit", "vs_peer") if k in result)
+        log(f"  {name:<52} c={connections:<4} {result['rps_median']:>10.0f} req/s  "
+            f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}{ratio}")
+        results.append(result)
+    return results
 
 
 def post_json(url, form, auth=None):
@@ -158,7 +182,7 @@ def start_hubgate(data_dir, store_args, env, port):
     return server, account and account.group(0)
 
 
-def prepare(data_dir, store_args, env, account, hubs=60):
+def prepare(data_dir, store_args, env, account, hubs=201):
     admin = ["admin", "--data-dir", str(data_dir), "--output", "json", *store_args]
     created = json.loads(hubgate(*admin, "integration", "create", "--account", account, "--name", "bench",
                                  "--redirect-uri", "https://bench.example/cb", "--scope", SCOPES, env=env))
@@ -175,69 +199,65 @@ def prepare(data_dir, store_args, env, account, hubs=60):
     return created["client_id"], created["client_secret"], created["id"], sorted(hub_ids)
 
 
-def bench_hubgate(label, data_dir, store_args, env, args, port, families_db=None):
-    server, account = start_hubgate(data_dir, store_args, env, port)
-    base = f"http://127.0.0.1:{port}"
-    results, extra = [], {}
-    try:
-        client_id, secret, integration_id, hubs = prepare(data_dir, store_args, env, account)
-        creds = f"client_id={client_id}&client_secret={urllib.parse.quote(secret, safe='')}"
-        cc_body = f"grant_type=client_credentials&{creds}"
-        extra["rss_idle_mb"] = server.rss_now_mb()
-        token = post_json(base + "/identity/oauth/v2/token",
-                          {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
-        access = token["access_token"]
-        token_url = base + "/identity/oauth/v2/token"
-        results.append(measure(f"{label}: client_credentials", token_url, "post.lua", {"BODY": cc_body}, args))
-        for c in args.scaling:
-            if c != 64:
-                results.append(measure(f"{label}: client_credentials", token_url, "post.lua", {"BODY": cc_body}, args,
-                                       connections=c))
-        results.append(measure(f"{label}: GET /api/v1/hubs/{{id}}", f"{base}/api/v1/hubs/{hubs[0]}", "get.lua",
-                               {"TOKEN": access}, args))
-        results.append(measure(f"{label}: GET /api/v1/hubs (50)", f"{base}/api/v1/hubs?limit=50", "get.lua",
-                               {"TOKEN": access}, args))
-        introspect_body = f"token={access}&{creds}"
-        results.append(measure(f"{label}: introspection", base + "/identity/oauth/v2/introspect", "post.lua",
-                               {"BODY": introspect_body}, args))
+class Hubgate:
+    """A running `hubgate serve` with a bench integration, its hubs and a token."""
 
-        def refresh_round(name):
-            tokens_file = Path(tempfile.mkstemp(prefix="hubgate-refresh-")[1])
-            wrk(token_url, "collect.lua", {"BODY": cc_body, "OUT": str(tokens_file)}, 64, args.collect)
-            tokens = tokens_file.read_text().split()
-            per_rep = len(tokens) // args.reps
-            chunks = []
-            for rep in range(args.reps):
-                chunk = Path(f"{tokens_file}.{rep}")
-                chunk.write_text("\n".join(tokens[rep * per_rep:(rep + 1) * per_rep]) + "\n")
-                chunks.append(chunk)
-            result = measure(name, token_url, "refresh.lua", {"BODY": f"grant_type=refresh_token&{creds}"}, args,
-                             per_rep_env=lambda rep: {"TOKENS": str(chunks[rep])})
-            result["tokens_per_rep"] = per_rep
-            for path in [tokens_file, *chunks]:
-                path.unlink(missing_ok=True)
-            return result
+    def __init__(self, label, data_dir, store_args, env, port):
+        self.label, self.data_dir, self.store_args, self.env, self.port = label, data_dir, store_args, env, port
+        self.server, account = start_hubgate(data_dir, store_args, env, port)
+        self.account = account
+        self.base = f"http://127.0.0.1:{port}"
+        self.token_url = self.base + "/identity/oauth/v2/token"
+        client_id, secret, self.integration_id, self.hubs = prepare(data_dir, store_args, env, account)
+        self.creds = f"client_id={client_id}&client_secret={urllib.parse.quote(secret, safe='')}"
+        self.cc_body = f"grant_type=client_credentials&{self.creds}"
+        self.extra = {"rss_idle_mb": self.server.rss_now_mb()}
+        self.access = post_json(self.token_url, {"grant_type": "client_credentials", "client_id": client_id,
+                                                 "client_secret": secret})["access_token"]
 
-        if families_db is not None:
-            families_db(integration_id, 10_000)
-            results.append(refresh_round(f"{label}: refresh_token (10k families)"))
-            families_db(integration_id, 1_000_000)
-            results.append(refresh_round(f"{label}: refresh_token (1M families)"))
-            extra["rss_after_1m_families_mb"] = server.rss_now_mb()
-        else:
-            results.append(refresh_round(f"{label}: refresh_token"))
-        extra["rss_peak_mb"] = server.rss_peak_mb()
-        log(f"  {label}: RSS idle {extra['rss_idle_mb']:.1f} MB, peak under load {extra['rss_peak_mb']:.1f} MB")
-        if args.integrations:
-            server.stop()
-            add_integrations(data_dir, store_args, env, account, args.integrations)
-            server, _ = start_hubgate(data_dir, store_args, env, port)
-            extra[f"rss_idle_with_{args.integrations}_integrations_mb"] = server.rss_now_mb()
-            log(f"  {label}: RSS idle after a restart with {args.integrations} more integrations "
-                f"{server.rss_now_mb():.1f} MB")
-    finally:
-        server.stop()
-    return results, extra
+    def target(self, scenario):
+        name = f"{self.label}: {scenario}"
+        if scenario == "client_credentials":
+            return (name, self.token_url, "post.lua", {"BODY": self.cc_body}, None)
+        if scenario == "GET /api/v1/hubs/{id}":
+            return (name, f"{self.base}/api/v1/hubs/{self.hubs[0]}", "get.lua", {"TOKEN": self.access}, None)
+        if scenario == "GET /api/v1/hubs (50)":
+            return (name, f"{self.base}/api/v1/hubs?limit=50", "get.lua", {"TOKEN": self.access}, None)
+        if scenario == "GET /api/v1/hubs (200)":
+            return (name, f"{self.base}/api/v1/hubs?limit=200", "get.lua", {"TOKEN": self.access}, None)
+        if scenario == "introspection":
+            return (name, self.base + "/identity/oauth/v2/introspect", "post.lua",
+                    {"BODY": f"token={self.access}&{self.creds}"}, None)
+        raise ValueError(scenario)
+
+    def refresh_target(self, name, args):
+        """Mints the refresh tokens one round spends each (they are single use)."""
+        tokens_file = Path(tempfile.mkstemp(prefix="hubgate-refresh-")[1])
+        wrk(self.token_url, "collect.lua", {"BODY": self.cc_body, "OUT": str(tokens_file)}, 64, args.collect)
+        tokens = tokens_file.read_text().split()
+        tokens_file.unlink()
+        per_rep = len(tokens) // args.reps
+        chunks = []
+        for rep in range(args.reps):
+            chunk = Path(f"{tokens_file}.{rep}")
+            chunk.write_text("\n".join(tokens[rep * per_rep:(rep + 1) * per_rep]) + "\n")
+            chunks.append(chunk)
+        self.chunks = getattr(self, "chunks", []) + chunks
+        return (f"{self.label}: {name}", self.token_url, "refresh.lua",
+                {"BODY": f"grant_type=refresh_token&{self.creds}"}, lambda rep: {"TOKENS": str(chunks[rep])})
+
+    def memory_with_integrations(self, count):
+        self.server.stop()
+        add_integrations(self.data_dir, self.store_args, self.env, self.account, count)
+        self.server, _ = start_hubgate(self.data_dir, self.store_args, self.env, self.port)
+        self.extra[f"rss_idle_with_{count}_integrations_mb"] = self.server.rss_now_mb()
+        log(f"  {self.label}: RSS idle after a restart with {count} more integrations "
+            f"{self.server.rss_now_mb():.1f} MB")
+
+    def stop(self):
+        self.server.stop()
+        for chunk in getattr(self, "chunks", []):
+            chunk.unlink(missing_ok=True)
 
 
 def add_integrations(data_dir, store_args, env, account, count):
@@ -272,86 +292,89 @@ def sqlite_families(path):
     return fill
 
 
-def bench_bare(args, port):
-    server = Server([str(RELEASE / "hubgate-bare"), f"127.0.0.1:{port}"])
-    base = f"http://127.0.0.1:{port}"
-    body = "grant_type=client_credentials&client_id=hgc_0123&client_secret=hgs_0123456789"
-    results = []
-    try:
-        results.append(measure("limit: POST token (bare axum)", base + "/identity/oauth/v2/token", "post.lua",
-                               {"BODY": body}, args))
-        for c in args.scaling:
-            if c != 64:
-                results.append(measure("limit: POST token (bare axum)", base + "/identity/oauth/v2/token",
-                                       "post.lua", {"BODY": body}, args, connections=c))
-        results.append(measure("limit: GET hub (bare axum)", base + "/api/v1/hubs/hub_1", "get.lua", {"TOKEN": "x"},
-                               args))
-        results.append(measure("limit: GET hubs (50) (bare axum)", base + "/api/v1/hubs?limit=50", "get.lua",
-                               {"TOKEN": "x"}, args))
-        results.append(measure("limit: POST introspect (bare axum)", base + "/identity/oauth/v2/introspect",
-                               "post.lua", {"BODY": "token=x&" + body}, args))
-    finally:
-        server.stop()
-    return results
+BARE_BODY = "grant_type=client_credentials&client_id=hgc_0123&client_secret=hgs_0123456789"
+PEER_AUTH = "Basic YmVuY2g6YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC1iZW5jaC1zZWNyZXQ="  # bench:bench-secret-…
 
 
-def bench_peer(args, port):
+def start_peer(port):
     peer_dir = BENCH / "peer"
     if not (peer_dir / "node_modules" / "oidc-provider").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=peer_dir, check=True)
-    server = Server(["node", str(peer_dir / "server.js"), str(port)], env={"NODE_ENV": "production"})
-    base = f"http://127.0.0.1:{port}"
-    auth = "Basic YmVuY2g6YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC1iZW5jaC1zZWNyZXQ="  # bench:bench-secret-…
+    return Server(["node", str(peer_dir / "server.js"), str(port)], env={"NODE_ENV": "production"})
+
+
+def run_all(args, bare_base, peer_base, hubgates, sqlite):
+    """Every scenario, interleaved across the servers."""
+    limit_token = ("limit: POST token (bare axum)", bare_base + "/identity/oauth/v2/token", "post.lua",
+                   {"BODY": BARE_BODY}, None)
+    peer_token = post_json(peer_base + "/token", {"grant_type": "client_credentials", "scope": "hubs:read"},
+                           auth=PEER_AUTH)["access_token"]
     results = []
-    try:
-        results.append(measure("peer: node-oidc-provider client_credentials", base + "/token", "post.lua",
-                               {"BODY": "grant_type=client_credentials&scope=hubs%3Aread", "AUTHORIZATION": auth},
-                               args))
-        token = post_json(base + "/token", {"grant_type": "client_credentials", "scope": "hubs:read"}, auth=auth)
-        results.append(measure("peer: node-oidc-provider bearer GET", base + "/api/v1/hubs/hub_0", "get.lua",
-                               {"TOKEN": token["access_token"]}, args))
-        peak = server.rss_peak_mb()
-        log(f"  peer RSS peak {peak:.1f} MB")
-    finally:
-        server.stop()
-    return results, {"rss_peak_mb": peak}
+    log("== client_credentials")
+    results += interleave([limit_token,
+                           ("peer: node-oidc-provider client_credentials", peer_base + "/token", "post.lua",
+                            {"BODY": "grant_type=client_credentials&scope=hubs%3Aread", "AUTHORIZATION": PEER_AUTH},
+                            None),
+                           *(h.target("client_credentials") for h in hubgates)], args)
+    for c in args.scaling:
+        if c != 64:
+            results += interleave([limit_token, *(h.target("client_credentials") for h in hubgates)], args,
+                                  connections=c)
+    log("== bearer GET of one hub")
+    results += interleave([("limit: GET hub (bare axum)", bare_base + "/api/v1/hubs/hub_1", "get.lua",
+                            {"TOKEN": "x"}, None),
+                           ("peer: node-oidc-provider bearer GET", peer_base + "/api/v1/hubs/hub_0", "get.lua",
+                            {"TOKEN": peer_token}, None),
+                           *(h.target("GET /api/v1/hubs/{id}") for h in hubgates)], args)
+    log("== the hub list")
+    results += interleave([("limit: GET hubs (50) (bare axum)", bare_base + "/api/v1/hubs?limit=50", "get.lua",
+                            {"TOKEN": "x"}, None),
+                           *(h.target("GET /api/v1/hubs (50)") for h in hubgates)], args)
+    results += interleave([("limit: GET hubs (200) (bare axum)", bare_base + "/api/v1/hubs?limit=200", "get.lua",
+                            {"TOKEN": "x"}, None),
+                           *(h.target("GET /api/v1/hubs (200)") for h in hubgates)], args)
+    log("== introspection")
+    results += interleave([("limit: POST introspect (bare axum)", bare_base + "/identity/oauth/v2/introspect",
+                            "post.lua", {"BODY": "token=x&" + BARE_BODY}, None),
+                           *(h.target("introspection") for h in hubgates)], args)
+    log("== refresh_token")
+    refresh_limit = ("limit: POST token (bare axum), beside refresh", *limit_token[1:])
+    sqlite.fill(10_000)
+    results += interleave([refresh_limit,
+                           *(h.refresh_target("refresh_token (10k families)" if h is sqlite.hubgate
+                                              else "refresh_token", args) for h in hubgates)], args)
+    sqlite.fill(1_000_000)
+    results += interleave([refresh_limit, sqlite.hubgate.refresh_target("refresh_token (1M families)", args)], args)
+    sqlite.hubgate.extra["rss_after_1m_families_mb"] = sqlite.hubgate.server.rss_now_mb()
+    return results
 
 
-def find(results, prefix, connections=64):
-    for r in results:
-        if r["name"].startswith(prefix) and r["connections"] == connections:
-            return r
-    return None
+class SqliteFamilies:
+    """Stores refresh-token families straight into a SQLite hubgate's database."""
 
+    def __init__(self, hubgate):
+        self.hubgate = hubgate
+        self.fill_to = sqlite_families(hubgate.data_dir / "hubgate.db")
 
-def ratios(results):
-    bare_post, bare_get = find(results, "limit: POST token"), find(results, "limit: GET hub (")
-    bare_page, bare_intro = find(results, "limit: GET hubs"), find(results, "limit: POST introspect")
-    peer_cc, peer_get = find(results, "peer: node-oidc-provider client_credentials"), find(results, "peer: node-oidc-provider bearer GET")
-    for r in results:
-        name = r["name"]
-        base = (bare_post if "client_credentials" in name or "refresh_token" in name else
-                bare_get if "hubs/{id}" in name else bare_page if "hubs (50)" in name else
-                bare_intro if "introspection" in name else None)
-        if name.startswith("limit"):
-            base = None
-        if base:
-            same_c = find(results, base["name"], r["connections"]) or base
-            r["vs_limit"] = r["rps_median"] / same_c["rps_median"]
-        peer = peer_cc if "client_credentials" in name else peer_get if "hubs/{id}" in name else None
-        if peer and not name.startswith("peer"):
-            r["vs_peer"] = r["rps_median"] / peer["rps_median"]
+    def fill(self, target):
+        self.fill_to(self.hubgate.integration_id, target)
 
 
 def markdown(results, extras, args):
-    lines = [f"{len(results)} measurements, {args.reps} repetitions of {args.duration} s each; wrk 1 thread, "
-             "pinned to core 1; servers pinned to core 0.", "",
+    lines = [f"{len(results)} measurements, {args.reps} interleaved rounds of {args.duration} s each; wrk 1 thread, "
+             "pinned to core 1; servers pinned to core 0. Ratios are per round: median (min–max).", "",
              "| scenario | conns | req/s median (min–max) | p50 ms | p99 ms | errors | × limit | × peer |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def ratio(r, key, digits):
+        if key not in r:
+            return "–"
+        return f"{r[key]:.{digits}f} ({r[key + '_min']:.{digits}f}–{r[key + '_max']:.{digits}f})"
+
     for r in results:
         lines.append(f"| {r['name']} | {r['connections']} | {r['rps_median']:,.0f} ({r['rps_min']:,.0f}–{r['rps_max']:,.0f}) "
                      f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
-                     f"{r.get('vs_limit', 0):.2f} | {r.get('vs_peer', 0):.1f} |".replace("| 0.00 |", "| – |").replace("| 0.0 |", "| – |"))
+                     f"{ratio(r, 'vs_limit', 2)} | {ratio(r, 'vs_peer', 1)} |")
     lines.append("")
     for label, extra in extras.items():
         lines.append(f"- {label}: " + ", ".join(f"{k.replace('_', ' ')} {v:.1f}" for k, v in extra.items()))
@@ -401,36 +424,43 @@ def main():
             sys.exit(f"{tool} is required (scripts/bench installs wrk)")
     log("== building release binaries")
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "hubgate", "-p", "hubgate-bench"], cwd=ROOT, check=True)
-    results, extras = [], {}
-    log("== the limit: bare axum")
-    results += bench_bare(args, 18190)
-    log("== the peer: node-oidc-provider")
-    r, extras["peer: node-oidc-provider"] = bench_peer(args, 18191)
-    results += r
+    extras = {}
+    bare = Server([str(RELEASE / "hubgate-bare"), "127.0.0.1:18190"])
+    peer = start_peer(18191)
+    hubgates = []
+    database = None
     with tempfile.TemporaryDirectory(prefix="hubgate-bench-") as tmp:
-        log("== hubgate on SQLite")
-        data = Path(tmp) / "sqlite"
-        r, extras["hubgate SQLite"] = bench_hubgate("hubgate SQLite", data, [], {}, args, 18192,
-                                                     families_db=sqlite_families(data / "hubgate.db"))
-        results += r
-        if not args.no_postgres:
-            log("== hubgate on PostgreSQL")
-            url = subprocess.run([str(ROOT / "scripts" / "start-postgres")], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-            name = f"hubgate_bench_{uuid.uuid4().hex[:8]}"
-            psql = ["psql", url, "-q", "-c"]
-            env = {"PGPASSWORD": "hubgate"}
-            subprocess.run(psql + [f"CREATE DATABASE {name}"], check=True, env={**os.environ, **env})
-            db_url = url.rsplit("/", 1)[0] + "/" + name
-            key = subprocess.run(["python3", "-c", "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"],
-                                 capture_output=True, text=True).stdout.strip()
-            try:
-                r, extras["hubgate PostgreSQL"] = bench_hubgate("hubgate PostgreSQL", Path(tmp) / "pg",
-                                                                 ["--database-url", db_url], {"HUBGATE_MASTER_KEY": key},
-                                                                 args, 18193)
-                results += r
-            finally:
-                subprocess.run(psql + [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], env={**os.environ, **env})
-    ratios(results)
+        try:
+            log("== starting hubgate on SQLite")
+            hubgates.append(Hubgate("hubgate SQLite", Path(tmp) / "sqlite", [], {}, 18192))
+            sqlite = SqliteFamilies(hubgates[0])
+            if not args.no_postgres:
+                log("== starting hubgate on PostgreSQL")
+                url = subprocess.run([str(ROOT / "scripts" / "start-postgres")], capture_output=True, text=True,
+                                     check=True).stdout.strip().splitlines()[-1]
+                database = (url, f"hubgate_bench_{uuid.uuid4().hex[:8]}")
+                subprocess.run(["psql", url, "-q", "-c", f"CREATE DATABASE {database[1]}"], check=True,
+                               env={**os.environ, "PGPASSWORD": "hubgate"})
+                key = base64.b64encode(os.urandom(32)).decode()
+                hubgates.append(Hubgate("hubgate PostgreSQL", Path(tmp) / "pg",
+                                        ["--database-url", url.rsplit("/", 1)[0] + "/" + database[1]],
+                                        {"HUBGATE_MASTER_KEY": key}, 18193))
+            results = run_all(args, "http://127.0.0.1:18190", "http://127.0.0.1:18191", hubgates, sqlite)
+            extras["peer: node-oidc-provider"] = {"rss_peak_mb": peer.rss_peak_mb()}
+            for h in hubgates:
+                h.extra["rss_peak_mb"] = h.server.rss_peak_mb()
+                log(f"  {h.label}: RSS idle {h.extra['rss_idle_mb']:.1f} MB, peak under load "
+                    f"{h.extra['rss_peak_mb']:.1f} MB")
+                if args.integrations:
+                    h.memory_with_integrations(args.integrations)
+                extras[h.label] = h.extra
+        finally:
+            for server in [bare, peer, *hubgates]:
+                server.stop()
+            if database:
+                subprocess.run(["psql", database[0], "-q", "-c", f"DROP DATABASE IF EXISTS {database[1]} WITH (FORCE)"],
+                               env={**os.environ, "PGPASSWORD": "hubgate"})
+
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps({"results": results, "extras": extras}, indent=2) + "\n")
     table = markdown(results, extras, args)

@@ -1,10 +1,12 @@
 //! The limit hubgate is measured against: the same routes and payload
 //! shapes, a form decoded like the token endpoint decodes it, static JSON
-//! back; no authentication, no storage, no signing.
+//! back; no authentication, no storage, no signing. The hub list serializes
+//! hubgate's own wire types from hubs built once, as a server that did no
+//! work but the answer would.
 //!
 //! Usage: `hubgate-bare [ADDRESS]` (default 127.0.0.1:8090)
 
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -69,9 +71,36 @@ async fn one_hub(Path(id): Path<String>) -> Json<Value> {
     Json(hub(&id))
 }
 
-async fn hubs() -> Json<Value> {
-    let items: Vec<Value> = (0..50).map(|i| hub(&format!("hub_{i:032}"))).collect();
-    Json(json!({"items": items, "next_cursor": "hub_00000000000000000000000000000049"}))
+/// A page as hubgate's `Page<Hub>` serializes, borrowing the prebuilt hubs.
+#[derive(serde::Serialize)]
+struct PageOf<'a> {
+    items: &'a [hubgate_api::Hub],
+    next_cursor: &'a str,
+}
+
+/// 200 hubs, built once: the largest page.
+fn prebuilt() -> &'static [hubgate_api::Hub] {
+    static HUBS: std::sync::OnceLock<Vec<hubgate_api::Hub>> = std::sync::OnceLock::new();
+    HUBS.get_or_init(|| {
+        (0..200)
+            .map(|i| serde_json::from_value(hub(&format!("hub_{i:032}"))).expect("a hub"))
+            .collect()
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<usize>,
+}
+
+async fn hubs(Query(query): Query<ListQuery>) -> Response {
+    let hubs = prebuilt();
+    let limit = query.limit.unwrap_or(50).clamp(1, hubs.len());
+    let page = PageOf {
+        items: &hubs[..limit],
+        next_cursor: &hubs[limit - 1].id,
+    };
+    Json(page).into_response()
 }
 
 #[tokio::main]
