@@ -79,8 +79,8 @@ pub fn advance(
     (at, None)
 }
 
-/// Hubs kept per node before the cache starts over.
-const MAX_CACHED_HUBS: usize = 100_000;
+/// Hubs kept per node (about 1–2 KB each); a full cache drops an eighth.
+const MAX_CACHED_HUBS: usize = 20_000;
 
 /// Why a verified access token is no longer valid. Logged; the client hears `invalid_token`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,8 +349,15 @@ impl Registry {
 
     pub fn remember_hub(&self, hub: Arc<Hub>) {
         let mut hubs = write(&self.hubs);
-        if hubs.len() >= MAX_CACHED_HUBS {
-            hubs.clear();
+        if hubs.len() >= MAX_CACHED_HUBS && !hubs.contains_key(&hub.id) {
+            // Gradually, as the verified-token cache does: emptying it all
+            // made every hub a store read again at once.
+            let mut to_drop = MAX_CACHED_HUBS / 8;
+            hubs.retain(|_, _| {
+                let keep = to_drop == 0;
+                to_drop = to_drop.saturating_sub(1);
+                keep
+            });
         }
         hubs.insert(hub.id, hub);
     }

@@ -137,6 +137,18 @@ pub trait Hubs: Send + Sync + 'static {
         after: Option<HubId>,
         limit: u32,
     ) -> Result<Vec<Hub>>;
+    /// The ids of the page `list_hubs` would return, in order, read as one
+    /// row (for callers that hold the hubs themselves: a row per hub is most
+    /// of a page's cost).
+    async fn list_hub_ids(
+        &self,
+        account: AccountId,
+        filter: &HubFilter,
+        after: Option<HubId>,
+        limit: u32,
+    ) -> Result<Vec<HubId>>;
+    /// These hubs of the account (those that exist), in any order.
+    async fn hubs_by_ids(&self, account: AccountId, ids: &[HubId]) -> Result<Vec<Hub>>;
     /// Applies the change atomically (no lost updates under concurrent PATCHes).
     async fn patch_hub(
         &self,

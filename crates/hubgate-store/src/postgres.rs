@@ -73,6 +73,8 @@ impl PgStore {
     /// Claims of webhook deliveries run one at a time, so two nodes never
     /// take two events of one hub for one endpoint at once (order) nor one
     /// delivery twice. A claim is one short statement.
+    /// Joins a page's ids into one text, so the page is one row.
+    const JOIN_IDS: &'static str = "string_agg(id, ',')";
     const CLAIM_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7526110477013594369)";
 
     pub async fn connect(url: &str, settings: &PgSettings) -> Result<Self> {

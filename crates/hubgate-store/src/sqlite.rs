@@ -53,6 +53,8 @@ impl SqliteStore {
     /// One writer at a time: events commit in the order of their positions
     /// and claims of deliveries never overlap without a lock of their own.
     const EVENT_ORDER_LOCK: &'static str = "";
+    /// Joins a page's ids into one text, so the page is one row.
+    const JOIN_IDS: &'static str = "group_concat(id, ',')";
     const CLAIM_LOCK: &'static str = "";
 
     pub async fn open(path: &Path) -> Result<Self> {

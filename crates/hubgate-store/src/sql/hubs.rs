@@ -53,6 +53,30 @@ async fn device_where(pool: &sqlx::Pool<$db>, condition: &str, value: &str) -> R
     row.map(DeviceRecord::try_from).transpose()
 }
 
+/// ` WHERE` … ` ORDER BY id LIMIT` of one page of an account's hubs.
+fn push_page(
+    query: &mut QueryBuilder<'_, $db>,
+    account: AccountId,
+    filter: &HubFilter,
+    after: Option<HubId>,
+    limit: u32,
+) {
+    query.push(" WHERE account_id = ").push_bind(account.to_string());
+    if let Some(after) = after {
+        query.push(" AND id > ").push_bind(after.to_string());
+    }
+    if let Some(kind) = filter.kind {
+        query.push(" AND kind = ").push_bind(kind.as_str());
+    }
+    if let Some(online) = filter.online {
+        query.push(" AND online = ").push_bind(online);
+    }
+    if let Some(room) = &filter.room {
+        query.push(" AND room = ").push_bind(room.clone());
+    }
+    query.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+}
+
 #[async_trait]
 impl crate::Hubs for $store {
 
@@ -126,27 +150,57 @@ impl crate::Hubs for $store {
         after: Option<HubId>,
         limit: u32,
     ) -> Result<Vec<Hub>> {
-        let mut query = QueryBuilder::<$db>::new(format!(
-            "SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "
-        ));
-        query.push_bind(account.to_string());
-        if let Some(after) = after {
-            query.push(" AND id > ").push_bind(after.to_string());
-        }
-        if let Some(kind) = filter.kind {
-            query.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        if let Some(online) = filter.online {
-            query.push(" AND online = ").push_bind(online);
-        }
-        if let Some(room) = &filter.room {
-            query.push(" AND room = ").push_bind(room.clone());
-        }
-        query
-            .push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(limit));
+        let mut query = QueryBuilder::<$db>::new(format!("SELECT {HUB_COLUMNS} FROM hubs"));
+        push_page(&mut query, account, filter, after, limit);
         let rows: Vec<HubRow> = query.build_query_as().fetch_all(&self.reader).await?;
         rows.into_iter().map(Hub::try_from).collect()
+    }
+
+
+    async fn list_hub_ids(
+        &self,
+        account: AccountId,
+        filter: &HubFilter,
+        after: Option<HubId>,
+        limit: u32,
+    ) -> Result<Vec<HubId>> {
+        let mut query = QueryBuilder::<$db>::new(format!(
+            "SELECT {} FROM (SELECT id FROM hubs",
+            <$store>::JOIN_IDS
+        ));
+        push_page(&mut query, account, filter, after, limit);
+        query.push(") page");
+        let joined: Option<String> = query.build_query_scalar().fetch_one(&self.reader).await?;
+        let mut ids = joined
+            .unwrap_or_default()
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(rows::id::<HubId>)
+            .collect::<Result<Vec<_>>>()?;
+        // The aggregate keeps no order of its own; ids sort as the list does.
+        ids.sort_by_key(|id| id.to_string());
+        Ok(ids)
+    }
+
+
+    async fn hubs_by_ids(&self, account: AccountId, ids: &[HubId]) -> Result<Vec<Hub>> {
+        let mut hubs = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut query = QueryBuilder::<$db>::new(format!(
+                "SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "
+            ));
+            query.push_bind(account.to_string()).push(" AND id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            query.push(")");
+            let rows: Vec<HubRow> = query.build_query_as().fetch_all(&self.reader).await?;
+            for row in rows {
+                hubs.push(Hub::try_from(row)?);
+            }
+        }
+        Ok(hubs)
     }
 
 

@@ -70,6 +70,58 @@ pub async fn hubs_are_listed_per_account_with_filters_and_cursor(store: &dyn Sto
         2
     );
 
+    // The ids-only page and the hubs by id give the same lists.
+    let offline_first = store
+        .list_hubs(account.id, &offline, None, 100)
+        .await
+        .unwrap();
+    for (filter, after, limit) in [
+        (HubFilter::default(), None, 100),
+        (HubFilter::default(), None, 4),
+        (HubFilter::default(), Some(all[3].id), 4),
+        (boardroom.clone(), None, 100),
+        (switches.clone(), None, 1),
+        (offline.clone(), Some(offline_first[0].id), 100),
+    ] {
+        let hubs = store
+            .list_hubs(account.id, &filter, after, limit)
+            .await
+            .unwrap();
+        let ids = store
+            .list_hub_ids(account.id, &filter, after, limit)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids,
+            hubs.iter().map(|h| h.id).collect::<Vec<_>>(),
+            "{filter:?}"
+        );
+    }
+    let mut by_id = store
+        .hubs_by_ids(account.id, &all.iter().map(|h| h.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    by_id.sort_by_key(|h| h.id.to_string());
+    assert_eq!(by_id, all);
+    let foreign_ids = store
+        .list_hub_ids(other.id, &HubFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(foreign_ids.len(), 1);
+    assert_eq!(
+        store.hubs_by_ids(account.id, &foreign_ids).await.unwrap(),
+        [],
+        "another account's hub is not found by id"
+    );
+    assert_eq!(
+        store
+            .list_hub_ids(account.id, &offline, Some(offline_first[0].id), 100)
+            .await
+            .unwrap(),
+        [],
+        "an empty page"
+    );
+
     let mut duplicate = demo_fleet().remove(0);
     duplicate.name = "dup".into();
     assert!(matches!(
