@@ -44,6 +44,27 @@ impl Hub {
         delta(&self.desired, &self.state)
     }
 
+    /// The hub as the API shows it, borrowed: serializes as
+    /// [`hubgate_api::Hub`] does, without copying names, state and settings
+    /// (a page of hubs is mostly those copies otherwise).
+    pub fn as_wire(&self) -> WireHub<'_> {
+        WireHub {
+            id: self.id,
+            serial: &self.serial,
+            kind: self.kind,
+            model: &self.model,
+            firmware: &self.firmware,
+            name: &self.name,
+            room: self.room.as_deref(),
+            online: self.online,
+            last_seen: self.last_seen,
+            state: &self.state,
+            desired: &self.desired,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
     pub fn to_wire(&self) -> hubgate_api::Hub {
         hubgate_api::Hub {
             id: self.id.to_string(),
@@ -61,6 +82,28 @@ impl Hub {
             updated_at: self.updated_at,
         }
     }
+}
+
+/// See [`Hub::as_wire`]; its fields and their order are those of
+/// [`hubgate_api::Hub`] (a test holds them equal).
+#[derive(Debug, serde::Serialize)]
+pub struct WireHub<'a> {
+    id: HubId,
+    serial: &'a str,
+    kind: HubKind,
+    model: &'a str,
+    firmware: &'a str,
+    name: &'a str,
+    room: Option<&'a str>,
+    online: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_seen: Option<OffsetDateTime>,
+    state: &'a Map<String, Value>,
+    desired: &'a Map<String, Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
 }
 
 pub fn parse_kind(text: &str) -> Option<HubKind> {
@@ -376,6 +419,27 @@ pub fn demo_fleet() -> Vec<NewHub> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_borrowed_wire_form_serializes_as_the_wire_type() {
+        let now = time::macros::datetime!(2026-01-01 0:00:07 UTC);
+        for new in demo_fleet() {
+            let mut hub = new.into_hub(AccountId::new(), now);
+            hub.desired
+                .insert("mtrmode".into(), serde_json::json!(false));
+            hub.last_seen = Some(now);
+            assert_eq!(
+                serde_json::to_string(&hub.as_wire()).unwrap(),
+                serde_json::to_string(&hub.to_wire()).unwrap()
+            );
+            hub.room = None;
+            hub.last_seen = None;
+            assert_eq!(
+                serde_json::to_string(&hub.as_wire()).unwrap(),
+                serde_json::to_string(&hub.to_wire()).unwrap()
+            );
+        }
+    }
+
     use super::*;
 
     fn patch(value: Value) -> Result<HubChange, HubError> {

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use hubgate_api::{Hub, HubPatch, HubStateView, Page};
 use hubgate_core::hub::{HubChange, parse_kind};
 use hubgate_core::ids::HubId;
@@ -79,7 +80,7 @@ pub async fn list(
     principal: Principal,
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Page<Hub>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     principal.require(Scope::HubsRead)?;
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
@@ -116,10 +117,11 @@ pub async fn list(
         None
     };
     let hubs = page_hubs(&state, principal.account(), &ids).await?;
-    Ok(Json(Page {
-        items: hubs.iter().map(|h| h.to_wire()).collect(),
+    let page = Page {
+        items: hubs.iter().map(|h| h.as_wire()).collect(),
         next_cursor,
-    }))
+    };
+    Ok(Json(page).into_response())
 }
 
 /// The hubs of a page, in its order: from this node's cache, the rest read
