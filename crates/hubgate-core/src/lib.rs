@@ -21,6 +21,7 @@
 pub mod account;
 pub mod audit;
 pub mod authorize;
+pub mod bounded;
 pub mod crypto;
 pub mod device;
 pub mod event;

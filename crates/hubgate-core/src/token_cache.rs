@@ -5,7 +5,7 @@
 //! any token.
 //!
 //! Bounded, and evicting gradually: a full shard drops an eighth of its
-//! tokens, picked by hash order (as good as at random), not all of them.
+//! tokens ([`crate::bounded::make_room`]), not all of them.
 //! Emptying a whole shard made every token in it pay a verification again
 //! at once, and with more live tokens than room the cache held half its
 //! capacity on average; dropping an eighth keeps it nearly full (with 200k
@@ -19,9 +19,6 @@ use crate::tokens::AccessClaims;
 
 const SHARDS: usize = 16;
 const PER_SHARD: usize = 8192;
-/// What a full shard drops to make room: a visit of the shard per 1,024
-/// inserts, a fraction of a microsecond each.
-const EVICTED_AT_ONCE: usize = PER_SHARD / 8;
 /// The verifier's tolerance for clock drift between nodes, in seconds.
 const LEEWAY: i64 = 5;
 
@@ -61,13 +58,8 @@ impl VerifiedTokens {
             .shard(token)
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shard.len() >= PER_SHARD && !shard.contains_key(token) {
-            let mut to_drop = EVICTED_AT_ONCE;
-            shard.retain(|_, _| {
-                let keep = to_drop == 0;
-                to_drop = to_drop.saturating_sub(1);
-                keep
-            });
+        if !shard.contains_key(token) {
+            crate::bounded::make_room(&mut shard, PER_SHARD);
         }
         shard.insert(token.into(), claims);
     }
@@ -171,7 +163,7 @@ mod tests {
         for i in 0..SHARDS * PER_SHARD * 2 {
             cache.insert(&format!("token-{i}"), live.clone());
         }
-        let floor = SHARDS * (PER_SHARD - EVICTED_AT_ONCE);
+        let floor = SHARDS * (PER_SHARD - PER_SHARD / 8);
         assert!(held(&cache) >= floor, "{} < {floor}", held(&cache));
     }
 }

@@ -349,15 +349,8 @@ impl Registry {
 
     pub fn remember_hub(&self, hub: Arc<Hub>) {
         let mut hubs = write(&self.hubs);
-        if hubs.len() >= MAX_CACHED_HUBS && !hubs.contains_key(&hub.id) {
-            // Gradually, as the verified-token cache does: emptying it all
-            // made every hub a store read again at once.
-            let mut to_drop = MAX_CACHED_HUBS / 8;
-            hubs.retain(|_, _| {
-                let keep = to_drop == 0;
-                to_drop = to_drop.saturating_sub(1);
-                keep
-            });
+        if !hubs.contains_key(&hub.id) {
+            hubgate_core::bounded::make_room(&mut hubs, MAX_CACHED_HUBS);
         }
         hubs.insert(hub.id, hub);
     }

@@ -67,9 +67,8 @@ impl Principal {
     }
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts
-        .headers
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(ApiError::missing_token)?;
     let value = value
@@ -91,23 +90,32 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?;
-        let claims = state
-            .verify_access_token(token)
-            .await
-            .map_err(|error| match error {
-                VerifyError::Expired => ApiError::invalid_token("the access token has expired"),
-                _ => ApiError::invalid_token("the access token is invalid"),
-            })?;
-        if let Err(reason) = state
-            .registry
-            .check_access(state.store.as_ref(), &state.master, &claims)
-            .await
-        {
-            tracing::info!(client_id = %claims.client_id, ?reason, "revoked access token presented");
-            return Err(ApiError::invalid_token("the access token has been revoked"));
-        }
+        let claims = authenticate(state, bearer(&parts.headers)?).await?;
         crate::request_log::note_client(claims.client_id.as_str());
         Ok(Principal { claims })
     }
+}
+
+/// A bearer token's claims, if it verifies and nothing has revoked it: at
+/// each request, and again and again for as long as an event stream is open.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<std::sync::Arc<AccessClaims>, ApiError> {
+    let claims = state
+        .verify_access_token(token)
+        .await
+        .map_err(|error| match error {
+            VerifyError::Expired => ApiError::invalid_token("the access token has expired"),
+            _ => ApiError::invalid_token("the access token is invalid"),
+        })?;
+    if let Err(reason) = state
+        .registry
+        .check_access(state.store.as_ref(), &state.master, &claims)
+        .await
+    {
+        tracing::info!(client_id = %claims.client_id, ?reason, "revoked access token presented");
+        return Err(ApiError::invalid_token("the access token has been revoked"));
+    }
+    Ok(claims)
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::http::header::{ACCEPT, AUTHORIZATION};
+use axum::http::header::ACCEPT;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use hubgate_api::Page;
@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::auth::Principal;
 use super::error::ApiError;
+use crate::events::{FedEvent, to_sse};
 use crate::state::AppState;
 
 pub const DEFAULT_PAGE: u32 = 100;
@@ -96,12 +97,7 @@ pub async fn events(
             Some(after) => after,
             None => state.store.last_event_seq().await?,
         };
-        let token = headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .map(|(_, token)| token.trim().to_owned())
-            .unwrap_or_default();
+        let token = super::auth::bearer(&headers)?.to_owned();
         return Ok(stream(state, principal, token, after).into_response());
     }
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
@@ -148,7 +144,7 @@ async fn pump(
     principal: Principal,
     token: String,
     mut position: i64,
-    mut feed: broadcast::Receiver<Arc<Event>>,
+    mut feed: broadcast::Receiver<Arc<FedEvent>>,
     sender: mpsc::Sender<SseEvent>,
 ) {
     state.metrics.event_streams(1.0);
@@ -179,10 +175,10 @@ async fn pump(
                 }
             }
             got = feed.recv() => match got {
-                Ok(event) => {
-                    if event.account == account && event.seq > position {
-                        position = event.seq;
-                        if sender.send(to_sse(&event)).await.is_err() {
+                Ok(fed) => {
+                    if fed.event.account == account && fed.event.seq > position {
+                        position = fed.event.seq;
+                        if sender.send(fed.sse.clone()).await.is_err() {
                             return;
                         }
                     }
@@ -243,20 +239,5 @@ async fn send_backlog(
 }
 
 async fn still_valid(state: &AppState, token: &str) -> bool {
-    let Ok(claims) = state.verify_access_token(token).await else {
-        return false;
-    };
-    state
-        .registry
-        .check_access(state.store.as_ref(), &state.master, &claims)
-        .await
-        .is_ok()
-}
-
-fn to_sse(event: &Event) -> SseEvent {
-    let data = serde_json::to_string(&event.to_wire()).unwrap_or_else(|_| "{}".into());
-    SseEvent::default()
-        .id(event.id())
-        .event(event.kind.as_str())
-        .data(data)
+    super::auth::authenticate(state, token).await.is_ok()
 }

@@ -44,21 +44,10 @@ async fn account_hub(
     principal: &Principal,
     id: HubId,
 ) -> Result<std::sync::Arc<hubgate_core::hub::Hub>, ApiError> {
-    if let Some(hub) = state.registry.hub(id) {
-        return if hub.account_id == principal.account() {
-            Ok(hub)
-        } else {
-            Err(ApiError::not_found("hub"))
-        };
-    }
-    let hub = state
-        .store
-        .hub(principal.account(), id)
+    page_hubs(state, principal.account(), &[id])
         .await?
-        .ok_or_else(|| ApiError::not_found("hub"))?;
-    let hub = std::sync::Arc::new(hub);
-    state.registry.remember_hub(hub.clone());
-    Ok(hub)
+        .pop()
+        .ok_or_else(|| ApiError::not_found("hub"))
 }
 
 /// Ids are opaque; one that does not parse names no hub at all.
@@ -124,9 +113,10 @@ pub async fn list(
     Ok(Json(page).into_response())
 }
 
-/// The hubs of a page, in its order: from this node's cache, the rest read
-/// in one query and remembered. (A row per hub through sqlx's SQLite worker
-/// was most of a page's cost.) A hub deleted since the ids were read is left out.
+/// These hubs of the account, in the order asked: from this node's cache,
+/// the rest read in one query and remembered. (A row per hub through sqlx's
+/// SQLite worker was most of a list page's cost.) One not found (deleted,
+/// or another account's) is left out.
 async fn page_hubs(
     state: &AppState,
     account: hubgate_core::ids::AccountId,

@@ -96,14 +96,12 @@ impl Fleet {
     }
 
     /// Remembers a device that passed authentication, until its connection
-    /// is established. Entries whose connection never completed are dropped
-    /// with the others once too many wait (a connection that finds its entry
+    /// is established. Once too many wait, some are dropped (those whose
+    /// connection never completed, mostly; a connection that finds its entry
     /// gone reads it again).
     fn authenticated(&self, client_id: &str, device: DeviceRecord) {
         let mut connections = self.connections();
-        if connections.authenticated.len() >= MAX_WAITING_CONNECTS {
-            connections.authenticated.clear();
-        }
+        hubgate_core::bounded::make_room(&mut connections.authenticated, MAX_WAITING_CONNECTS);
         connections
             .authenticated
             .insert(client_id.to_owned(), device);

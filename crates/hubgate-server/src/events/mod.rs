@@ -25,9 +25,25 @@ const FEED_CAPACITY: usize = 4096;
 const FEED_POLL: Duration = Duration::from_millis(250);
 const FEED_PAGE: u32 = 1000;
 
+/// An event as the feed hands it to the streams: encoded once, however many
+/// streams send it.
+pub struct FedEvent {
+    pub event: Event,
+    pub sse: axum::response::sse::Event,
+}
+
+/// An event as one server-sent event: `id`, `event` and `data` (the event).
+pub fn to_sse(event: &Event) -> axum::response::sse::Event {
+    let data = serde_json::to_string(&event.to_wire()).unwrap_or_else(|_| "{}".into());
+    axum::response::sse::Event::default()
+        .id(event.id())
+        .event(event.kind.as_str())
+        .data(data)
+}
+
 /// Every event any node writes, in order, to this node's streams.
 pub struct EventFeed {
-    sender: broadcast::Sender<Arc<Event>>,
+    sender: broadcast::Sender<Arc<FedEvent>>,
     /// The position up to which the feed has read.
     read_up_to: AtomicI64,
     /// Set when the server shuts down: streams never end by themselves, and
@@ -48,7 +64,7 @@ impl Default for EventFeed {
 impl EventFeed {
     /// New events from now on; subscribe before reading the store's backlog
     /// so nothing falls between the two.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FedEvent>> {
         self.sender.subscribe()
     }
 
@@ -93,10 +109,17 @@ pub fn spawn_feed(state: &AppState) -> tokio::task::JoinHandle<()> {
                 match state.store.events_after(None, cursor, FEED_PAGE).await {
                     Ok(events) => {
                         let full = events.len() == FEED_PAGE as usize;
+                        let listened = state.event_feed.sender.receiver_count() > 0;
                         for event in events {
                             cursor = event.seq;
                             // No stream listening is fine: they read the store.
-                            let _ = state.event_feed.sender.send(Arc::new(event));
+                            if listened {
+                                let sse = to_sse(&event);
+                                let _ = state
+                                    .event_feed
+                                    .sender
+                                    .send(Arc::new(FedEvent { event, sse }));
+                            }
                         }
                         state.event_feed.read_up_to.store(cursor, Ordering::Release);
                         if full {

@@ -2,7 +2,6 @@
 //! endpoint's delivery log, over HTTP: what owners do, what members only
 //! see, CSRF, refused URLs, and other accounts' endpoints.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hubgate_core::account::Role;
@@ -12,42 +11,7 @@ use hubgate_testkit::{ALL_SCOPES, Creds, TestApp};
 use serde_json::{Value, json};
 
 use crate::console::{Console, location};
-
-/// A delivery as the receiver got it.
-#[derive(Debug, Clone)]
-struct Received {
-    id: String,
-    timestamp: i64,
-    signature: String,
-    body: String,
-}
-
-/// A webhook receiver on 127.0.0.1 that takes every delivery (204).
-async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
-    use axum::http::{HeaderMap, StatusCode};
-    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
-    let seen = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let seen = seen.clone();
-            async move {
-                let header = |name: &str| headers[name].to_str().unwrap().to_owned();
-                seen.lock().unwrap().push(Received {
-                    id: header("webhook-id"),
-                    timestamp: header("webhook-timestamp").parse().unwrap(),
-                    signature: header("webhook-signature"),
-                    body,
-                });
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, got)
-}
+use crate::events::receiver;
 
 /// The signing secret a page shows once.
 fn shown_secret(page: &str) -> String {
@@ -80,7 +44,7 @@ async fn an_owner_adds_an_endpoint_manages_it_and_resends_a_delivery_from_its_lo
     let app = TestApp::spawn_with(|config| config.events.allow_private = true).await;
     let token = app.token(ALL_SCOPES).await;
     let creds = &token.creds;
-    let (url, received) = receiver().await;
+    let (url, received) = receiver(0).await;
     let owner = Console::login(&app, "hooks@acme.example", Some(Role::Owner)).await;
     let detail = format!("{}/integrations/{}", owner.base(), creds.client_id);
 

@@ -205,16 +205,16 @@ async fn the_event_api_refuses_what_it_cannot_serve() {
 
 /// What a receiver got: the headers that matter and the body.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
-    timestamp: i64,
-    signature: String,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
+    pub(crate) timestamp: i64,
+    pub(crate) signature: String,
+    pub(crate) body: String,
 }
 
 /// A webhook receiver in the test: answers 500 to the first `failures`
 /// deliveries, then 204.
-async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
+pub(crate) async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
     use axum::http::{HeaderMap, StatusCode};
     let got: Arc<Mutex<Vec<Received>>> = Arc::default();
     let seen = got.clone();

@@ -105,9 +105,7 @@ impl crate::Hubs for $store {
         .await
         .map_err(on_constraint("a hub with this serial"))?;
         audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
-        write_events(&mut tx, &[hubgate_core::event::hub_created(hub)]).await?;
-        tx.commit().await?;
-        crate::note_events_written(&self.events_written);
+        commit_with_events(tx, &self.events_written, &[hubgate_core::event::hub_created(hub)]).await?;
         Ok(())
     }
 
@@ -124,9 +122,7 @@ impl crate::Hubs for $store {
             .await?;
         log_change(&mut tx, "hub", &id.to_string(), None, now).await?;
         audit_in_tx(&mut tx, std::slice::from_ref(audit)).await?;
-        write_events(&mut tx, &[hubgate_core::event::hub_deleted(&hub, now)]).await?;
-        tx.commit().await?;
-        crate::note_events_written(&self.events_written);
+        commit_with_events(tx, &self.events_written, &[hubgate_core::event::hub_deleted(&hub, now)]).await?;
         Ok(())
     }
 
@@ -177,8 +173,9 @@ impl crate::Hubs for $store {
             .filter(|id| !id.is_empty())
             .map(rows::id::<HubId>)
             .collect::<Result<Vec<_>>>()?;
-        // The aggregate keeps no order of its own; ids sort as the list does.
-        ids.sort_by_key(|id| id.to_string());
+        // The aggregate keeps no order of its own; ids (UUIDv7) sort as
+        // their text does, which is the list's order.
+        ids.sort_unstable();
         Ok(ids)
     }
 
@@ -221,9 +218,7 @@ impl crate::Hubs for $store {
         let next = change.apply(&hub, now);
         write_hub(&mut tx, &next).await?;
         log_change(&mut tx, "hub", &next.id.to_string(), None, now).await?;
-        write_events(&mut tx, &hubgate_core::event::hub_changed(&hub, &next, now)).await?;
-        tx.commit().await?;
-        crate::note_events_written(&self.events_written);
+        commit_with_events(tx, &self.events_written, &hubgate_core::event::hub_changed(&hub, &next, now)).await?;
         Ok(Some(next))
     }
 
@@ -244,9 +239,7 @@ impl crate::Hubs for $store {
         hub.updated_at = now;
         write_hub(&mut tx, &hub).await?;
         log_change(&mut tx, "hub", &hub.id.to_string(), None, now).await?;
-        write_events(&mut tx, &hubgate_core::event::hub_changed(&before, &hub, now)).await?;
-        tx.commit().await?;
-        crate::note_events_written(&self.events_written);
+        commit_with_events(tx, &self.events_written, &hubgate_core::event::hub_changed(&before, &hub, now)).await?;
         Ok(hub)
     }
 
@@ -273,11 +266,7 @@ impl crate::Hubs for $store {
             log_change(&mut tx, "hub", &hub.id.to_string(), None, report.seen).await?;
             events.extend(hubgate_core::event::hub_changed(&before, &hub, report.seen));
         }
-        write_events(&mut tx, &events).await?;
-        tx.commit().await?;
-        if !events.is_empty() {
-            crate::note_events_written(&self.events_written);
-        }
+        commit_with_events(tx, &self.events_written, &events).await?;
         Ok(())
     }
 
