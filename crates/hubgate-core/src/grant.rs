@@ -74,6 +74,13 @@ pub enum GrantKind {
 }
 
 impl GrantKind {
+    /// Every grant, in declaration order: `ALL[kind as usize] == kind`.
+    pub const ALL: [GrantKind; 3] = [
+        GrantKind::ClientCredentials,
+        GrantKind::RefreshToken,
+        GrantKind::AuthorizationCode,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GrantKind::ClientCredentials => "client_credentials",
@@ -83,13 +90,7 @@ impl GrantKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            GrantKind::ClientCredentials,
-            GrantKind::RefreshToken,
-            GrantKind::AuthorizationCode,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
 }
 

@@ -175,6 +175,7 @@ pub async fn serve_with_tls(
         events::spawn_feed(&state),
         events::spawn_retention(&state),
         events::delivery::spawn_deliveries(&state),
+        metrics::spawn_upkeep(&state),
     ];
     let app = build_router(state.clone());
     let closing_state = state.clone();

@@ -16,15 +16,23 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// Method label, route template, status: all from fixed sets.
-type RequestKey = (&'static str, String, u16);
+/// How often histogram samples are folded into their buckets. The recorder
+/// keeps every sample until then: without upkeep a node nobody scrapes
+/// would grow by 8 bytes a request, without bound.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Method label and status, per route template: all from fixed sets.
+type RequestHandles = Vec<((&'static str, u16), (Counter, Histogram))>;
 
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
-    /// Registered handles per (method, route, status): registering builds
-    /// label vectors, which the hot path should not do per request.
-    requests: RwLock<HashMap<RequestKey, (Counter, Histogram)>>,
+    /// Registered handles per route, then (method, status): registering
+    /// builds label vectors, which the hot path should not do per request,
+    /// and a lookup by `&str` allocates nothing.
+    requests: RwLock<HashMap<String, RequestHandles>>,
+    /// `hubgate_tokens_issued_total` per grant type, registered once.
+    tokens_issued: [Counter; GrantKind::ALL.len()],
 }
 
 pub use hubgate_core::grant::GrantKind;
@@ -36,10 +44,20 @@ impl Default for Metrics {
             .expect("static bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
+        let tokens_issued = GrantKind::ALL.map(|grant| {
+            recorder.register_counter(
+                &Key::from_parts(
+                    "hubgate_tokens_issued_total",
+                    vec![Label::new("grant_type", grant.as_str())],
+                ),
+                &METADATA,
+            )
+        });
         Self {
             recorder,
             handle,
             requests: RwLock::default(),
+            tokens_issued,
         }
     }
 }
@@ -56,11 +74,13 @@ impl Metrics {
     }
 
     pub fn token_issued(&self, grant: GrantKind) {
-        self.counter(
-            "hubgate_tokens_issued_total",
-            vec![Label::new("grant_type", grant.as_str())],
-        )
-        .increment(1);
+        self.tokens_issued[grant as usize].increment(1);
+    }
+
+    /// Folds the histograms' pending samples into their buckets (see
+    /// [`UPKEEP_INTERVAL`]); a scrape does it too.
+    pub fn run_upkeep(&self) {
+        self.handle.run_upkeep();
     }
 
     pub fn client_auth_failed(&self, endpoint: &'static str) {
@@ -158,36 +178,47 @@ impl Metrics {
         route: &str,
         status: u16,
     ) -> (Counter, Histogram) {
-        let key = (method, route.to_owned(), status);
+        let key = (method, status);
+        let find = |handles: &RequestHandles| {
+            handles
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, handles)| handles.clone())
+        };
         if let Some(handles) = self
             .requests
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
+            .get(route)
+            .and_then(find)
         {
-            return handles.clone();
+            return handles;
         }
         let counter = self.counter(
             "hubgate_http_requests_total",
             vec![
-                Label::new("method", key.0),
-                Label::new("route", key.1.clone()),
+                Label::new("method", method),
+                Label::new("route", route.to_owned()),
                 Label::new("status", status.to_string()),
             ],
         );
         let histogram = self.histogram(
             "hubgate_http_request_duration_seconds",
             vec![
-                Label::new("method", key.0),
-                Label::new("route", key.1.clone()),
+                Label::new("method", method),
+                Label::new("route", route.to_owned()),
             ],
         );
-        let handles = (counter, histogram);
-        self.requests
+        let mut requests = self
+            .requests
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key, handles.clone());
-        handles
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let per_route = requests.entry(route.to_owned()).or_default();
+        if let Some(handles) = find(per_route) {
+            return handles;
+        }
+        per_route.push((key, (counter.clone(), histogram.clone())));
+        (counter, histogram)
     }
 
     pub fn render(&self) -> String {
@@ -236,4 +267,44 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     count.increment(1);
     latency.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Runs [`Metrics::run_upkeep`] every [`UPKEEP_INTERVAL`] while the node serves.
+pub fn spawn_upkeep(state: &crate::state::AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(UPKEEP_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            state.metrics.run_upkeep();
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_per_route_method_and_status_and_grants_per_type() {
+        let metrics = Metrics::default();
+        for status in [200, 200, 404] {
+            let (count, latency) = metrics.request_handles("GET", "/api/v1/hubs/{id}", status);
+            count.increment(1);
+            latency.record(0.001);
+        }
+        metrics.token_issued(GrantKind::RefreshToken);
+        metrics.run_upkeep();
+        let text = metrics.render();
+        for line in [
+            r#"hubgate_http_requests_total{method="GET",route="/api/v1/hubs/{id}",status="200"} 2"#,
+            r#"hubgate_http_requests_total{method="GET",route="/api/v1/hubs/{id}",status="404"} 1"#,
+            r#"hubgate_http_request_duration_seconds_count{method="GET",route="/api/v1/hubs/{id}"} 3"#,
+            r#"hubgate_tokens_issued_total{grant_type="refresh_token"} 1"#,
+            r#"hubgate_tokens_issued_total{grant_type="client_credentials"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
 }

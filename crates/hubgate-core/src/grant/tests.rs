@@ -234,3 +234,12 @@ fn an_integration_may_opt_out_of_refresh_tokens_and_override_lifetimes() {
     assert_eq!(minted.expires_in, 120);
     assert_eq!(minted.access.exp - minted.access.iat, 120);
 }
+
+#[test]
+fn every_grant_kind_is_listed_at_its_own_index_and_parses_back() {
+    for (index, kind) in GrantKind::ALL.into_iter().enumerate() {
+        assert_eq!(kind as usize, index);
+        assert_eq!(GrantKind::parse(kind.as_str()), Some(kind));
+    }
+    assert_eq!(GrantKind::parse("password"), None);
+}
