@@ -151,4 +151,91 @@ async fn listen(
     }
 }
 
+/// A group commit's batch statements, in PostgreSQL's shape: every column
+/// bound as one array, so each statement's text is the same whatever the
+/// batch's size and is prepared once per connection (a `VALUES` list with a
+/// placeholder per value was a new statement for every batch size, parsed
+/// and planned again as the pool's statement caches turned over).
+mod batch {
+    use sqlx::PgConnection;
+
+    use crate::Result;
+
+    /// `(account, user, role)` of the memberships among `pairs`.
+    pub(super) async fn memberships(
+        conn: &mut PgConnection,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(String, String, String)>> {
+        let (accounts, users): (Vec<&str>, Vec<&str>) =
+            pairs.iter().map(|(a, u)| (a.as_str(), u.as_str())).unzip();
+        Ok(sqlx::query_as(
+            "SELECT m.account_id, m.user_id, m.role FROM memberships m \
+             JOIN UNNEST($1::text[], $2::text[]) AS p(account_id, user_id) \
+             ON m.account_id = p.account_id AND m.user_id = p.user_id",
+        )
+        .bind(accounts)
+        .bind(users)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// Locks the families' rows in id order, so two nodes' batches never
+    /// wait on each other in a cycle.
+    pub(super) async fn lock_families(conn: &mut PgConnection, ids: &[String]) -> Result<()> {
+        sqlx::query("SELECT id FROM refresh_families WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves families `(id, presented generation, expires_at, now)` on;
+    /// returns the ids rotated.
+    pub(super) async fn rotate_families(
+        conn: &mut PgConnection,
+        rows: &[(String, i64, i64, i64)],
+    ) -> Result<Vec<String>> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let generations: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let expires: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        let nows: Vec<i64> = rows.iter().map(|r| r.3).collect();
+        Ok(sqlx::query_scalar(
+            "UPDATE refresh_families f \
+             SET generation = f.generation + 1, expires_at = v.expires_at, updated_at = v.now \
+             FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(id, generation, expires_at, now) \
+             WHERE f.id = v.id AND f.generation = v.generation AND NOT f.revoked RETURNING f.id",
+        )
+        .bind(ids)
+        .bind(generations)
+        .bind(expires)
+        .bind(nows)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// Creates families `(id, integration, expires_at, now)` at generation
+    /// 1 unless they exist; returns the ids created.
+    pub(super) async fn create_families(
+        conn: &mut PgConnection,
+        rows: &[(String, String, i64, i64)],
+    ) -> Result<Vec<String>> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let integrations: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        let expires: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        let nows: Vec<i64> = rows.iter().map(|r| r.3).collect();
+        Ok(sqlx::query_scalar(
+            "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+             SELECT v.id, v.integration_id, 1, FALSE, v.expires_at, v.now \
+             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(id, integration_id, expires_at, now) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(ids)
+        .bind(integrations)
+        .bind(expires)
+        .bind(nows)
+        .fetch_all(conn)
+        .await?)
+    }
+}
+
 crate::sql::sql_store!(sql, super::PgStore, sqlx::Postgres, sqlx::PgConnection);

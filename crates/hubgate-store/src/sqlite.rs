@@ -133,6 +133,93 @@ pub async fn integrity_check(path: &Path) -> Result<String> {
     Ok(result)
 }
 
+/// A group commit's batch statements, in SQLite's shape: a `VALUES` list
+/// with a placeholder per value (SQLite has no arrays; preparing a statement
+/// is local and cheap). No row locks: `BEGIN IMMEDIATE` holds the database.
+mod batch {
+    use sqlx::SqliteConnection;
+
+    use crate::Result;
+
+    fn values(rows: usize, columns: &[&str]) -> String {
+        (0..rows)
+            .map(|row| {
+                let cells: Vec<String> = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(column, kind)| {
+                        format!("CAST(${} AS {kind})", row * columns.len() + column + 1)
+                    })
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `(account, user, role)` of the memberships among `pairs`.
+    pub(super) async fn memberships(
+        conn: &mut SqliteConnection,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(String, String, String)>> {
+        let statement = format!(
+            "SELECT account_id, user_id, role FROM memberships JOIN (VALUES {}) AS p \
+             ON account_id = p.column1 AND user_id = p.column2",
+            values(pairs.len(), &["TEXT", "TEXT"])
+        );
+        let mut query = sqlx::query_as(&statement);
+        for (account, user) in pairs {
+            query = query.bind(account).bind(user);
+        }
+        Ok(query.fetch_all(conn).await?)
+    }
+
+    pub(super) async fn lock_families(_: &mut SqliteConnection, _: &[String]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Moves families `(id, presented generation, expires_at, now)` on;
+    /// returns the ids rotated.
+    pub(super) async fn rotate_families(
+        conn: &mut SqliteConnection,
+        rows: &[(String, i64, i64, i64)],
+    ) -> Result<Vec<String>> {
+        let statement = format!(
+            "UPDATE refresh_families \
+             SET generation = generation + 1, expires_at = v.column3, updated_at = v.column4 \
+             FROM (VALUES {}) AS v \
+             WHERE refresh_families.id = v.column1 AND refresh_families.generation = v.column2 \
+             AND NOT refresh_families.revoked RETURNING id",
+            values(rows.len(), &["TEXT", "BIGINT", "BIGINT", "BIGINT"])
+        );
+        let mut query = sqlx::query_scalar(&statement);
+        for (id, generation, expires_at, now) in rows {
+            query = query.bind(id).bind(generation).bind(expires_at).bind(now);
+        }
+        Ok(query.fetch_all(conn).await?)
+    }
+
+    /// Creates families `(id, integration, expires_at, now)` at generation
+    /// 1 unless they exist; returns the ids created.
+    pub(super) async fn create_families(
+        conn: &mut SqliteConnection,
+        rows: &[(String, String, i64, i64)],
+    ) -> Result<Vec<String>> {
+        // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after a SELECT.
+        let statement = format!(
+            "INSERT INTO refresh_families (id, integration_id, generation, revoked, expires_at, updated_at) \
+             SELECT v.column1, v.column2, 1, FALSE, v.column3, v.column4 FROM (VALUES {}) AS v WHERE TRUE \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+            values(rows.len(), &["TEXT", "TEXT", "BIGINT", "BIGINT"])
+        );
+        let mut query = sqlx::query_scalar(&statement);
+        for (id, integration, expires_at, now) in rows {
+            query = query.bind(id).bind(integration).bind(expires_at).bind(now);
+        }
+        Ok(query.fetch_all(conn).await?)
+    }
+}
+
 crate::sql::sql_store!(
     sql,
     super::SqliteStore,

@@ -244,6 +244,7 @@ conformance!(
     tokens::a_code_is_spent_once_and_a_replay_names_its_family,
     tokens::a_revocation_for_reuse_lasts_as_long_as_the_familys_tokens,
     tokens::a_refresh_whose_grant_no_longer_holds_is_refused_without_touching_the_family,
+    tokens::a_crowd_of_rotations_gets_the_outcomes_each_would_alone,
     consents::consents_are_kept_per_user_account_and_integration,
     audit::the_audit_log_keeps_events_per_account_newest_first,
     audit::the_readiness_write_probe_commits,

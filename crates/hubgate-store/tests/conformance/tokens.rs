@@ -292,3 +292,71 @@ pub async fn a_refresh_whose_grant_no_longer_holds_is_refused_without_touching_t
         Rotation::Rotated
     );
 }
+
+/// Many rotations at once land in few group-commit batches, mixing first
+/// refreshes, later ones, a replayed generation and grants that no longer
+/// hold: each gets the outcome it would alone.
+pub async fn a_crowd_of_rotations_gets_the_outcomes_each_would_alone(store: &dyn Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let integration = integration(account.id, owner.id);
+    store
+        .insert_integration(&integration, &audited(integration.account_id))
+        .await
+        .unwrap();
+    let until = until();
+    let moved_on: Vec<FamilyId> = (0..30).map(|_| FamilyId::new()).collect();
+    for family in &moved_on {
+        let first = rotation(&integration, *family, 0, until, until);
+        assert_eq!(store.rotate_family(first).await.unwrap(), Rotation::Rotated);
+    }
+    let fresh: Vec<FamilyId> = (0..30).map(|_| FamilyId::new()).collect();
+    let stranger = FamilyId::new();
+    let mut requests = Vec::new();
+    let mut expected = Vec::new();
+    for family in &moved_on {
+        requests.push(rotation(&integration, *family, 1, until, until));
+        expected.push(Rotation::Rotated);
+    }
+    for family in &fresh {
+        requests.push(rotation(&integration, *family, 0, until, until));
+        expected.push(Rotation::Rotated);
+    }
+    // Generation 0 of a family already at 1: a replay, which revokes it.
+    requests.push(rotation(&integration, moved_on[0], 0, until, until));
+    expected.push(Rotation::Reused);
+    requests.push(hubgate_store::RotationRequest {
+        user: UserId::new(),
+        ..rotation(&integration, stranger, 0, until, until)
+    });
+    expected.push(Rotation::Revoked);
+    let outcomes =
+        futures::future::join_all(requests.into_iter().map(|r| store.rotate_family(r))).await;
+    let outcomes: Vec<Rotation> = outcomes.into_iter().map(Result::unwrap).collect();
+    // The replay of moved_on[0] may run before or after its rotation to 2;
+    // every other outcome is fixed.
+    assert_eq!(outcomes[1..60], expected[1..60]);
+    assert_eq!(
+        outcomes[61],
+        Rotation::Revoked,
+        "a stranger's grant holds nothing"
+    );
+    assert!(
+        matches!(
+            (outcomes[0], outcomes[60]),
+            (Rotation::Rotated, Rotation::Reused) | (Rotation::Revoked, Rotation::Reused)
+        ),
+        "{:?}",
+        (outcomes[0], outcomes[60])
+    );
+    assert_eq!(
+        store.family_state(moved_on[0]).await.unwrap().map(|s| s.1),
+        Some(true)
+    );
+    for family in &moved_on[1..] {
+        assert_eq!(store.family_state(*family).await.unwrap(), Some((2, false)));
+    }
+    for family in &fresh {
+        assert_eq!(store.family_state(*family).await.unwrap(), Some((1, false)));
+    }
+    assert_eq!(store.family_state(stranger).await.unwrap(), None);
+}
