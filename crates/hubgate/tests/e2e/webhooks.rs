@@ -86,9 +86,11 @@ impl Receiver {
         writeln!(file, "{secret}").unwrap();
     }
 
+    /// The complete lines only: the receiver may be writing the last one.
     fn records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.record)
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(&self.record).unwrap_or_default();
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
