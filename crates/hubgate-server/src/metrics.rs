@@ -269,15 +269,18 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
-/// Runs [`Metrics::run_upkeep`] every [`UPKEEP_INTERVAL`] while the node serves.
+/// Runs [`Metrics::run_upkeep`] every [`UPKEEP_INTERVAL`] while the node
+/// serves, supervised like the other background tasks: if it stopped, the
+/// samples would pile up again.
 pub fn spawn_upkeep(state: &crate::state::AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(UPKEEP_INTERVAL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            state.metrics.run_upkeep();
+    hubgate_store::supervisor::supervise("metrics_upkeep", move || {
+        let state = state.clone();
+        async move {
+            loop {
+                tokio::time::sleep(UPKEEP_INTERVAL).await;
+                state.metrics.run_upkeep();
+            }
         }
     })
 }

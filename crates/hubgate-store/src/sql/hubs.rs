@@ -53,6 +53,16 @@ async fn device_where(pool: &sqlx::Pool<$db>, condition: &str, value: &str) -> R
     row.map(DeviceRecord::try_from).transpose()
 }
 
+/// ` IN (…)` of these hubs' ids, one bound parameter each.
+fn push_id_list(query: &mut QueryBuilder<'_, $db>, ids: &[HubId]) {
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.to_string());
+    }
+    query.push(")");
+}
+
 /// ` WHERE` … ` ORDER BY id LIMIT` of one page of an account's hubs.
 fn push_page(
     query: &mut QueryBuilder<'_, $db>,
@@ -186,12 +196,8 @@ impl crate::Hubs for $store {
             let mut query = QueryBuilder::<$db>::new(format!(
                 "SELECT {HUB_COLUMNS} FROM hubs WHERE account_id = "
             ));
-            query.push_bind(account.to_string()).push(" AND id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.to_string());
-            }
-            query.push(")");
+            query.push_bind(account.to_string()).push(" AND id");
+            push_id_list(&mut query, chunk);
             let rows: Vec<HubRow> = query.build_query_as().fetch_all(&self.reader).await?;
             for row in rows {
                 hubs.push(Hub::try_from(row)?);
@@ -285,14 +291,10 @@ impl crate::Hubs for $store {
         let mut devices = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let mut query = QueryBuilder::<$db>::new(format!(
-                "SELECT {} FROM hubs WHERE id IN (",
+                "SELECT {} FROM hubs WHERE id",
                 crate::sql::hubs::DEVICE_COLUMNS
             ));
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.to_string());
-            }
-            query.push(")");
+            push_id_list(&mut query, chunk);
             let rows: Vec<DeviceRow> = query.build_query_as().fetch_all(&self.reader).await?;
             for row in rows {
                 devices.push(DeviceRecord::try_from(row)?);
